@@ -1,0 +1,47 @@
+"""marl_envs: multi-agent environments with a PettingZoo API, each written once as batched torch code.
+
+    import marl_envs
+    env = marl_envs.make("goal_grid_v0")                                   # PettingZoo ParallelEnv
+    batched = marl_envs.make_batched("goal_grid_v0", num_envs=4096, device="cpu")
+    marl_envs.list_envs()
+
+Importing the package also registers every env with PettingZoo (>= 1.27) as
+``marl_envs/<name>-v<k>``, parallel and AEC forms:
+``pettingzoo.make("parallel", "marl_envs/goal_grid-v0")``.
+"""
+
+from __future__ import annotations
+
+from marl_envs.core.batched import BatchedEnv, EnvStep, ResetNeeded
+from marl_envs.core.parallel import BatchedParallelEnv
+from marl_envs.core.registry import REGISTRY, EnvSpec, list_envs, make, make_batched, register, spec
+
+__all__ = [
+    "BatchedEnv",
+    "BatchedParallelEnv",
+    "EnvSpec",
+    "EnvStep",
+    "ResetNeeded",
+    "list_envs",
+    "make",
+    "make_batched",
+    "spec",
+]
+
+# One line per environment. Its module marl_envs/<id>.py exports env, raw_env, parallel_env.
+register(EnvSpec("goal_grid", 0, "marl_envs.envs.goal_grid:GoalGridEnv"))
+register(EnvSpec("target_grid", 0, "marl_envs.envs.target_grid:TargetGridEnv"))
+
+
+def _register_with_pettingzoo() -> None:
+    try:
+        from pettingzoo import register as pettingzoo_register
+    except ImportError:  # PettingZoo < 1.27 has no registry: marl_envs.make still works
+        return
+    for env_id, env_spec in REGISTRY.items():
+        name = f"marl_envs/{env_spec.name}-v{env_spec.version}"
+        pettingzoo_register("parallel", name, entry_point=f"marl_envs.{env_id}:parallel_env")
+        pettingzoo_register("aec", name, entry_point=f"marl_envs.{env_id}:env")
+
+
+_register_with_pettingzoo()

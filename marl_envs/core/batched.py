@@ -1,0 +1,327 @@
+"""``BatchedEnv``: an environment's rules, written once, on torch tensors ``[num_envs, n_agents, ...]``.
+
+Every environment of the suite subclasses :class:`BatchedEnv`. The base class owns what is
+the same for every env, so that no env (and no algorithm) writes it again:
+
+* seeding: one reproducible random stream per sub-env (:mod:`marl_envs.core.rng`);
+* same-step auto-reset, ``final_obs``/``final_state`` and ``max_cycles`` truncation;
+* action validation with errors that name the agent, the expected and the received value;
+* per-agent spaces, padded observations and the agents' ``alive`` flags.
+
+A subclass writes only the rules:
+
+``_reset(env_ids)``
+    put the sub-envs ``env_ids`` (int64 ``[K]``) at the start of a new episode, drawing any
+    randomness from ``self.rng`` with those ids;
+``_step(actions) -> (reward [B, N], terminated [B, N], info)``
+    advance every sub-env by one step; ``info`` maps names to numeric tensors ``[B]`` or
+    ``[B, N, ...]`` that describe the step (they are reported before any auto-reset);
+``_observe() -> obs [B, N, O]`` and ``_state() -> state [B, S]``
+    fresh float32 tensors (never a view of mutable env state);
+``_action_mask() -> [B, N, A] | None`` and ``_adjacency() -> [B, N, N] | None``
+    optional.
+
+Auto-reset (same step): when every agent of sub-env ``b`` has terminated or been truncated,
+``step`` resets that sub-env before returning. The returned ``obs[b]``/``state[b]`` are the
+first observation of its new episode, ``final_obs[b]``/``final_state[b]`` the last one of
+the episode that ended (use them to bootstrap a truncated episode), and ``reward``,
+``terminated``, ``truncated`` and ``info`` describe the step that ended it. Where no
+episode ended, ``final_obs`` equals ``obs``. So a training loop stores
+``(obs, action, reward, final_obs, terminated)`` and carries on with ``obs``.
+
+Example (shapes for ``goal_grid_v0``, N=2 agents, O=6)::
+
+    env = marl_envs.make_batched("goal_grid_v0", num_envs=4096, device="cpu")
+    out = env.reset(seed=0)                   # out.obs [4096, 2, 6], out.state [4096, 8]
+    actions = torch.randint(0, 4, (4096, 2))  # discrete: int64 [B, N]
+    out = env.step(actions)                   # out.reward [4096, 2], out.terminated [4096, 2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
+
+import gymnasium
+import numpy as np
+import torch
+
+from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.rng import CounterRNG, seeds_for
+
+__all__ = ["BatchedEnv", "EnvStep", "ResetNeeded"]
+
+
+class ResetNeeded(RuntimeError, ValueError):
+    """Raised when an environment is stepped before ``reset()`` or after its episode ended."""
+
+
+class EnvStep(NamedTuple):
+    """What ``BatchedEnv.reset`` and ``BatchedEnv.step`` return. B sub-envs, N agents."""
+
+    obs: torch.Tensor
+    """float32 ``[B, N, O]``: each agent's observation, zero-padded at the end to the largest size O."""
+    state: torch.Tensor
+    """float32 ``[B, S]``: the global state, for centralised critics and mixers."""
+    reward: torch.Tensor
+    """float32 ``[B, N]``: reward of the step (zeros after ``reset``; zero for agents that had left)."""
+    terminated: torch.Tensor
+    """bool ``[B, N]``: the agent's episode ended in a terminal state at this step (or earlier)."""
+    truncated: torch.Tensor
+    """bool ``[B, N]``: the agent's episode was cut at ``max_cycles`` (never together with terminated)."""
+    alive: torch.Tensor
+    """bool ``[B, N]``: the agent acts in the episode that ``obs`` belongs to."""
+    final_obs: torch.Tensor
+    """float32 ``[B, N, O]``: the observation before any auto-reset (equals ``obs`` where none happened)."""
+    final_state: torch.Tensor
+    """float32 ``[B, S]``: the state before any auto-reset."""
+    action_mask: torch.Tensor | None
+    """bool ``[B, N, A]``: the legal actions at ``obs``, for envs with illegal actions; else None."""
+    adjacency: torch.Tensor | None
+    """bool ``[B, N, N]``: ``adjacency[b, i, j]``: agent j is a neighbour of agent i at ``obs``; None if the env has no graph."""
+    info: dict[str, torch.Tensor]
+    """Numeric per-step information: tensors ``[B]`` (per sub-env) or ``[B, N, ...]`` (per agent)."""
+
+
+def _space_name(space: gymnasium.Space) -> str:
+    if isinstance(space, gymnasium.spaces.Discrete):
+        return f"an integer in [{int(space.start)}, {int(space.start + space.n)})"
+    return f"{space}"
+
+
+class BatchedEnv:
+    """Base class of every environment: ``num_envs`` copies stepped at once on one device.
+
+    Args:
+        num_envs: number of sub-environments B (>= 1).
+        device: torch device holding all state (``"cpu"``, ``"cuda"``, ``"cuda:1"``...).
+        max_cycles: steps after which an episode is truncated.
+        validate_actions: check every action's range, NaN and mask (one host sync per step).
+            Shape and dtype are always checked.
+        possible_agents, observation_spaces, action_spaces, state_space: given by the
+            subclass. Agents of one team share one space object.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 5}
+    agents_can_leave: ClassVar[bool] = False
+    """True for envs where an agent's episode can end before its sub-env's (a folded player)."""
+
+    def __init__(
+        self,
+        num_envs: int,
+        device: str | torch.device,
+        *,
+        max_cycles: int,
+        validate_actions: bool,
+        possible_agents: Sequence[str],
+        observation_spaces: Mapping[str, gymnasium.spaces.Box],
+        action_spaces: Mapping[str, gymnasium.Space],
+        state_space: gymnasium.spaces.Box,
+    ):
+        self.num_envs = int_at_least("num_envs", num_envs, 1)
+        self.max_cycles = int_at_least("max_cycles", max_cycles, 1)
+        self.device = _as_device(device)
+        self.validate_actions = boolean("validate_actions", validate_actions)
+        self.possible_agents = list(possible_agents)
+        self.n_agents = len(self.possible_agents)
+        self.observation_spaces = dict(observation_spaces)
+        self.action_spaces = dict(action_spaces)
+        self.state_space = state_space
+
+        self.obs_sizes = [int(np.prod(self.observation_spaces[a].shape)) for a in self.possible_agents]
+        self.obs_size = max(self.obs_sizes)
+        self.state_size = int(np.prod(state_space.shape))
+        spaces = [self.action_spaces[a] for a in self.possible_agents]
+        self.discrete_actions = all(isinstance(s, gymnasium.spaces.Discrete) for s in spaces)
+        if self.discrete_actions:
+            if any(int(s.start) != 0 for s in spaces):
+                raise ValueError("Discrete action spaces must start at 0")
+            self.action_sizes = [int(s.n) for s in spaces]
+            self._action_n = torch.tensor(self.action_sizes, dtype=torch.int64, device=self.device)
+        elif all(isinstance(s, gymnasium.spaces.Box) and len(s.shape) == 1 for s in spaces):
+            self.action_sizes = [int(s.shape[0]) for s in spaces]
+            width = max(self.action_sizes)
+            # Padding entries accept any finite value: they are ignored by the rules.
+            low = np.full((self.n_agents, width), -np.inf, np.float32)
+            high = np.full((self.n_agents, width), np.inf, np.float32)
+            for i, s in enumerate(spaces):
+                low[i, : s.shape[0]], high[i, : s.shape[0]] = s.low, s.high
+            self._action_low = torch.as_tensor(low, device=self.device)
+            self._action_high = torch.as_tensor(high, device=self.device)
+        else:
+            raise TypeError("every agent's action space must be Discrete, or every one a 1-D Box")
+
+        self.rng = CounterRNG(self.num_envs, self.device)
+        self.step_count = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
+        self.alive = torch.ones(self.num_envs, self.n_agents, dtype=torch.bool, device=self.device)
+        self._all_envs = torch.arange(self.num_envs, device=self.device)
+        self._current_action_mask: torch.Tensor | None = None
+        self._seeded = False
+        self._has_reset = False
+
+    # ------------------------------------------------------------------ the rules (subclass)
+    def _reset(self, env_ids: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        raise NotImplementedError
+
+    def _observe(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _state(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _action_mask(self) -> torch.Tensor | None:
+        return None
+
+    def _adjacency(self) -> torch.Tensor | None:
+        return None
+
+    def _render_rgb(self, env_index: int) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} has no rgb_array rendering")
+
+    def _render_ansi(self, env_index: int) -> str:
+        raise NotImplementedError(f"{type(self).__name__} has no ansi rendering")
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def action_size(self) -> int:
+        """Discrete: the largest number of actions; continuous: the padded action width."""
+        return max(self.action_sizes)
+
+    def reset(self, seed: int | Sequence[int] | torch.Tensor | None = None) -> EnvStep:
+        """Start a new episode in every sub-env.
+
+        ``seed``: an int ``s`` seeds sub-env ``b`` with ``s + b``; a sequence gives one seed
+        per sub-env; ``None`` continues the current random streams (seeding them from OS
+        entropy the first time).
+        """
+        if seed is not None or not self._seeded:
+            self.rng.seed(seeds_for(seed, self.num_envs))
+            self._seeded = True
+        self._reset_envs(self._all_envs)
+        self._has_reset = True
+        obs, state, action_mask, adjacency = self._observe_all()
+        zeros = torch.zeros(self.num_envs, self.n_agents, device=self.device)
+        no = torch.zeros(self.num_envs, self.n_agents, dtype=torch.bool, device=self.device)
+        return EnvStep(obs, state, zeros, no, no, self.alive.clone(), obs, state, action_mask, adjacency, {})
+
+    def step(self, actions: torch.Tensor) -> EnvStep:
+        """Advance every sub-env by one step, resetting those whose episode ended (see the module doc).
+
+        ``actions``: discrete envs int ``[B, N]``; continuous envs float ``[B, N, A]`` within the
+        Box bounds. Actions of agents that have left are ignored.
+        """
+        reward, terminated, truncated, alive, info = self._transition(self.check_actions(actions))
+        final_obs, final_state, final_mask, final_adjacency = self._observe_all()
+        done_ids = (~alive.any(-1)).nonzero().squeeze(-1)
+        if done_ids.numel() == 0:
+            obs, state, action_mask, adjacency = final_obs, final_state, final_mask, final_adjacency
+        else:
+            self._reset_envs(done_ids)
+            obs, state, action_mask, adjacency = self._observe_all()
+        return EnvStep(
+            obs, state, reward, terminated, truncated, self.alive.clone(),
+            final_obs, final_state, action_mask, adjacency, info,
+        )  # fmt: skip
+
+    def render(self, mode: str = "rgb_array", env_index: int = 0) -> np.ndarray | str:
+        """Picture of sub-env ``env_index``: ``"rgb_array"`` (uint8 HxWx3) or ``"ansi"`` (text)."""
+        if not 0 <= env_index < self.num_envs:
+            raise ValueError(f"env_index must lie in [0, {self.num_envs}), got {env_index}")
+        if mode == "rgb_array":
+            return self._render_rgb(env_index)
+        if mode == "ansi":
+            return self._render_ansi(env_index)
+        raise ValueError(f"unknown render mode {mode!r}; choose from 'rgb_array', 'ansi'")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(num_envs={self.num_envs}, device={str(self.device)!r}, n_agents={self.n_agents})"
+
+    # ------------------------------------------------------------------ shared mechanism
+    def _reset_envs(self, env_ids: torch.Tensor) -> None:
+        self.step_count[env_ids] = 0
+        self.alive[env_ids] = True
+        self._reset(env_ids)
+
+    def _observe_all(self):
+        self._current_action_mask = self._action_mask()
+        return self._observe(), self._state(), self._current_action_mask, self._adjacency()
+
+    def _transition(self, actions: torch.Tensor):
+        """Apply validated actions without auto-reset: (reward, terminated, truncated, alive, info)."""
+        if not self._has_reset:
+            raise ResetNeeded("call reset() before step()")
+        alive = self.alive
+        reward, terminated, info = self._step(actions)
+        self.step_count += 1
+        if self.agents_can_leave:
+            reward = reward * alive
+            terminated = terminated | ~alive
+        truncated = (self.step_count >= self.max_cycles)[:, None] & ~terminated
+        self.alive = alive & ~(terminated | truncated)
+        return reward, terminated, truncated, self.alive, info
+
+    def check_actions(self, actions: Any) -> torch.Tensor:
+        """Return ``actions`` as a tensor on the env's device, or raise a clear error."""
+        if not isinstance(actions, torch.Tensor):
+            try:
+                actions = torch.as_tensor(np.asarray(actions))
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"actions must be a tensor or array, got {type(actions).__name__}: {error}") from None
+        B, N = self.num_envs, self.n_agents
+        if self.discrete_actions:
+            if actions.dtype.is_floating_point or actions.dtype.is_complex or actions.dtype == torch.bool:
+                raise TypeError(f"discrete actions must be an integer tensor [{B}, {N}], got dtype {actions.dtype}")
+            if actions.shape != (B, N):
+                raise ValueError(f"actions must have shape [{B}, {N}] (num_envs, n_agents), got {list(actions.shape)}")
+            actions = actions.to(self.device, torch.int64)
+            if self.validate_actions:
+                bad = (actions < 0) | (actions >= self._action_n)
+                mask = self._current_action_mask
+                if mask is not None:
+                    bad = bad | ~mask.gather(-1, actions.clamp(0, mask.shape[-1] - 1)[..., None])[..., 0]
+                self._raise_if_bad(bad, actions)
+        else:
+            if not actions.dtype.is_floating_point:
+                raise TypeError(f"continuous actions must be a float tensor [{B}, {N}, {self.action_size}], got dtype {actions.dtype}")
+            if actions.shape != (B, N, self.action_size):
+                raise ValueError(
+                    f"actions must have shape [{B}, {N}, {self.action_size}] (num_envs, n_agents, action size), "
+                    f"got {list(actions.shape)}"
+                )
+            actions = actions.to(self.device, torch.float32)
+            if self.validate_actions:
+                bad = (actions.isnan() | (actions < self._action_low) | (actions > self._action_high)).any(-1)
+                self._raise_if_bad(bad, actions)
+        return actions
+
+    def _raise_if_bad(self, bad: torch.Tensor, actions: torch.Tensor) -> None:
+        if self.agents_can_leave:
+            bad = bad & self.alive
+        if not bad.any():
+            return
+        b, i = (int(v) for v in bad.nonzero()[0])
+        agent = self.possible_agents[i]
+        where = f" in sub-env {b}" if self.num_envs > 1 else ""
+        value = actions[b, i]
+        received = value.item() if value.dim() == 0 else value.tolist()
+        mask = self._current_action_mask
+        if self.discrete_actions and mask is not None and 0 <= received < self.action_sizes[i] and not mask[b, i, received]:
+            legal = mask[b, i].nonzero().squeeze(-1).tolist()
+            raise ValueError(f"agent {agent!r}{where}: action {received} is illegal now; legal actions: {legal}")
+        if not self.discrete_actions and bool(torch.isnan(value).any()):
+            raise ValueError(f"agent {agent!r}{where}: action {received} contains NaN")
+        expected = _space_name(self.action_spaces[agent])
+        raise ValueError(f"agent {agent!r}{where}: action {received} is out of range; expected {expected}")
+
+
+def _as_device(device: str | torch.device) -> torch.device:
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r} ({error})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} was asked for, but CUDA is not available on this machine")
+    return device

@@ -1,0 +1,183 @@
+"""``BatchedParallelEnv``: a PettingZoo ``ParallelEnv`` that is a thin view of one ``BatchedEnv`` sub-env.
+
+The rules run in the batched env (``num_envs=1``, CPU); this class only converts dicts of
+NumPy values to tensors and back. Unlike the batched env it does not auto-reset: when the
+episode ends it returns the final observations, empties ``agents`` and waits for ``reset()``.
+
+Infos are dicts with numeric, stable keys: whatever the env reports per step (for example
+``targets_collected``), per agent, and for envs with illegal actions an ``action_mask``.
+
+Pickling keeps everything, the episode in progress and the random streams included: an
+unpickled copy continues exactly where the original was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+import torch
+from pettingzoo import ParallelEnv
+
+from marl_envs.core.batched import BatchedEnv, ResetNeeded
+
+__all__ = ["BatchedParallelEnv"]
+
+
+class BatchedParallelEnv(ParallelEnv):
+    """PettingZoo parallel API over ``batched_env`` (which must have ``num_envs == 1``)."""
+
+    def __init__(self, batched_env: BatchedEnv, name: str, render_mode: str | None = None):
+        if batched_env.num_envs != 1:
+            raise ValueError(f"the PettingZoo view needs a batched env with num_envs=1, got {batched_env.num_envs}")
+        modes = batched_env.metadata["render_modes"]
+        if render_mode is not None and render_mode not in modes:
+            raise ValueError(f"render_mode must be None or one of {modes}, got {render_mode!r}")
+        self.env = batched_env
+        self.render_mode = render_mode
+        self.metadata = {**batched_env.metadata, "name": name, "is_parallelizable": True}
+        self.possible_agents = list(batched_env.possible_agents)
+        self.agents: list[str] = []
+        self.observation_spaces = batched_env.observation_spaces
+        self.action_spaces = batched_env.action_spaces
+        self.state_space = batched_env.state_space
+        self._index = {agent: i for i, agent in enumerate(self.possible_agents)}
+        self._obs_sizes = batched_env.obs_sizes
+        self._discrete = batched_env.discrete_actions
+        self._action_shape = () if self._discrete else (batched_env.action_size,)
+        self._action_buffer = np.zeros(
+            (1, batched_env.n_agents, *self._action_shape), np.int64 if self._discrete else np.float32
+        )
+        self._needs_reset = True
+
+    # ------------------------------------------------------------------ spaces
+    def observation_space(self, agent: str) -> gymnasium.spaces.Box:
+        try:
+            return self.observation_spaces[agent]
+        except KeyError:
+            raise ValueError(f"unknown agent {agent!r}; agents are {self.possible_agents}") from None
+
+    def action_space(self, agent: str) -> gymnasium.Space:
+        try:
+            return self.action_spaces[agent]
+        except KeyError:
+            raise ValueError(f"unknown agent {agent!r}; agents are {self.possible_agents}") from None
+
+    @property
+    def max_cycles(self) -> int:
+        return self.env.max_cycles
+
+    @max_cycles.setter
+    def max_cycles(self, value: int) -> None:
+        self.env.max_cycles = value
+
+    # ------------------------------------------------------------------ API
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        with torch.inference_mode():
+            out = self.env.reset(seed=seed)
+        self.agents = self.possible_agents[:]
+        self._needs_reset = False
+        observations = self._split_obs(out.obs, self.agents)
+        infos = self._infos(self.agents, {}, out.action_mask)
+        self._render_human()
+        return observations, infos
+
+    def step(self, actions: dict[str, Any]):
+        if self._needs_reset:
+            raise ResetNeeded("the episode is over (or never started): call reset() before step()")
+        active = self.agents
+        with torch.inference_mode():
+            tensor = torch.from_numpy(self._actions_to_array(actions, active))
+            reward, terminated, truncated, alive, info = self.env._transition(self.env.check_actions(tensor))
+            obs = self.env._observe()
+            action_mask = self.env._action_mask()
+            self.env._current_action_mask = action_mask
+        rewards_all, terminated_all, truncated_all = reward[0].tolist(), terminated[0].tolist(), truncated[0].tolist()
+        index = self._index
+        observations = self._split_obs(obs, active)
+        rewards = {a: rewards_all[index[a]] for a in active}
+        terminations = {a: terminated_all[index[a]] for a in active}
+        truncations = {a: truncated_all[index[a]] for a in active}
+        infos = self._infos(active, info, action_mask)
+        alive_all = alive[0].tolist()
+        self.agents = [a for a in active if alive_all[index[a]]]
+        self._needs_reset = not self.agents
+        self._render_human()
+        return observations, rewards, terminations, truncations, infos
+
+    def state(self) -> np.ndarray:
+        if not self.env._has_reset:
+            raise ResetNeeded("call reset() before state()")
+        with torch.inference_mode():
+            return self.env._state()[0].numpy()
+
+    def render(self) -> np.ndarray | str | None:
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() was called without a render_mode; pass render_mode= to the constructor")
+            return None
+        if not self.env._has_reset:
+            raise ResetNeeded("call reset() before render()")
+        if self.render_mode == "human":
+            print(self.env.render("ansi"))
+            return None
+        return self.env.render(self.render_mode)
+
+    def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"{self.metadata['name']}(agents={self.possible_agents})"
+
+    # ------------------------------------------------------------------ conversions
+    def _render_human(self) -> None:
+        if self.render_mode == "human":
+            self.render()
+
+    def _actions_to_array(self, actions: dict[str, Any], active: list[str]) -> np.ndarray:
+        if not isinstance(actions, dict):
+            raise TypeError(f"actions must be a dict {{agent: action}}, got {type(actions).__name__}")
+        buffer = self._action_buffer
+        buffer[...] = 0  # agents that have left get a neutral placeholder; the env ignores it
+        index = self._index
+        for agent, action in actions.items():
+            i = index.get(agent)
+            if i is None:
+                raise ValueError(f"unknown agent {agent!r}; agents are {self.possible_agents}")
+            value = np.asarray(action)
+            if self._discrete:
+                if value.shape != () or value.dtype.kind not in "iu":
+                    raise TypeError(
+                        f"agent {agent!r}: action must be an integer ({self.action_spaces[agent]}), "
+                        f"got {action!r} of type {type(action).__name__}"
+                    )
+            elif value.dtype.kind != "f" or value.shape != self.action_spaces[agent].shape:
+                raise ValueError(
+                    f"agent {agent!r}: action must be a float array of shape {self.action_spaces[agent].shape} "
+                    f"({self.action_spaces[agent]}), got {action!r}"
+                )
+            else:
+                value = np.pad(value, (0, self._action_shape[0] - value.shape[0]))
+            buffer[0, i] = value
+        if len(actions) < len(active):
+            missing = [a for a in active if a not in actions]
+            if missing:
+                raise ValueError(f"no action for active agents {missing}; every agent in env.agents must act")
+        return buffer
+
+    def _split_obs(self, obs: torch.Tensor, agents: list[str]) -> dict[str, np.ndarray]:
+        array = obs[0].numpy()
+        sizes, index = self._obs_sizes, self._index
+        return {a: array[index[a], : sizes[index[a]]] for a in agents}
+
+    def _infos(self, agents: list[str], info: dict[str, torch.Tensor], action_mask: torch.Tensor | None) -> dict:
+        infos: dict[str, dict] = {a: {} for a in agents}
+        for key, value in info.items():
+            value = value[0].numpy()
+            for a in agents:
+                infos[a][key] = value[self._index[a]] if value.ndim else value.item()
+        if action_mask is not None:
+            mask = action_mask[0].numpy().astype(np.int8)
+            for a in agents:
+                infos[a]["action_mask"] = mask[self._index[a], : self.env.action_sizes[self._index[a]]]
+        return infos

@@ -1,0 +1,115 @@
+"""Counter-based random streams, one per sub-environment.
+
+Every sub-env ``b`` owns a 64-bit key (derived from its seed) and a draw counter. A draw
+hashes ``(key, counter, position)`` with the SplitMix64 finaliser, so the numbers a
+sub-env receives depend only on its own seed and on how many draws *it* has made: not on
+``num_envs``, not on the device, not on what its neighbours did. That is what lets a
+batched env seeded ``s`` reproduce, in sub-env ``b``, exactly the trajectory of a single
+env seeded ``s + b`` (Gymnasium's vector-env convention), across auto-resets and on CUDA
+as on CPU. A shared ``torch.Generator`` cannot give that: its stream depends on the batch
+size and differs between devices.
+
+All arithmetic is int64 with two's-complement wrap-around (what torch does on CPU and
+CUDA); logical right shifts are emulated with a mask because ``>>`` on int64 is arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["CounterRNG", "seeds_for"]
+
+
+def _signed(value: int) -> int:
+    """A 64-bit unsigned constant as the int64 with the same bits."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+_GOLDEN = _signed(0x9E3779B97F4A7C15)
+_MIX1 = _signed(0xBF58476D1CE4E5B9)
+_MIX2 = _signed(0x94D049BB133111EB)
+_SEED_SALT = _signed(0x5851F42D4C957F2D)
+
+
+def _shift_right(x: torch.Tensor, bits: int) -> torch.Tensor:
+    return (x >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def _mix(x: torch.Tensor) -> torch.Tensor:
+    """SplitMix64 finaliser: a bijective avalanche hash of int64 tensors."""
+    x = (x ^ _shift_right(x, 30)) * _MIX1
+    x = (x ^ _shift_right(x, 27)) * _MIX2
+    return x ^ _shift_right(x, 31)
+
+
+def seeds_for(seed: int | Sequence[int] | np.ndarray | torch.Tensor | None, num_envs: int) -> torch.Tensor:
+    """Per-sub-env seeds as an int64 CPU tensor ``[num_envs]``.
+
+    ``None`` draws fresh entropy from the OS; an int ``s`` gives sub-env ``b`` the seed
+    ``s + b``; a sequence gives each sub-env its own seed.
+    """
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy) & ((1 << 62) - 1)
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"seed must be an int or a sequence of {num_envs} ints, got {seed!r}")
+    if isinstance(seed, (int, np.integer)):
+        seed = int(seed)
+        if not -(1 << 62) <= seed < (1 << 62):
+            raise ValueError(f"seed must lie in [-2**62, 2**62), got {seed}")
+        return torch.arange(num_envs, dtype=torch.int64) + seed
+    values = torch.as_tensor(np.asarray(seed) if not isinstance(seed, torch.Tensor) else seed).cpu()
+    if values.dtype.is_floating_point or values.dtype == torch.bool or values.shape != (num_envs,):
+        raise ValueError(
+            f"seed must be an int or a sequence of {num_envs} ints (one per sub-env), "
+            f"got {values.dtype} of shape {tuple(values.shape)}"
+        )
+    return values.to(torch.int64)
+
+
+class CounterRNG:
+    """Independent, reproducible random streams for ``num_envs`` sub-envs on one device.
+
+    Each draw takes ``env_ids`` (int64 ``[K]``, or None for all sub-envs) and returns values
+    for those sub-envs only, ``[K, *shape]``; only their counters advance, so a sub-env that
+    is not drawing keeps its stream position.
+    """
+
+    def __init__(self, num_envs: int, device: torch.device):
+        self.key = torch.zeros(num_envs, dtype=torch.int64, device=device)
+        self.counter = torch.zeros(num_envs, dtype=torch.int64, device=device)
+
+    def seed(self, seeds: torch.Tensor) -> None:
+        """Restart every stream from the int64 seeds ``[B]``."""
+        self.key = _mix(seeds.to(self.key.device) ^ _SEED_SALT)
+        self.counter.zero_()
+
+    def bits(self, shape: tuple[int, ...], env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Uniform random int64 ``[K, *shape]`` in ``[0, 2**63)``."""
+        if env_ids is None:
+            key, counter = self.key, self.counter
+            self.counter = counter + 1
+        else:
+            key, counter = self.key[env_ids], self.counter[env_ids]
+            self.counter[env_ids] = counter + 1
+        base = _mix(key + counter * _GOLDEN)
+        positions = torch.arange(1, math.prod(shape) + 1, dtype=torch.int64, device=base.device) * _GOLDEN
+        return _shift_right(_mix(base[:, None] + positions), 1).view(base.shape[0], *shape)
+
+    def uniform(self, shape: tuple[int, ...], env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Uniform float32 ``[K, *shape]`` in ``[0, 1)`` (24 random bits each)."""
+        return _shift_right(self.bits(shape, env_ids), 39).to(torch.float32) * (1.0 / (1 << 24))
+
+    def integers(self, high: int, shape: tuple[int, ...], env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Uniform int64 ``[K, *shape]`` in ``[0, high)``."""
+        return self.bits(shape, env_ids) % high
+
+    def distinct(self, population: int, count: int, env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """``count`` distinct int64 values from ``range(population)`` per sub-env, in random order: ``[K, count]``."""
+        if count > population:
+            raise ValueError(f"cannot draw {count} distinct values from {population}")
+        # Ties between 63-bit keys are practically impossible, so the order is the same on every device.
+        return self.bits((population,), env_ids).topk(count, dim=-1).indices
