@@ -114,8 +114,9 @@ class TargetGridEnv(BatchedEnv):
         self._limits = torch.tensor([self.height, self.width], device=dev)
         self._scale = 1.0 / (self._limits - 1).float()
         offsets = torch.arange(-self.view_radius, self.view_radius + 1, device=dev)
-        self._window_offsets = torch.cartesian_prod(offsets, offsets)  # [K, 2], rows then columns
-        self._window_index = torch.arange(self.window_cells, device=dev)
+        self._window_lines = offsets
+        # Where each item's window cell lands in the observation: agents in channel 0, targets in 1.
+        self._channel_offsets = torch.tensor([0] * n_agents + [self.window_cells] * self.n_targets, device=dev)
         self._others = ~torch.eye(n_agents, dtype=torch.bool, device=dev)
 
         B = self.num_envs
@@ -148,24 +149,25 @@ class TargetGridEnv(BatchedEnv):
         info = {"targets_collected": self.collected.float()}
         return reward[:, None].expand(shape), terminated[:, None].expand(shape), info
 
-    def _window(self, relative: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        """bool ``[B, N, K]``: some item at ``relative`` ``[B, N, M, 2]`` (with ``present`` ``[B, N, M]``) in each window cell."""
-        r = self.view_radius
-        visible = present & (relative.abs() <= r).all(-1)
-        cell = (relative[..., 0] + r) * (2 * r + 1) + relative[..., 1] + r
-        return ((cell[..., None] == self._window_index) & visible[..., None]).any(2)
-
     def _observe(self) -> torch.Tensor:
-        positions = self.positions
+        positions, K = self.positions, self.window_cells
         B, N = positions.shape[:2]
-        to_agents = positions[:, None] - positions[:, :, None]  # [B, N(i), N(j), 2]: j relative to i
-        agents = self._window(to_agents, self._others.expand(B, N, N))
-        to_targets = self.targets[:, None] - positions[:, :, None]
-        targets = self._window(to_targets, self.uncollected[:, None].expand(B, N, self.n_targets))
-        cells = positions[:, :, None] + self._window_offsets
-        outside = ((cells < 0) | (cells >= self._limits)).any(-1)
-        left = self.uncollected.sum(-1, keepdim=True).div(self.n_targets)[:, None].expand(B, N, 1)
-        return torch.cat((agents, targets, outside, positions * self._scale, left), -1).float()
+        obs = torch.zeros(B, N, 3 * K + 3, device=positions.device)
+        # Channels 0 and 1 in one scatter: every other agent and every target, relative to agent i,
+        # marks its window cell (channel offset included); items out of view write a 0 to cell 0.
+        relative = torch.cat((positions[:, None], self.targets[:, None]), 2) - positions[:, :, None]
+        r = self.view_radius
+        visible = (relative.abs() <= r).all(-1)
+        visible &= torch.cat((self._others.expand(B, N, N), self.uncollected[:, None].expand(B, N, -1)), -1)
+        cell = (relative[..., 0] + r) * (2 * r + 1) + relative[..., 1] + r + self._channel_offsets
+        obs.scatter_reduce_(2, cell * visible, visible.float(), reduce="amax")
+        # Channel 2: a window cell is outside the grid when its row or its column is.
+        lines = positions[..., None] + self._window_lines  # [B, N, 2, 2r+1]
+        off = (lines < 0) | (lines >= self._limits[:, None])
+        obs[..., 2 * K : 3 * K] = (off[:, :, 0, :, None] | off[:, :, 1, None, :]).flatten(2)
+        obs[..., 3 * K : 3 * K + 2] = positions * self._scale
+        obs[..., -1] = self.uncollected.sum(-1, keepdim=True).div(self.n_targets)
+        return obs
 
     def _state(self) -> torch.Tensor:
         return torch.cat(
