@@ -148,6 +148,7 @@ class BatchedEnv:
                 low[i, : s.shape[0]], high[i, : s.shape[0]] = s.low, s.high
             self._action_low = torch.as_tensor(low, device=self.device)
             self._action_high = torch.as_tensor(high, device=self.device)
+            self._action_used = torch.arange(width, device=self.device) < torch.tensor(self.action_sizes, device=self.device)[:, None]
         else:
             raise TypeError("every agent's action space must be Discrete, or every one a 1-D Box")
 
@@ -293,7 +294,7 @@ class BatchedEnv:
                 )
             actions = actions.to(self.device, torch.float32)
             if self.validate_actions:
-                bad = (actions.isnan() | (actions < self._action_low) | (actions > self._action_high)).any(-1)
+                bad = ((actions.isnan() & self._action_used) | (actions < self._action_low) | (actions > self._action_high)).any(-1)
                 self._raise_if_bad(bad, actions)
         return actions
 
@@ -305,7 +306,7 @@ class BatchedEnv:
         b, i = (int(v) for v in bad.nonzero()[0])
         agent = self.possible_agents[i]
         where = f" in sub-env {b}" if self.num_envs > 1 else ""
-        value = actions[b, i]
+        value = actions[b, i] if self.discrete_actions else actions[b, i, : self.action_sizes[i]]
         received = value.item() if value.dim() == 0 else value.tolist()
         mask = self._current_action_mask
         if self.discrete_actions and mask is not None and 0 <= received < self.action_sizes[i] and not mask[b, i, received]:

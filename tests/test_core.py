@@ -1,0 +1,134 @@
+"""The shared mechanism: random streams, seeding, registry, and validation of continuous actions."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+import torch
+
+import marl_envs
+from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.rng import CounterRNG, seeds_for
+
+
+def test_streams_depend_only_on_their_own_seed_and_draws():
+    small, large = CounterRNG(2, torch.device("cpu")), CounterRNG(64, torch.device("cpu"))
+    small.seed(torch.tensor([7, 8]))
+    large.seed(torch.arange(64) + 7)  # sub-env 1 of both has seed 8
+    a = small.bits((5,), torch.tensor([1]))
+    large.bits((3,))  # every sub-env of the large one draws once more...
+    large.counter[1] -= 1  # ...except that sub-env 1 is put back where it was
+    b = large.bits((5,), torch.tensor([1]))
+    assert torch.equal(a, b)
+    # a stream that did not draw has not moved
+    assert small.counter.tolist() == [0, 1]
+    assert not torch.equal(small.bits((5,), torch.tensor([1])), a)
+
+
+def test_draws_are_uniform_enough():
+    rng = CounterRNG(1000, torch.device("cpu"))
+    rng.seed(torch.arange(1000))
+    u = rng.uniform((100,))
+    assert 0 <= float(u.min()) and float(u.max()) < 1
+    assert abs(float(u.mean()) - 0.5) < 0.005 and abs(float(u.var()) - 1 / 12) < 0.002
+    counts = torch.bincount(rng.integers(6, (60,)).flatten(), minlength=6).float()
+    assert (counts / counts.sum() - 1 / 6).abs().max() < 0.01
+    picks = rng.distinct(10, 10)
+    assert torch.equal(picks.sort(-1).values, torch.arange(10).expand(1000, 10))
+    # each value lands in each position about equally often
+    assert (picks == 0).float().mean(0).sub(0.1).abs().max() < 0.03
+
+
+def test_seed_forms():
+    assert seeds_for(5, 3).tolist() == [5, 6, 7]
+    assert seeds_for([4, 4, 9], 3).tolist() == [4, 4, 9]
+    assert seeds_for(np.int64(2), 2).tolist() == [2, 3]
+    assert seeds_for(None, 2).shape == (2,)
+    with pytest.raises(ValueError, match="one per sub-env"):
+        seeds_for([1, 2], 3)
+    with pytest.raises(TypeError):
+        seeds_for(True, 1)
+
+
+def test_reset_without_seed_continues_the_streams():
+    env = marl_envs.make_batched("target_grid_v0", num_envs=4)
+    first = env.reset(seed=3).obs
+    second = env.reset().obs
+    assert not torch.equal(first, second)
+    assert torch.equal(env.reset(seed=3).obs, first)
+    # the first reset without a seed draws one from OS entropy
+    assert not torch.equal(marl_envs.make_batched("target_grid_v0", num_envs=4).reset().obs, first)
+
+
+def test_names_in_every_form():
+    for name in ("goal_grid_v0", "goal_grid-v0", "marl_envs/goal_grid-v0"):
+        assert marl_envs.make(name).metadata["name"] == "goal_grid_v0"
+    assert marl_envs.spec("target_grid_v0").max_cycles == 50
+    assert marl_envs.make("target_grid_v0", max_cycles=7).max_cycles == 7
+
+
+class _Continuous(BatchedEnv):
+    """Two agents with Box actions of different widths: the smallest env that exercises continuous validation."""
+
+    def __init__(self, num_envs=1, device="cpu", *, max_cycles=5, validate_actions=True):
+        obs = gymnasium.spaces.Box(-1, 1, (1,), np.float32)
+        super().__init__(
+            num_envs, device, max_cycles=max_cycles, validate_actions=validate_actions,
+            possible_agents=["agent_0", "agent_1"], observation_spaces={"agent_0": obs, "agent_1": obs},
+            action_spaces={
+                "agent_0": gymnasium.spaces.Box(-1, 1, (2,), np.float32),
+                "agent_1": gymnasium.spaces.Box(0, 3, (1,), np.float32),
+            },
+            state_space=gymnasium.spaces.Box(-1, 1, (1,), np.float32),
+        )  # fmt: skip
+        self.last = torch.zeros(self.num_envs, 2, 2)
+
+    def _reset(self, env_ids):
+        self.last[env_ids] = 0
+
+    def _step(self, actions):
+        self.last = actions.clone()
+        zeros = torch.zeros(self.num_envs, 2)
+        return zeros, zeros.bool(), {}
+
+    def _observe(self):
+        return self.last[..., :1].clamp(-1, 1)
+
+    def _state(self):
+        return self.last[:, 0, :1].clamp(-1, 1)
+
+
+def test_continuous_actions_are_checked_not_clipped():
+    env = _Continuous(num_envs=2)
+    env.reset(seed=0)
+    assert env.action_size == 2
+    good = torch.tensor([[[0.5, -1.0], [3.0, 123.0]]] * 2)  # agent_1's second entry is padding
+    env.step(good)
+    assert torch.equal(env.last, good)
+    nan = good.clone()
+    nan[1, 0, 1] = float("nan")
+    with pytest.raises(ValueError, match="agent 'agent_0' in sub-env 1: action \\[0.5, nan\\] contains NaN"):
+        env.step(nan)
+    high = good.clone()
+    high[0, 1, 0] = 3.5
+    with pytest.raises(ValueError, match="agent 'agent_1' in sub-env 0: action \\[3.5\\] is out of range; expected Box\\(0.0, 3.0"):
+        env.step(high)
+    with pytest.raises(TypeError, match="float tensor"):
+        env.step(good.long())
+    with pytest.raises(ValueError, match="shape \\[2, 2, 2\\]"):
+        env.step(good[..., :1])
+    unchecked = _Continuous(num_envs=2, validate_actions=False)
+    unchecked.reset(seed=0)
+    unchecked.step(high)  # the caller took responsibility
+    assert unchecked.last[0, 1, 0] == 3.5
+
+
+def test_continuous_pettingzoo_view():
+    env = marl_envs.BatchedParallelEnv(_Continuous(), name="continuous_test")
+    env.reset(seed=0)
+    env.step({"agent_0": np.array([0.1, 0.2], np.float32), "agent_1": np.array([2.0])})
+    with pytest.raises(ValueError, match="agent 'agent_1': action must be a float array of shape \\(1,\\)"):
+        env.step({"agent_0": np.zeros(2, np.float32), "agent_1": np.zeros(2, np.float32)})
+    with pytest.raises(ValueError, match="agent 'agent_1': action \\[-1.0\\] is out of range"):
+        env.step({"agent_0": np.zeros(2, np.float32), "agent_1": np.array([-1.0], np.float32)})
