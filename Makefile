@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine with Python >= 3.10:
+#   make demo   set up .venv and run the quick-start job
+#   make test   set up .venv and run the test suite (what CI runs)
+# Set-up installs torch first, pinned (TORCH), so that nothing later pulls a newer build with
+# gigabytes of CUDA packages. For a CUDA build: make demo TORCH="torch==2.13.0" TORCH_PIP_ARGS="--index-url <your index>".
+
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test test-fast bench setup clean
+
+demo: $(VENV)/.setup-test
+	$(BIN)/python -m marl_envs.demo
+
+test: $(VENV)/.setup-test
+	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.setup-test
+	$(BIN)/python -m pytest -m "not learning"
+
+bench: $(VENV)/.setup-bench
+	$(BIN)/python benchmarks/env_throughput.py
+
+setup: $(VENV)/.setup-test
+
+$(VENV)/.setup-torch:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install $(TORCH_PIP_ARGS) "$(TORCH)"
+	touch $@
+
+$(VENV)/.setup-test: $(VENV)/.setup-torch pyproject.toml
+	$(PIP) install -e ".[test]"
+	touch $@
+
+$(VENV)/.setup-bench: $(VENV)/.setup-test
+	$(PIP) install -e ".[test,bench]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

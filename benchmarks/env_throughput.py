@@ -1,0 +1,67 @@
+"""Environment throughput: single-instance PettingZoo steps/s and batched env-steps/s, against mpe2.
+
+    python benchmarks/env_throughput.py [--seconds 2] [--sizes 1 64 1024 4096] [--cuda-sizes 4096 65536]
+
+Every figure comes from this one process: mpe2's ``simple_spread_v3`` (the reference MPE
+implementation, numpy) is measured in the same run, so the ratios do not depend on the
+machine. Actions are uniform random and drawn before timing. The table is printed and
+written to ``benchmarks/results/env_throughput_<device>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import marl_envs  # noqa: E402
+from marl_envs.demo import markdown_table  # noqa: E402
+from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="time spent on each measurement")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096], help="batch sizes on CPU")
+    parser.add_argument("--cuda-sizes", type=int, nargs="+", default=[4096, 65536], help="batch sizes on CUDA, when present")
+    parser.add_argument("--envs", nargs="+", default=marl_envs.list_envs())
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = parser.parse_args()
+
+    from mpe2 import simple_spread_v3
+
+    reference = pettingzoo_rate(simple_spread_v3.parallel_env(), args.seconds)
+    cuda = torch.cuda.is_available()
+    columns = [f"B={b}" for b in args.sizes] + ([f"CUDA B={b}" for b in args.cuda_sizes] if cuda else [])
+    header = ("env", "PettingZoo steps/s", "vs mpe2", *columns, f"B={max(args.sizes)} / single")
+    rows = [("mpe2 simple_spread_v3 (reference)", f"{reference:,.0f}", "1.00x", *["" for _ in columns], "")]
+    for env_id in args.envs:
+        single = pettingzoo_rate(marl_envs.make(env_id), args.seconds)
+        rates = [batched_rate(marl_envs.make_batched(env_id, b, "cpu"), args.seconds) for b in args.sizes]
+        if cuda:
+            rates += [batched_rate(marl_envs.make_batched(env_id, b, "cuda"), args.seconds) for b in args.cuda_sizes]
+        rows.append((env_id, f"{single:,.0f}", f"{single / reference:.2f}x", *[f"{r:,.0f}" for r in rates], f"{rates[len(args.sizes) - 1] / single:.0f}x"))
+
+    device = torch.cuda.get_device_name() if cuda else "cpu only"
+    context = (
+        f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), {device}. "
+        f"Batched figures are env-steps/s (sub-env steps); {args.seconds:g} s per measurement."
+    )
+    table = markdown_table(header, rows)
+    print(context + "\n\n" + table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = "env_throughput_cuda.md" if cuda else "env_throughput_cpu.md"
+    (args.out / name).write_text(f"# Environment throughput\n\n{context}\n\n{table}\n")
+    print(f"\nwritten to {args.out / name}")
+
+
+if __name__ == "__main__":
+    main()
