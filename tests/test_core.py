@@ -132,3 +132,20 @@ def test_continuous_pettingzoo_view():
         env.step({"agent_0": np.zeros(2, np.float32), "agent_1": np.zeros(2, np.float32)})
     with pytest.raises(ValueError, match="agent 'agent_1': action \\[-1.0\\] is out of range"):
         env.step({"agent_0": np.zeros(2, np.float32), "agent_1": np.array([-1.0], np.float32)})
+
+
+def test_batched_tensors_are_plain_whatever_the_callers_mode():
+    """Evaluation under inference_mode, then training with autograd, on the same env."""
+    env = marl_envs.make_batched("target_grid_v0", num_envs=8)
+    with torch.inference_mode():
+        env.reset(seed=0)
+        for _ in range(60):  # crosses auto-resets, which write the state in place
+            env.step(torch.zeros(8, 3, dtype=torch.int64))
+    policy = torch.nn.Linear(env.obs_size, env.action_size)
+    out = env.reset(seed=1)  # writes in place into state last made under inference_mode
+    for _ in range(60):
+        logits = policy(out.obs)
+        logits.sum().backward()  # obs can be saved for backward: not an inference tensor
+        out = env.step(logits.argmax(-1))
+    assert not out.obs.requires_grad and not out.obs.is_inference()
+    assert policy.weight.grad is not None

@@ -40,6 +40,7 @@ Example (shapes for ``goal_grid_v0``, N=2 agents, O=6)::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar, NamedTuple
 
 import gymnasium
@@ -198,6 +199,19 @@ class BatchedEnv:
         per sub-env; ``None`` continues the current random streams (seeding them from OS
         entropy the first time).
         """
+        with _plain_tensors():
+            return self._reset_all(seed)
+
+    def step(self, actions: torch.Tensor) -> EnvStep:
+        """Advance every sub-env by one step, resetting those whose episode ended (see the module doc).
+
+        ``actions``: discrete envs int ``[B, N]``; continuous envs float ``[B, N, A]`` within the
+        Box bounds. Actions of agents that have left are ignored.
+        """
+        with _plain_tensors():
+            return self._step_all(actions)
+
+    def _reset_all(self, seed) -> EnvStep:
         if seed is not None or not self._seeded:
             self.rng.seed(seeds_for(seed, self.num_envs))
             self._seeded = True
@@ -208,12 +222,7 @@ class BatchedEnv:
         no = torch.zeros(self.num_envs, self.n_agents, dtype=torch.bool, device=self.device)
         return EnvStep(obs, state, zeros, no, no, self.alive.clone(), obs, state, action_mask, adjacency, {})
 
-    def step(self, actions: torch.Tensor) -> EnvStep:
-        """Advance every sub-env by one step, resetting those whose episode ended (see the module doc).
-
-        ``actions``: discrete envs int ``[B, N]``; continuous envs float ``[B, N, A]`` within the
-        Box bounds. Actions of agents that have left are ignored.
-        """
+    def _step_all(self, actions) -> EnvStep:
         reward, terminated, truncated, alive, info = self._transition(self.check_actions(actions))
         final_obs, final_state, final_mask, final_adjacency = self._observe_all()
         done_ids = (~alive.any(-1)).nonzero().squeeze(-1)
@@ -316,6 +325,18 @@ class BatchedEnv:
             raise ValueError(f"agent {agent!r}{where}: action {received} contains NaN")
         expected = _space_name(self.action_spaces[agent])
         raise ValueError(f"agent {agent!r}{where}: action {received} is out of range; expected {expected}")
+
+
+@contextmanager
+def _plain_tensors():
+    """Env tensors never join an autograd graph, and are never inference tensors.
+
+    Inference tensors cannot be saved for backward (a policy network fed ``obs`` would fail) nor
+    written in place outside inference mode, so a caller alternating between
+    ``torch.inference_mode()`` (evaluation) and normal mode (training) would break the env.
+    """
+    with torch.inference_mode(False), torch.no_grad():
+        yield
 
 
 def _as_device(device: str | torch.device) -> torch.device:

