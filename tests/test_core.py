@@ -68,39 +68,50 @@ def test_names_in_every_form():
     assert marl_envs.make("target_grid_v0", max_cycles=7).max_cycles == 7
 
 
-class _Continuous(BatchedEnv):
-    """Two agents with Box actions of different widths: the smallest env that exercises continuous validation."""
+BOXES = {"agent_0": gymnasium.spaces.Box(-1, 1, (2,), np.float32), "agent_1": gymnasium.spaces.Box(0, 3, (1,), np.float32)}
+DISCRETE = dict.fromkeys(["agent_0", "agent_1"], gymnasium.spaces.Discrete(3))
 
-    def __init__(self, num_envs=1, device="cpu", *, max_cycles=5, validate_actions=True):
-        obs = gymnasium.spaces.Box(-1, 1, (1,), np.float32)
+
+class _Tiny(BatchedEnv):
+    """Two agents that only remember their last action: the smallest env that exercises validation.
+
+    ``action_spaces`` defaults to Box actions of different widths; with Discrete ones, ``agent_1``
+    may never take action 2 (an action mask).
+    """
+
+    def __init__(self, num_envs=1, device="cpu", *, action_spaces=BOXES, max_cycles=5, validate_actions=True):
+        obs = gymnasium.spaces.Box(-5, 5, (1,), np.float32)
         super().__init__(
             num_envs, device, max_cycles=max_cycles, validate_actions=validate_actions,
-            possible_agents=["agent_0", "agent_1"], observation_spaces={"agent_0": obs, "agent_1": obs},
-            action_spaces={
-                "agent_0": gymnasium.spaces.Box(-1, 1, (2,), np.float32),
-                "agent_1": gymnasium.spaces.Box(0, 3, (1,), np.float32),
-            },
-            state_space=gymnasium.spaces.Box(-1, 1, (1,), np.float32),
+            possible_agents=list(action_spaces), observation_spaces=dict.fromkeys(action_spaces, obs),
+            action_spaces=action_spaces, state_space=gymnasium.spaces.Box(-5, 5, (1,), np.float32),
         )  # fmt: skip
-        self.last = torch.zeros(self.num_envs, 2, 2)
+        self.last = torch.zeros(self.num_envs, 2, 1 if self.discrete_actions else self.action_size)
 
     def _reset(self, env_ids):
         self.last[env_ids] = 0
 
     def _step(self, actions):
-        self.last = actions.clone()
+        self.last = actions.float().reshape(self.num_envs, 2, -1).clone()
         zeros = torch.zeros(self.num_envs, 2)
         return zeros, zeros.bool(), {}
 
     def _observe(self):
-        return self.last[..., :1].clamp(-1, 1)
+        return self.last[..., :1].clamp(-5, 5)
 
     def _state(self):
-        return self.last[:, 0, :1].clamp(-1, 1)
+        return self.last[:, 0, :1].clamp(-5, 5)
+
+    def _action_mask(self):
+        if not self.discrete_actions:
+            return None
+        mask = torch.ones(self.num_envs, 2, 3, dtype=torch.bool)
+        mask[:, 1, 2] = False
+        return mask
 
 
 def test_continuous_actions_are_checked_not_clipped():
-    env = _Continuous(num_envs=2)
+    env = _Tiny(num_envs=2)
     env.reset(seed=0)
     assert env.action_size == 2
     good = torch.tensor([[[0.5, -1.0], [3.0, 123.0]]] * 2)  # agent_1's second entry is padding
@@ -118,14 +129,14 @@ def test_continuous_actions_are_checked_not_clipped():
         env.step(good.long())
     with pytest.raises(ValueError, match="shape \\[2, 2, 2\\]"):
         env.step(good[..., :1])
-    unchecked = _Continuous(num_envs=2, validate_actions=False)
+    unchecked = _Tiny(num_envs=2, validate_actions=False)
     unchecked.reset(seed=0)
     unchecked.step(high)  # the caller took responsibility
     assert unchecked.last[0, 1, 0] == 3.5
 
 
 def test_continuous_pettingzoo_view():
-    env = marl_envs.BatchedParallelEnv(_Continuous(), name="continuous_test")
+    env = marl_envs.BatchedParallelEnv(_Tiny(), name="continuous_test")
     env.reset(seed=0)
     env.step({"agent_0": np.array([0.1, 0.2], np.float32), "agent_1": np.array([2.0])})
     with pytest.raises(ValueError, match="agent 'agent_1': action must be a float array of shape \\(1,\\)"):
@@ -149,3 +160,19 @@ def test_batched_tensors_are_plain_whatever_the_callers_mode():
         out = env.step(logits.argmax(-1))
     assert not out.obs.requires_grad and not out.obs.is_inference()
     assert policy.weight.grad is not None
+
+
+def test_illegal_actions_are_refused_and_masks_reach_the_infos():
+    env = _Tiny(num_envs=2, action_spaces=DISCRETE)
+    out = env.reset(seed=0)
+    assert out.action_mask[:, 1].tolist() == [[True, True, False]] * 2
+    env.step(torch.tensor([[2, 1], [0, 0]]))
+    with pytest.raises(ValueError, match="agent 'agent_1' in sub-env 1: action 2 is illegal now; legal actions: \\[0, 1\\]"):
+        env.step(torch.tensor([[2, 1], [0, 2]]))
+    view = marl_envs.BatchedParallelEnv(_Tiny(action_spaces=DISCRETE), name="masked_test")
+    _, infos = view.reset(seed=0)
+    assert infos["agent_1"]["action_mask"].tolist() == [1, 1, 0]
+    _, _, _, _, infos = view.step({"agent_0": 2, "agent_1": 1})
+    assert infos["agent_0"]["action_mask"].tolist() == [1, 1, 1]
+    with pytest.raises(ValueError, match="agent 'agent_1': action 2 is illegal now"):
+        view.step({"agent_0": 0, "agent_1": 2})
