@@ -23,6 +23,7 @@ import torch
 from pettingzoo import ParallelEnv
 
 from marl_envs.core.batched import BatchedEnv, ResetNeeded
+from marl_envs.core.checks import int_at_least
 
 __all__ = ["BatchedParallelEnv"]
 
@@ -72,7 +73,7 @@ class BatchedParallelEnv(ParallelEnv):
 
     @max_cycles.setter
     def max_cycles(self, value: int) -> None:
-        self.env.max_cycles = value
+        self.env.max_cycles = int_at_least("max_cycles", value, 1)
 
     # ------------------------------------------------------------------ API
     def reset(self, seed: int | None = None, options: dict | None = None):
