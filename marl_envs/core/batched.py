@@ -27,7 +27,9 @@ first observation of its new episode, ``final_obs[b]``/``final_state[b]`` the la
 the episode that ended (use them to bootstrap a truncated episode), and ``reward``,
 ``terminated``, ``truncated`` and ``info`` describe the step that ended it. Where no
 episode ended, ``final_obs`` equals ``obs``. So a training loop stores
-``(obs, action, reward, final_obs, terminated)`` and carries on with ``obs``.
+``(obs, action, reward, final_obs, terminated)`` and carries on with ``obs``. Finding the
+sub-envs to reset costs one host sync per step (on CUDA); only those sub-envs draw new
+random numbers and rebuild their state.
 
 Example (shapes for ``goal_grid_v0``, N=2 agents, O=6)::
 
