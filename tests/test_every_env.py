@@ -271,6 +271,7 @@ def test_bad_actions_give_clear_errors(env_id):
     with pytest.raises(ResetNeeded, match="reset"):
         env.step({a: 0 for a in env.possible_agents})
     env.reset(seed=0)
+    after_reset = env.state().copy()
     agent = env.agents[0]
     valid = {a: env.action_space(a).sample() for a in env.agents}
     space = env.action_space(agent)
@@ -289,10 +290,10 @@ def test_bad_actions_give_clear_errors(env_id):
             env.step({**valid, agent: 1.5})
         with pytest.raises(TypeError, match=f"agent '{agent}': action must be an integer"):
             env.step({**valid, agent: np.array([0, 1])})
-    # A rejected step changed nothing: the episode goes on from where it was.
-    before = env.state()
+    # The rejected steps changed nothing: the episode goes on from where reset left it.
+    np.testing.assert_array_equal(env.state(), after_reset)
+    assert env.agents == env.possible_agents and int(env.env.step_count[0]) == 0
     env.step(valid)
-    assert env.state().shape == before.shape
     while env.agents:
         env.step({a: env.action_space(a).sample() for a in env.agents})
     with pytest.raises(ResetNeeded, match="episode is over"):
