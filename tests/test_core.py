@@ -176,3 +176,39 @@ def test_illegal_actions_are_refused_and_masks_reach_the_infos():
     assert infos["agent_0"]["action_mask"].tolist() == [1, 1, 1]
     with pytest.raises(ValueError, match="agent 'agent_1': action 2 is illegal now"):
         view.step({"agent_0": 0, "agent_1": 2})
+
+
+def test_normal_draws():
+    rng = CounterRNG(2000, torch.device("cpu"))
+    rng.seed(torch.arange(2000))
+    z = rng.normal((50,))
+    assert torch.isfinite(z).all()
+    assert abs(float(z.mean())) < 0.01 and abs(float(z.std()) - 1) < 0.01
+    assert abs(float((z.abs() < 1).float().mean()) - 0.6827) < 0.005  # the normal's one-sigma mass
+
+
+def test_discrete_action_table_maps_to_continuous_actions():
+    from marl_envs.core.batched import action_spaces
+
+    agents = ["agent_0", "agent_1"]
+    spaces, table = action_spaces(agents, gymnasium.spaces.Box(-1, 1, (2,), np.float32), False, [[-1.0, 0.0], [0.0, 0.5], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="every prototype must be a point of Box"):
+        action_spaces(agents, gymnasium.spaces.Box(-1, 1, (2,), np.float32), False, [[2.0, 0.0]])
+
+    class Levels(_Tiny):
+        def __init__(self, num_envs=1, device="cpu"):
+            BatchedEnv.__init__(
+                self, num_envs, device, max_cycles=5, validate_actions=True, possible_agents=["agent_0", "agent_1"],
+                observation_spaces=dict.fromkeys(["agent_0", "agent_1"], gymnasium.spaces.Box(-5, 5, (1,), np.float32)),
+                action_spaces=spaces, state_space=gymnasium.spaces.Box(-5, 5, (1,), np.float32), action_table=table,
+            )  # fmt: skip
+            self.last = torch.zeros(num_envs, 2, 2)
+
+        _action_mask = BatchedEnv._action_mask
+
+    env = Levels(num_envs=2)
+    env.reset(seed=0)
+    env.step(torch.tensor([[0, 2], [1, 1]]))
+    assert env.last.tolist() == [[[-1, 0], [1, 1]], [[0, 0.5], [0, 0.5]]]
+    with pytest.raises(ValueError, match="action 3 is out of range"):
+        env.step(torch.tensor([[0, 3], [1, 1]]))

@@ -52,7 +52,7 @@ import torch
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.rng import CounterRNG, seeds_for
 
-__all__ = ["BatchedEnv", "EnvStep", "ResetNeeded"]
+__all__ = ["BatchedEnv", "EnvStep", "ResetNeeded", "action_spaces"]
 
 
 class ResetNeeded(RuntimeError, ValueError):
@@ -103,6 +103,10 @@ class BatchedEnv:
             Shape and dtype are always checked.
         possible_agents, observation_spaces, action_spaces, state_space: given by the
             subclass. Agents of one team share one space object.
+        action_table: float ``[N, A, D]`` for an env whose rules take continuous actions but
+            which offers discrete ones (``continuous=False``): discrete action ``k`` of agent
+            ``i`` is applied as ``action_table[i, k]``, so ``_step`` always receives ``[B, N, D]``
+            and the rules are written once. See :func:`action_spaces`.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 5}
@@ -120,6 +124,7 @@ class BatchedEnv:
         observation_spaces: Mapping[str, gymnasium.spaces.Box],
         action_spaces: Mapping[str, gymnasium.Space],
         state_space: gymnasium.spaces.Box,
+        action_table: torch.Tensor | np.ndarray | None = None,
     ):
         self.num_envs = int_at_least("num_envs", num_envs, 1)
         self.max_cycles = int_at_least("max_cycles", max_cycles, 1)
@@ -154,6 +159,14 @@ class BatchedEnv:
             self._action_used = torch.arange(width, device=self.device) < torch.tensor(self.action_sizes, device=self.device)[:, None]
         else:
             raise TypeError("every agent's action space must be Discrete, or every one a 1-D Box")
+
+        self._action_table = None
+        if action_table is not None:
+            table = torch.as_tensor(action_table, dtype=torch.float32, device=self.device)
+            if not self.discrete_actions or table.dim() != 3 or table.shape[:2] != (self.n_agents, self.action_size):
+                raise ValueError(f"action_table must be [n_agents, n_actions, D] = [{self.n_agents}, {self.action_size}, D] with Discrete action spaces")
+            self._action_table = table
+            self._agent_ids = torch.arange(self.n_agents, device=self.device)
 
         self.rng = CounterRNG(self.num_envs, self.device)
         self.step_count = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
@@ -266,6 +279,8 @@ class BatchedEnv:
         if not self._has_reset:
             raise ResetNeeded("call reset() before step()")
         alive = self.alive
+        if self._action_table is not None:
+            actions = self._action_table[self._agent_ids, actions]
         reward, terminated, info = self._step(actions)
         self.step_count += 1
         if self.agents_can_leave:
@@ -339,6 +354,21 @@ def _plain_tensors():
     """
     with torch.inference_mode(False), torch.no_grad():
         yield
+
+
+def action_spaces(agents: Sequence[str], box: gymnasium.spaces.Box, continuous: bool, prototypes) -> tuple[dict, torch.Tensor | None]:
+    """Action spaces (one shared object) and ``action_table`` for an env with a ``continuous`` switch.
+
+    ``continuous=True``: every agent acts in ``box``. ``continuous=False``: every agent picks one of
+    ``prototypes`` (a list of points of ``box``, documented by the env): ``Discrete(len(prototypes))``,
+    applied through the ``action_table``, so the env's rules see continuous actions either way.
+    """
+    if continuous:
+        return dict.fromkeys(agents, box), None
+    table = torch.as_tensor(prototypes, dtype=torch.float32).reshape(len(prototypes), -1)
+    if table.shape[1] != box.shape[0] or not all(box.contains(row.numpy()) for row in table):
+        raise ValueError(f"every prototype must be a point of {box}")
+    return dict.fromkeys(agents, gymnasium.spaces.Discrete(len(table))), table.expand(len(agents), *table.shape).clone()
 
 
 def _as_device(device: str | torch.device) -> torch.device:

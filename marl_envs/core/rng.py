@@ -103,6 +103,12 @@ class CounterRNG:
         """Uniform float32 ``[K, *shape]`` in ``[0, 1)`` (24 random bits each)."""
         return _shift_right(self.bits(shape, env_ids), 39).to(torch.float32) * (1.0 / (1 << 24))
 
+    def normal(self, shape: tuple[int, ...], env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Standard normal float32 ``[K, *shape]`` (Box-Muller on two 24-bit uniforms)."""
+        bits = _shift_right(self.bits((2, *shape), env_ids), 39).to(torch.float32)
+        radius = torch.sqrt(-2.0 * torch.log((bits[:, 0] + 1.0) * (1.0 / (1 << 24))))  # uniform in (0, 1]
+        return radius * torch.cos((2 * math.pi / (1 << 24)) * bits[:, 1])
+
     def integers(self, high: int, shape: tuple[int, ...], env_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Uniform int64 ``[K, *shape]`` in ``[0, high)``."""
         return self.bits(shape, env_ids) % high
