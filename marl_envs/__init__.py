@@ -31,6 +31,7 @@ __all__ = [
 # One line per environment. Its module marl_envs/<id>.py exports env, raw_env, parallel_env.
 register(EnvSpec("goal_grid", 0, "marl_envs.envs.goal_grid:GoalGridEnv"))
 register(EnvSpec("target_grid", 0, "marl_envs.envs.target_grid:TargetGridEnv"))
+register(EnvSpec("coordination", 0, "marl_envs.envs.coordination:CoordinationEnv"))
 
 
 def _register_with_pettingzoo() -> None:

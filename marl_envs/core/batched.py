@@ -19,7 +19,9 @@ A subclass writes only the rules:
 ``_observe() -> obs [B, N, O]`` and ``_state() -> state [B, S]``
     fresh float32 tensors (never a view of mutable env state);
 ``_action_mask() -> [B, N, A] | None`` and ``_adjacency() -> [B, N, N] | None``
-    optional.
+    optional;
+``_render_ansi(env_index)`` and ``_render_rgb(env_index)``
+    a text picture, and an image (by default a bar chart of the state).
 
 Auto-reset (same step): when every agent of sub-env ``b`` has terminated or been truncated,
 ``step`` resets that sub-env before returning. The returned ``obs[b]``/``state[b]`` are the
@@ -50,6 +52,7 @@ import numpy as np
 import torch
 
 from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.render import bars_image
 from marl_envs.core.rng import CounterRNG, seeds_for
 
 __all__ = ["BatchedEnv", "EnvStep", "ResetNeeded", "action_spaces"]
@@ -196,7 +199,8 @@ class BatchedEnv:
         return None
 
     def _render_rgb(self, env_index: int) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} has no rgb_array rendering")
+        """Default picture: the global state as a bar chart. Envs with a natural picture override it."""
+        return bars_image(self._state()[env_index].tolist())
 
     def _render_ansi(self, env_index: int) -> str:
         raise NotImplementedError(f"{type(self).__name__} has no ansi rendering")
@@ -276,8 +280,6 @@ class BatchedEnv:
 
     def _transition(self, actions: torch.Tensor):
         """Apply validated actions without auto-reset: (reward, terminated, truncated, alive, info)."""
-        if not self._has_reset:
-            raise ResetNeeded("call reset() before step()")
         alive = self.alive
         if self._action_table is not None:
             actions = self._action_table[self._agent_ids, actions]
@@ -292,6 +294,8 @@ class BatchedEnv:
 
     def check_actions(self, actions: Any) -> torch.Tensor:
         """Return ``actions`` as a tensor on the env's device, or raise a clear error."""
+        if not self._has_reset:
+            raise ResetNeeded("call reset() before step()")
         if not isinstance(actions, torch.Tensor):
             try:
                 actions = torch.as_tensor(np.asarray(actions))

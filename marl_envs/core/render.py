@@ -37,3 +37,24 @@ def grid_image(height: int, width: int, cells: Iterable[tuple[int, int, tuple[in
             inset = _CELL // 4 if kind == "agent" else _CELL // 3
             block[inset:-inset, inset:-inset] = colour
     return image
+
+
+def bars_image(values, height: int = 96, bar: int = 10, gap: int = 4) -> np.ndarray:
+    """A bar chart of ``values`` around a zero line (positive up, blue; negative down, red).
+
+    Bars are scaled by ``max(1, max |value|)``, so values within [-1, 1] keep their true height.
+    """
+    values = np.asarray(values, np.float64).ravel()
+    scale = max(1.0, float(np.abs(values).max(initial=0.0)))
+    half = height // 2
+    image = np.empty((height + 1, gap + len(values) * (bar + gap), 3), np.uint8)
+    image[:] = _BACKGROUND
+    image[half] = _LINES
+    for i, value in enumerate(values):
+        left = gap + i * (bar + gap)
+        size = int(round(abs(value) / scale * (half - 2)))
+        if value >= 0:
+            image[half - size : half, left : left + bar] = AGENT_COLOURS[0]
+        else:
+            image[half + 1 : half + 1 + size, left : left + bar] = AGENT_COLOURS[1]
+    return image
