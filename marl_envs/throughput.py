@@ -14,16 +14,11 @@ import torch
 __all__ = ["pettingzoo_rate", "batched_rate", "random_rollout"]
 
 
-def _discrete_sizes(env) -> list[int]:
-    return [int(env.action_space(agent).n) for agent in env.possible_agents]
-
-
 def pettingzoo_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
-    """Steps per second of a discrete-action PettingZoo ``ParallelEnv`` under uniform random actions."""
-    sizes = _discrete_sizes(env)
-    rng = np.random.default_rng(seed)
-    table = rng.integers(0, np.array(sizes), size=(4096, len(sizes)))
-    plans = [dict(zip(env.possible_agents, row.tolist())) for row in table]
+    """Steps per second of a PettingZoo ``ParallelEnv`` under random actions (sampled from its spaces beforehand)."""
+    for i, agent in enumerate(env.possible_agents):
+        env.action_space(agent).seed(seed + i)
+    plans = [{agent: env.action_space(agent).sample() for agent in env.possible_agents} for _ in range(4096)]
     env.reset(seed=seed)
     steps, start = 0, time.perf_counter()
     while True:
@@ -39,11 +34,10 @@ def pettingzoo_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
 
 
 def batched_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
-    """Env-steps per second (sub-env steps) of a discrete-action ``BatchedEnv`` under uniform random actions."""
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    sizes = torch.tensor(env.action_sizes)
-    plans = [(torch.rand(env.num_envs, env.n_agents, generator=generator) * sizes).long().to(env.device) for _ in range(16)]
+    """Env-steps per second (sub-env steps) of a ``BatchedEnv`` under random actions (drawn beforehand)."""
+    generator = torch.Generator().manual_seed(seed)
     env.reset(seed=seed)
+    plans = [env.random_actions(generator) for _ in range(16)]
     synchronize = torch.cuda.synchronize if env.device.type == "cuda" else (lambda: None)
     with torch.inference_mode():
         for actions in plans[:4]:  # warm-up: allocator, lazy CUDA initialisation

@@ -255,6 +255,29 @@ class BatchedEnv:
             final_obs, final_state, action_mask, adjacency, info,
         )  # fmt: skip
 
+    def random_actions(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Uniformly random valid actions for every sub-env, on the env's device.
+
+        Discrete: uniform over the legal actions (the current ``action_mask``). Continuous:
+        uniform within finite Box bounds, standard normal along unbounded ones, 0 in padding.
+        Drawn on ``generator``'s device (CPU by default), so a seeded CPU generator gives the
+        same actions whatever the env's device.
+        """
+        B, N, A = self.num_envs, self.n_agents, self.action_size
+        source = generator.device if generator is not None else torch.device("cpu")
+        if self.discrete_actions:
+            legal = torch.arange(A, device=self.device) < self._action_n[:, None]
+            if self._current_action_mask is not None:
+                legal = legal & self._current_action_mask
+            scores = torch.rand(B, N, A, generator=generator, device=source).to(self.device)
+            return scores.masked_fill(~legal, -1.0).argmax(-1)
+        uniform = torch.rand(B, N, A, generator=generator, device=source).to(self.device)
+        normal = torch.randn(B, N, A, generator=generator, device=source).to(self.device)
+        low, high = self._action_low, self._action_high
+        bounded = torch.isfinite(low) & torch.isfinite(high)
+        actions = torch.where(bounded, low.nan_to_num(0.0) + (high - low).nan_to_num(0.0) * uniform, normal)
+        return actions.clamp(low, high).masked_fill(~self._action_used, 0.0)
+
     def render(self, mode: str = "rgb_array", env_index: int = 0) -> np.ndarray | str:
         """Picture of sub-env ``env_index``: ``"rgb_array"`` (uint8 HxWx3) or ``"ansi"`` (text)."""
         if not 0 <= env_index < self.num_envs:
