@@ -32,6 +32,7 @@ __all__ = [
 register(EnvSpec("goal_grid", 0, "marl_envs.envs.goal_grid:GoalGridEnv"))
 register(EnvSpec("target_grid", 0, "marl_envs.envs.target_grid:TargetGridEnv"))
 register(EnvSpec("coordination", 0, "marl_envs.envs.coordination:CoordinationEnv"))
+register(EnvSpec("matrix_game", 0, "marl_envs.envs.matrix_game:MatrixGameEnv"))
 
 
 def _register_with_pettingzoo() -> None:
