@@ -33,6 +33,9 @@ register(EnvSpec("goal_grid", 0, "marl_envs.envs.goal_grid:GoalGridEnv"))
 register(EnvSpec("target_grid", 0, "marl_envs.envs.target_grid:TargetGridEnv"))
 register(EnvSpec("coordination", 0, "marl_envs.envs.coordination:CoordinationEnv"))
 register(EnvSpec("matrix_game", 0, "marl_envs.envs.matrix_game:MatrixGameEnv"))
+register(EnvSpec("resource_allocation", 0, "marl_envs.envs.resource_allocation:ResourceAllocationEnv"))
+register(EnvSpec("autonomous_vehicles", 0, "marl_envs.envs.autonomous_vehicles:AutonomousVehiclesEnv"))
+register(EnvSpec("smart_grid", 0, "marl_envs.envs.smart_grid:SmartGridEnv"))
 
 
 def _register_with_pettingzoo() -> None:

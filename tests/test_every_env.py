@@ -21,7 +21,10 @@ ENV_IDS = marl_envs.list_envs()
 
 # PettingZoo's max_cycles_test needs episodes that outlast max_cycles=4 under random actions;
 # envs whose episodes are naturally shorter get these arguments for that test only.
-LONG_EPISODES: dict[str, dict] = {"matrix_game_v0": {"episode_length": 100}}
+LONG_EPISODES: dict[str, dict] = {
+    "matrix_game_v0": {"episode_length": 100},
+    "resource_allocation_v0": {"n_agents": 1, "capacities": 1e9},  # random requests empty small stocks in ~2 steps
+}
 
 
 def module_of(env_id):

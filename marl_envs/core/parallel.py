@@ -154,14 +154,14 @@ class BatchedParallelEnv(ParallelEnv):
                         f"agent {agent!r}: action must be an integer ({self.action_spaces[agent]}), "
                         f"got {action!r} of type {type(action).__name__}"
                     )
+                buffer[0, i] = value
             elif value.dtype.kind != "f" or value.shape != self.action_spaces[agent].shape:
                 raise ValueError(
                     f"agent {agent!r}: action must be a float array of shape {self.action_spaces[agent].shape} "
                     f"({self.action_spaces[agent]}), got {action!r}"
                 )
             else:
-                value = np.pad(value, (0, self._action_shape[0] - value.shape[0]))
-            buffer[0, i] = value
+                buffer[0, i, : value.shape[0]] = value  # the rest is padding, left at 0
         if len(actions) < len(active):
             missing = [a for a in active if a not in actions]
             if missing:

@@ -33,6 +33,7 @@ _GOLDEN = _signed(0x9E3779B97F4A7C15)
 _MIX1 = _signed(0xBF58476D1CE4E5B9)
 _MIX2 = _signed(0x94D049BB133111EB)
 _SEED_SALT = _signed(0x5851F42D4C957F2D)
+_STRIDE = _signed(0xD1B54A32D192ED03)  # an odd constant independent of _GOLDEN
 
 
 def _shift_right(x: torch.Tensor, bits: int) -> torch.Tensor:
@@ -81,6 +82,7 @@ class CounterRNG:
     def __init__(self, num_envs: int, device: torch.device):
         self.key = torch.zeros(num_envs, dtype=torch.int64, device=device)
         self.counter = torch.zeros(num_envs, dtype=torch.int64, device=device)
+        self._position_cache: dict[tuple[int, ...], torch.Tensor] = {}
 
     def seed(self, seeds: torch.Tensor) -> None:
         """Restart every stream from the int64 seeds ``[B]``."""
@@ -95,9 +97,18 @@ class CounterRNG:
         else:
             key, counter = self.key[env_ids], self.counter[env_ids]
             self.counter[env_ids] = counter + 1
-        base = _mix(key + counter * _GOLDEN)
-        positions = torch.arange(1, math.prod(shape) + 1, dtype=torch.int64, device=base.device) * _GOLDEN
-        return _shift_right(_mix(base[:, None] + positions), 1).view(base.shape[0], *shape)
+        # One finaliser over key + counter * G1 + position * G2: keys are already hashed seeds,
+        # so distinct (stream, draw, position) triples collide with probability ~2**-64.
+        base = key + counter * _GOLDEN
+        return _shift_right(_mix(base[:, None] + self._positions(shape)), 1).view(base.shape[0], *shape)
+
+    def _positions(self, shape: tuple[int, ...]) -> torch.Tensor:
+        positions = self._position_cache.get(shape)
+        if positions is None:
+            count = math.prod(shape)
+            positions = torch.arange(1, count + 1, dtype=torch.int64, device=self.key.device) * _STRIDE
+            self._position_cache[shape] = positions
+        return positions
 
     def uniform(self, shape: tuple[int, ...], env_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Uniform float32 ``[K, *shape]`` in ``[0, 1)`` (24 random bits each)."""
