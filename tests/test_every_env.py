@@ -156,9 +156,9 @@ def test_same_seed_same_trajectory_batched(env_id):
 
 
 # ---------------------------------------------------------------- batched <=> single
-def single_trajectory(env_id, seed, actions, steps):
+def single_trajectory(env_id, seed, actions, steps, **kwargs):
     """Step a PettingZoo env with the batched actions of one sub-env; mimic auto-reset by calling reset()."""
-    env = marl_envs.make(env_id)
+    env = marl_envs.make(env_id, **kwargs)
     obs, _ = env.reset(seed=seed)
     trajectory = []
     for t in range(steps):
@@ -183,8 +183,12 @@ def test_batched_equals_single(env_id, same_seed):
 
     With the same seed for every sub-env, the B copies are B identical copies of the single env.
     """
+    check_batched_equals_single(env_id, same_seed)
+
+
+def check_batched_equals_single(env_id, same_seed, **kwargs):
     B, steps, seed = 4, 260, 21
-    batched = marl_envs.make_batched(env_id, num_envs=B)
+    batched = marl_envs.make_batched(env_id, num_envs=B, **kwargs)
     out = batched.reset(seed=[seed] * B if same_seed else seed)
     generator = torch.Generator().manual_seed(1)
     actions, records = [], []
@@ -197,7 +201,7 @@ def test_batched_equals_single(env_id, same_seed):
         records.append(out)
     assert sum(int((r.terminated | r.truncated).all(-1).sum()) for r in records) >= B, "auto-resets must occur"
     for b in range(B):
-        single = single_trajectory(env_id, seed if same_seed else seed + b, [pettingzoo_actions(batched, a[b]) for a in actions], steps)
+        single = single_trajectory(env_id, seed if same_seed else seed + b, [pettingzoo_actions(batched, a[b]) for a in actions], steps, **kwargs)
         for t, (rewards, terminations, truncations, final, obs) in enumerate(single):
             r = records[t]
             for i, agent in enumerate(batched.possible_agents):
@@ -209,6 +213,15 @@ def test_batched_equals_single(env_id, same_seed):
                 np.testing.assert_array_equal(final[agent], r.final_obs[b, i, :size].numpy())
             for agent, o in obs.items():
                 np.testing.assert_array_equal(o, r.obs[b, batched.possible_agents.index(agent), : o.shape[0]].numpy())
+
+
+@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if "continuous" in marl_envs.spec(e).arguments])
+def test_discrete_variant_of_continuous_envs(env_id):
+    """Envs with a continuous switch: the discrete variant passes the same API and equivalence checks."""
+    env = marl_envs.make(env_id, continuous=False)
+    assert all(hasattr(env.action_space(a), "n") for a in env.possible_agents)
+    parallel_api_test(env, num_cycles=100)
+    check_batched_equals_single(env_id, same_seed=False, continuous=False)
 
 
 # ---------------------------------------------------------------- frameworks and pickling
