@@ -87,6 +87,7 @@ class _Tiny(BatchedEnv):
             action_spaces=action_spaces, state_space=gymnasium.spaces.Box(-5, 5, (1,), np.float32),
         )  # fmt: skip
         self.last = torch.zeros(self.num_envs, 2, 1 if self.discrete_actions else self.action_size)
+        self.has_action_mask = self.discrete_actions
 
     def _reset(self, env_ids):
         self.last[env_ids] = 0
@@ -170,8 +171,15 @@ def test_illegal_actions_are_refused_and_masks_reach_the_infos():
     with pytest.raises(ValueError, match="agent 'agent_1' in sub-env 1: action 2 is illegal now; legal actions: \\[0, 1\\]"):
         env.step(torch.tensor([[2, 1], [0, 2]]))
     view = marl_envs.BatchedParallelEnv(_Tiny(action_spaces=DISCRETE), name="masked_test")
-    _, infos = view.reset(seed=0)
+    obs, infos = view.reset(seed=0)
     assert infos["agent_1"]["action_mask"].tolist() == [1, 1, 0]
+    # PettingZoo's convention for masked envs: dict observations with a Dict space, shared by the team
+    assert obs["agent_1"]["action_mask"].tolist() == [1, 1, 0] and obs["agent_1"]["action_mask"].dtype == np.int8
+    assert view.observation_space("agent_1") is view.observation_space("agent_0")
+    assert view.observation_space("agent_1").contains(obs["agent_1"])
+    from pettingzoo.test import parallel_api_test
+
+    parallel_api_test(marl_envs.BatchedParallelEnv(_Tiny(action_spaces=DISCRETE), name="masked_test"), num_cycles=20)
     _, _, _, _, infos = view.step({"agent_0": 2, "agent_1": 1})
     assert infos["agent_0"]["action_mask"].tolist() == [1, 1, 1]
     with pytest.raises(ValueError, match="agent 'agent_1': action 2 is illegal now"):

@@ -115,6 +115,8 @@ class BatchedEnv:
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 5}
     agents_can_leave: ClassVar[bool] = False
     """True for envs where an agent's episode can end before its sub-env's (a folded player)."""
+    has_action_mask: ClassVar[bool] = False
+    """True for envs whose ``_action_mask`` returns masks (some actions are illegal at times)."""
 
     def __init__(
         self,

@@ -9,6 +9,11 @@ episode ends it returns the final observations, empties ``agents`` and waits for
 Infos are dicts with numeric, stable keys: whatever the env reports per step (for example
 ``targets_collected``), per agent, and for envs with illegal actions an ``action_mask``.
 
+Envs with illegal actions (``has_action_mask``) observe, as PettingZoo's classic games do, a
+dict ``{"observation": float32 array, "action_mask": int8 array}`` with a ``Dict`` space, so
+PettingZoo's tools, AgileRL, RLlib's action-masking models and CleanRL-style scripts find
+the mask where they look for it.
+
 Pickling keeps everything, the episode in progress and the random streams included: an
 unpickled copy continues exactly where the original was.
 """
@@ -28,6 +33,21 @@ from marl_envs.core.checks import int_at_least
 __all__ = ["BatchedParallelEnv"]
 
 
+def _masked_spaces(env: BatchedEnv) -> dict[str, gymnasium.spaces.Dict]:
+    """``Dict(observation, action_mask)`` spaces, one object per distinct pair (so teams still share one)."""
+    shared: dict[tuple[int, int], gymnasium.spaces.Dict] = {}
+    spaces = {}
+    for agent, n in zip(env.possible_agents, env.action_sizes):
+        box = env.observation_spaces[agent]
+        key = (id(box), n)
+        if key not in shared:
+            shared[key] = gymnasium.spaces.Dict(
+                {"observation": box, "action_mask": gymnasium.spaces.Box(0, 1, (n,), np.int8)}
+            )
+        spaces[agent] = shared[key]
+    return spaces
+
+
 class BatchedParallelEnv(ParallelEnv):
     """PettingZoo parallel API over ``batched_env`` (which must have ``num_envs == 1``)."""
 
@@ -42,7 +62,8 @@ class BatchedParallelEnv(ParallelEnv):
         self.metadata = {**batched_env.metadata, "name": name, "is_parallelizable": True}
         self.possible_agents = list(batched_env.possible_agents)
         self.agents: list[str] = []
-        self.observation_spaces = batched_env.observation_spaces
+        self._masked = batched_env.has_action_mask
+        self.observation_spaces = _masked_spaces(batched_env) if self._masked else batched_env.observation_spaces
         self.action_spaces = batched_env.action_spaces
         self.state_space = batched_env.state_space
         self._index = {agent: i for i, agent in enumerate(self.possible_agents)}
@@ -81,7 +102,7 @@ class BatchedParallelEnv(ParallelEnv):
             out = self.env._reset_all(seed)
         self.agents = self.possible_agents[:]
         self._needs_reset = False
-        observations = self._split_obs(out.obs, self.agents)
+        observations = self._split_obs(out.obs, self.agents, out.action_mask)
         infos = self._infos(self.agents, {}, out.action_mask)
         self._render_human()
         return observations, infos
@@ -98,7 +119,7 @@ class BatchedParallelEnv(ParallelEnv):
             self.env._current_action_mask = action_mask
         rewards_all, terminated_all, truncated_all = reward[0].tolist(), terminated[0].tolist(), truncated[0].tolist()
         index = self._index
-        observations = self._split_obs(obs, active)
+        observations = self._split_obs(obs, active, action_mask)
         rewards = {a: rewards_all[index[a]] for a in active}
         terminations = {a: terminated_all[index[a]] for a in active}
         truncations = {a: truncated_all[index[a]] for a in active}
@@ -168,10 +189,17 @@ class BatchedParallelEnv(ParallelEnv):
                 raise ValueError(f"no action for active agents {missing}; every agent in env.agents must act")
         return buffer
 
-    def _split_obs(self, obs: torch.Tensor, agents: list[str]) -> dict[str, np.ndarray]:
+    def _split_obs(self, obs: torch.Tensor, agents: list[str], action_mask: torch.Tensor | None) -> dict[str, Any]:
         array = obs[0].numpy()
         sizes, index = self._obs_sizes, self._index
-        return {a: array[index[a], : sizes[index[a]]] for a in agents}
+        if not self._masked:
+            return {a: array[index[a], : sizes[index[a]]] for a in agents}
+        masks = action_mask[0].numpy().astype(np.int8)
+        action_sizes = self.env.action_sizes
+        return {
+            a: {"observation": array[index[a], : sizes[index[a]]], "action_mask": masks[index[a], : action_sizes[index[a]]]}
+            for a in agents
+        }
 
     def _infos(self, agents: list[str], info: dict[str, torch.Tensor], action_mask: torch.Tensor | None) -> dict:
         infos: dict[str, dict] = {a: {} for a in agents}
