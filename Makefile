@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine with Python >= 3.10:
-#   make demo   set up .venv and run the quick-start job
+#   make demo   set up .venv and run the quick-start job (QMIX on goal_grid_v0, then a results table)
 #   make test   set up .venv and run the test suite (what CI runs)
 # Set-up installs torch first, pinned (TORCH), so that nothing later pulls a newer build with
 # gigabytes of CUDA packages. For a CUDA build: make demo TORCH="torch==2.13.0" TORCH_PIP_ARGS="--index-url <your index>".
@@ -11,9 +11,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-fast bench setup clean
+.PHONY: demo envs test test-fast bench setup clean
 
 demo: $(VENV)/.setup-test
+	$(BIN)/marl-train qmix goal_grid_v0
+
+envs: $(VENV)/.setup-test
 	$(BIN)/python -m marl_envs.demo
 
 test: $(VENV)/.setup-test

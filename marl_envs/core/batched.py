@@ -394,7 +394,7 @@ def action_spaces(agents: Sequence[str], box: gymnasium.spaces.Box, continuous: 
     """
     if continuous:
         return dict.fromkeys(agents, box), None
-    table = torch.as_tensor(prototypes, dtype=torch.float32).reshape(len(prototypes), -1)
+    table = torch.as_tensor(np.asarray(prototypes, dtype=np.float32)).reshape(len(prototypes), -1)
     if table.shape[1] != box.shape[0] or not all(box.contains(row.numpy()) for row in table):
         raise ValueError(f"every prototype must be a point of {box}")
     return dict.fromkeys(agents, gymnasium.spaces.Discrete(len(table))), table.expand(len(agents), *table.shape).clone()

@@ -1,0 +1,37 @@
+"""The algorithms ``marl-train`` knows, by name: one file per family, one registry line per algorithm.
+
+Every algorithm object offers the same small interface to the training loop
+(``marl_baselines.train``): ``start(out)``, ``initial_hidden(num_envs)``,
+``act(out, hidden, explore, env_steps) -> (actions, hidden)``,
+``observe(actions, out, env_steps) -> stats | None`` (stores the step, trains when due),
+``state_dict(include_buffer)`` / ``load_state_dict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
+
+__all__ = ["ALGORITHMS", "AlgorithmSpec"]
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    name: str
+    description: str
+    config_class: type
+    build: Callable[[Any, Any, int], Any]  # (vec_env, config, seed) -> algorithm
+    discrete_only: bool = False
+
+
+ALGORITHMS: dict[str, AlgorithmSpec] = {
+    spec.name: spec
+    for spec in (
+        AlgorithmSpec("iql", "independent Q-learning", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "none", seed), True),
+        AlgorithmSpec("vdn", "value decomposition networks (sum of agent Qs)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "vdn", seed), True),
+        AlgorithmSpec("qmix", "QMIX (monotonic hypernetwork mixer)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "qmix", seed), True),
+    )
+}

@@ -1,0 +1,299 @@
+"""IQL, VDN and QMIX: value-based learners for discrete actions, from one file.
+
+* IQL: every agent learns its own Q_i(o_i, a_i) from its own reward (others are part of the env).
+* VDN: Q_tot = sum_i Q_i, trained on the team reward (Sunehag et al., 2018).
+* QMIX: Q_tot = f(Q_1..Q_N; s), f monotonic in every Q_i through non-negative hypernetwork weights
+  (Rashid et al., 2018; the mixer is ``marl_baselines.nets.QMixer``).
+
+Agents act greedily on their own Q_i (decentralised execution), epsilon-greedy over legal actions
+while training. Training samples whole episodes from an :class:`~marl_baselines.buffers.EpisodeBuffer`
+(so GRU agents replay their histories from the episode start) and regresses Q_tot (or each Q_i)
+on n-step or TD(lambda) targets from target networks, with double Q-learning.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from marl_envs import EnvStep
+
+from marl_baselines.buffers import EpisodeBatch, EpisodeBuffer
+from marl_baselines.nets import AgentNetwork, QMixer, VDNMixer, masked_argmax
+
+__all__ = ["ValueDecompConfig", "ValueDecomposition"]
+
+
+@dataclass
+class ValueDecompConfig:
+    """Hyper-parameters of IQL / VDN / QMIX (defaults follow PyMARL's QMIX where it has one)."""
+
+    recurrent: bool = False
+    """GRU agents (True) or MLP agents (False)."""
+    hidden_size: int = 64
+    """Width of the agent network."""
+    share_parameters: bool = True
+    """One network for every agent (with its one-hot id) rather than one per agent."""
+    agent_id: bool = True
+    """Append the agent's one-hot id to its observation (with shared parameters)."""
+    mixer_embed: int = 32
+    """QMIX: width of the mixing network."""
+    hypernet_layers: int = 1
+    """QMIX: 1 (linear hypernetworks, as in the paper) or 2 (with a hidden layer)."""
+    hypernet_hidden: int = 64
+    """QMIX: hidden width of two-layer hypernetworks."""
+    gamma: float = 0.99
+    """Discount factor."""
+    lr: float = 5e-4
+    """Adam learning rate."""
+    grad_clip: float = 10.0
+    """Clip the gradient's global norm to this (0 turns clipping off)."""
+    batch_size: int = 32
+    """Episodes per gradient step."""
+    buffer_size: int = 5000
+    """Episodes kept in the replay buffer."""
+    learning_starts: int = 1000
+    """Env steps (sub-env steps) collected before the first gradient step."""
+    train_every: int = 1
+    """Vectorised env steps between training phases."""
+    gradient_steps: int = 1
+    """Gradient steps per training phase."""
+    target_update: str = "hard"
+    """"hard": copy the online networks every target_update_interval gradient steps; "polyak": average with tau every step."""
+    target_update_interval: int = 200
+    """Gradient steps between hard target updates."""
+    tau: float = 0.005
+    """Polyak averaging rate."""
+    double_q: bool = True
+    """Pick the next action with the online network and evaluate it with the target network."""
+    n_step: int = 1
+    """Steps of real reward in the target before bootstrapping (used when td_lambda is 0)."""
+    td_lambda: float = 0.0
+    """If > 0, use TD(lambda) targets with this lambda instead of n-step targets."""
+    epsilon_start: float = 1.0
+    """Exploration rate at the start."""
+    epsilon_finish: float = 0.05
+    """Exploration rate after annealing."""
+    epsilon_anneal_steps: int = 50_000
+    """Env steps (sub-env steps) over which epsilon falls linearly."""
+    team_reward: str = "mean"
+    """VDN/QMIX train on one team reward per step: "mean" or "sum" of the agents' rewards."""
+
+    def check(self) -> None:
+        for name in ("hidden_size", "mixer_embed", "hypernet_hidden", "batch_size", "buffer_size", "train_every", "gradient_steps", "target_update_interval", "n_step"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("lr", "grad_clip", "learning_starts", "epsilon_anneal_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("gamma", "tau", "td_lambda", "epsilon_start", "epsilon_finish"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.target_update not in ("hard", "polyak"):
+            raise ValueError(f"target_update must be 'hard' or 'polyak', got {self.target_update!r}")
+        if self.team_reward not in ("mean", "sum"):
+            raise ValueError(f"team_reward must be 'mean' or 'sum', got {self.team_reward!r}")
+        if self.hypernet_layers not in (1, 2):
+            raise ValueError(f"hypernet_layers must be 1 or 2, got {self.hypernet_layers}")
+
+
+class ValueDecomposition:
+    """IQL (``mixer="none"``), VDN (``"vdn"``) or QMIX (``"qmix"``) for a ``VecEnv`` with discrete actions."""
+
+    MIXERS = ("none", "vdn", "qmix")
+
+    def __init__(self, env, config: ValueDecompConfig, mixer: str, seed: int = 0):
+        if not env.discrete:
+            raise ValueError("IQL, VDN and QMIX need discrete actions; continuous envs of the suite take continuous=False")
+        if mixer not in self.MIXERS:
+            raise ValueError(f"mixer must be one of {self.MIXERS}, got {mixer!r}")
+        if env.max_episode_steps is None:
+            raise ValueError("the env reports no episode limit (max_cycles); the episode buffer needs one")
+        config.check()
+        self.config, self.mixer_name, self.device = config, mixer, env.device
+        self.n_agents, self.n_actions = env.n_agents, env.action_size
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        torch.manual_seed(seed)  # network initialisation
+
+        c = config
+        self.agent = AgentNetwork(env.obs_size, env.action_size, env.n_agents, c.hidden_size, c.recurrent, c.share_parameters, c.agent_id).to(self.device)
+        if mixer == "qmix":
+            self.mixer: nn.Module | None = QMixer(env.n_agents, env.state_size, c.mixer_embed, c.hypernet_layers, c.hypernet_hidden).to(self.device)
+        else:
+            self.mixer = VDNMixer() if mixer == "vdn" else None
+        self.target_agent = copy.deepcopy(self.agent).requires_grad_(False)
+        self.target_mixer = copy.deepcopy(self.mixer).requires_grad_(False) if self.mixer is not None else None
+        self.parameters = list(self.agent.parameters()) + (list(self.mixer.parameters()) if self.mixer is not None else [])
+        self.optimizer = torch.optim.Adam(self.parameters, lr=c.lr)
+        self.buffer = EpisodeBuffer(
+            c.buffer_size, env.max_episode_steps, env.num_envs, env.n_agents, env.obs_size, env.state_size,
+            n_actions_masked=env.action_size if env.has_action_mask else None, device=self.device,
+        )  # fmt: skip
+        self.gradient_steps = 0
+        self._vector_steps = 0
+
+    # ------------------------------------------------------------------ acting
+    def epsilon(self, env_steps: int) -> float:
+        c = self.config
+        fraction = min(1.0, env_steps / c.epsilon_anneal_steps) if c.epsilon_anneal_steps else 1.0
+        return c.epsilon_start + fraction * (c.epsilon_finish - c.epsilon_start)
+
+    def initial_hidden(self, num_envs: int) -> torch.Tensor | None:
+        return self.agent.initial_state(num_envs, device=self.device) if self.config.recurrent else None
+
+    @torch.no_grad()
+    def act(self, out: EnvStep, hidden: torch.Tensor | None, explore: bool, env_steps: int = 0):
+        """Actions ``[B, N]`` for the observations of ``out`` (epsilon-greedy over legal actions
+        when ``explore``, greedy otherwise) and the new hidden state."""
+        q, hidden = self.agent(out.obs, hidden)
+        actions = masked_argmax(q, out.action_mask)
+        epsilon = self.epsilon(env_steps) if explore else 0.0
+        if epsilon > 0:
+            scores = torch.rand(q.shape, generator=self.generator, device=self.device)
+            random = masked_argmax(scores, out.action_mask)
+            chosen = torch.rand(actions.shape, generator=self.generator, device=self.device) < epsilon
+            actions = torch.where(chosen, random, actions)
+        return actions, hidden
+
+    def start(self, out: EnvStep) -> None:
+        """The envs were reset: ``out`` starts the episodes to record."""
+        self.buffer.start(out)
+        self._vector_steps = 0
+
+    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
+        """Record the step taken with ``actions``; train when due. Returns training statistics, if it trained."""
+        self.buffer.add(actions, out)
+        self._vector_steps += 1
+        c = self.config
+        if env_steps < c.learning_starts or len(self.buffer) < c.batch_size or self._vector_steps % c.train_every:
+            return None
+        stats: dict[str, float] = {}
+        for _ in range(c.gradient_steps):
+            stats = self.train_step()
+        stats["epsilon"] = self.epsilon(env_steps)
+        return stats
+
+    def train_step(self) -> dict[str, float]:
+        batch = self.buffer.sample(self.config.batch_size, None if self.device.type != "cpu" else self.generator)
+        loss, stats = self.loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip > 0:
+            stats["grad_norm"] = float(nn.utils.clip_grad_norm_(self.parameters, self.config.grad_clip))
+        self.optimizer.step()
+        self.gradient_steps += 1
+        self._update_targets()
+        stats["loss"] = float(loss.detach())
+        return stats
+
+    def _update_targets(self) -> None:
+        c = self.config
+        pairs = [(self.agent, self.target_agent)] + ([(self.mixer, self.target_mixer)] if self.mixer is not None else [])
+        if c.target_update == "polyak":
+            with torch.no_grad():
+                for online, target in pairs:
+                    for p, tp in zip(online.parameters(), target.parameters()):
+                        tp.lerp_(p, c.tau)
+        elif self.gradient_steps % c.target_update_interval == 0:
+            for online, target in pairs:
+                target.load_state_dict(online.state_dict())
+
+    def loss(self, batch: EpisodeBatch) -> tuple[torch.Tensor, dict[str, float]]:
+        c = self.config
+        q = self.agent.forward_sequence(batch.obs)  # [b, L+1, N, A]; GRU agents from a zero state
+        with torch.no_grad():
+            target_q = self.target_agent.forward_sequence(batch.obs)
+            mask = batch.action_mask[:, 1:] if batch.action_mask is not None else None
+            if c.double_q:
+                next_actions = masked_argmax(q.detach()[:, 1:], mask)
+            else:
+                next_actions = masked_argmax(target_q[:, 1:], mask)
+            next_q = target_q[:, 1:].gather(-1, next_actions[..., None]).squeeze(-1)  # [b, L, N]
+            next_q = next_q * batch.alive[:, 1:]  # agents that have left add nothing
+        chosen = q[:, :-1].gather(-1, batch.actions[..., None]).squeeze(-1) * batch.alive[:, :-1]
+
+        if self.mixer is None:  # IQL: one target per agent, from its own reward
+            valid = batch.filled[..., None] & batch.alive[:, :-1]
+            targets = self._returns(batch.reward, next_q, batch.terminal[..., None], batch.filled[..., None])
+            error = (chosen - targets) * valid
+        else:
+            reward = batch.reward.sum(-1) if c.team_reward == "sum" else batch.reward.mean(-1)
+            q_tot = self.mixer(chosen, batch.state[:, :-1])
+            with torch.no_grad():
+                next_tot = self.target_mixer(next_q, batch.state[:, 1:])
+            targets = self._returns(reward, next_tot, batch.terminal, batch.filled)
+            valid = batch.filled
+            error = (q_tot - targets) * valid
+        loss = error.pow(2).sum() / valid.sum().clamp(min=1)
+        with torch.no_grad():
+            alive = batch.alive[:, :-1]
+            stats = {
+                "q_taken": float((chosen * alive).sum() / alive.sum().clamp(min=1)),
+                "target": float((targets * valid).sum() / valid.sum().clamp(min=1)),
+            }
+        return loss, stats
+
+    def _returns(self, reward: torch.Tensor, next_value: torch.Tensor, terminal: torch.Tensor, filled: torch.Tensor) -> torch.Tensor:
+        """n-step or TD(lambda) targets along the time axis (axis 1); no bootstrap past a terminal step.
+
+        ``next_value[:, t]`` is the target value of the observation after step t (the episode's
+        final one at its last step), so truncated episodes bootstrap from their final observation.
+        """
+        c = self.config
+        gamma, L = c.gamma, reward.shape[1]
+        bootstrap = gamma * next_value * ~terminal
+        if c.td_lambda > 0:
+            lam = c.td_lambda
+            returns = torch.zeros_like(reward)
+            following = next_value[:, -1]
+            for t in reversed(range(L)):
+                # past the episode's last step the lambda-return falls back on the bootstrap
+                following = torch.where(filled[:, t + 1] if t + 1 < L else torch.zeros_like(filled[:, t]), following, next_value[:, t])
+                returns[:, t] = reward[:, t] + gamma * ~terminal[:, t] * ((1 - lam) * next_value[:, t] + lam * following)
+                following = returns[:, t]
+            return returns
+        # n-step: sum_{k<m} gamma^k r_{t+k} + gamma^m V(after step t+m-1), with m <= n cut at the episode's end
+        returns, last = reward.clone(), bootstrap.clone()
+        chain = torch.ones_like(filled)  # the chain from step t still runs at step t+k
+        discount = 1.0
+        for k in range(1, c.n_step):
+            discount *= gamma
+            chain = chain & ~_shift(terminal, k - 1, L) & _shift(filled, k, L)
+            returns = returns + torch.where(chain, discount * _shift(reward, k, L), 0.0)
+            last = torch.where(chain, discount * _shift(bootstrap, k, L), last)
+        return returns + last
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self, include_buffer: bool = True) -> dict:
+        return {
+            "buffer": self.buffer.state_dict() if include_buffer else None, "vector_steps": self._vector_steps,
+            "agent": self.agent.state_dict(), "target_agent": self.target_agent.state_dict(),
+            "mixer": self.mixer.state_dict() if self.mixer is not None else None,
+            "target_mixer": self.target_mixer.state_dict() if self.target_mixer is not None else None,
+            "optimizer": self.optimizer.state_dict(), "gradient_steps": self.gradient_steps,
+            "generator": self.generator.get_state(),
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        self.agent.load_state_dict(state["agent"])
+        self.target_agent.load_state_dict(state["target_agent"])
+        if self.mixer is not None:
+            self.mixer.load_state_dict(state["mixer"])
+            self.target_mixer.load_state_dict(state["target_mixer"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.gradient_steps = state["gradient_steps"]
+        self.generator.set_state(state["generator"])
+        self._vector_steps = state["vector_steps"]
+        if state["buffer"] is not None:
+            self.buffer.load_state_dict(state["buffer"])
+
+
+def _shift(x: torch.Tensor, k: int, length: int) -> torch.Tensor:
+    """``x[:, t + k]`` at position t (zeros past the end)."""
+    out = torch.zeros_like(x)
+    if k < length:
+        out[:, : length - k] = x[:, k:]
+    return out

@@ -1,0 +1,206 @@
+"""Experience storage on the training device, preallocated, with no Python loop over transitions.
+
+* :class:`EpisodeBuffer`: a replay buffer of whole episodes (for recurrent agents and for
+  n-step / TD(lambda) targets). B envs run out of step with each other; each writes into its
+  own staging row, and an episode moves into the ring buffer in the step it ends.
+* :class:`RolloutBuffer`: on-policy storage ``[T, B, ...]`` with generalised advantage estimation.
+
+Per-episode layout (T = the longest episode, N agents, O obs size, S state size, A actions):
+``obs [T+1, N, O]``, ``state [T+1, S]``, ``alive [T+1, N]``, ``action_mask [T+1, N, A]``
+(when the env has masks), ``actions [T, N]`` (or ``[T, N, A]`` continuous), ``reward [T, N]``,
+``terminal [T]`` (the episode ended in a terminal state at step t: no bootstrap),
+``filled [T]`` (step t exists). Index t+1 holds the observation *after* step t: at the last
+step that is the env's ``final_obs`` (never the next episode's first observation).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from marl_envs import EnvStep
+
+__all__ = ["EpisodeBatch", "EpisodeBuffer", "RolloutBuffer"]
+
+
+class EpisodeBatch(NamedTuple):
+    """Sampled episodes, cut to the longest one in the batch (L steps)."""
+
+    obs: torch.Tensor  # [batch, L+1, N, O]
+    state: torch.Tensor  # [batch, L+1, S]
+    alive: torch.Tensor  # [batch, L+1, N]
+    action_mask: torch.Tensor | None  # [batch, L+1, N, A]
+    actions: torch.Tensor  # [batch, L, N] or [batch, L, N, A]
+    reward: torch.Tensor  # [batch, L, N]
+    terminal: torch.Tensor  # [batch, L]
+    filled: torch.Tensor  # [batch, L]
+
+
+def episode_ended(out: EnvStep) -> torch.Tensor:
+    """bool ``[B]``: every agent of the sub-env terminated or was truncated at this step."""
+    return (out.terminated | out.truncated).all(-1)
+
+
+class EpisodeBuffer:
+    """Ring buffer of ``capacity`` whole episodes of at most ``max_length`` steps, fed by ``num_envs`` envs."""
+
+    def __init__(
+        self,
+        capacity: int,
+        max_length: int,
+        num_envs: int,
+        n_agents: int,
+        obs_size: int,
+        state_size: int,
+        action_shape: tuple[int, ...] = (),
+        action_dtype: torch.dtype = torch.int64,
+        n_actions_masked: int | None = None,
+        device: torch.device | str = "cpu",
+    ):
+        self.capacity, self.max_length, self.num_envs, self.device = capacity, max_length, num_envs, torch.device(device)
+        T, N = max_length, n_agents
+
+        def fields(lead: int) -> dict[str, torch.Tensor]:
+            shapes = {
+                "obs": ((T + 1, N, obs_size), torch.float32),
+                "state": ((T + 1, state_size), torch.float32),
+                "alive": ((T + 1, N), torch.bool),
+                "actions": ((T, N, *action_shape), action_dtype),
+                "reward": ((T, N), torch.float32),
+                "terminal": ((T,), torch.bool),
+                "filled": ((T,), torch.bool),
+            }
+            if n_actions_masked is not None:
+                shapes["action_mask"] = ((T + 1, N, n_actions_masked), torch.bool)
+            return {k: torch.zeros(lead, *shape, dtype=dtype, device=self.device) for k, (shape, dtype) in shapes.items()}
+
+        self.storage = fields(capacity)
+        self.staging = fields(num_envs)
+        self.step_index = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
+        self._rows = torch.arange(num_envs, device=self.device)
+        self.next_slot = 0
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def start(self, out: EnvStep) -> None:
+        """Begin staging the episodes that ``out`` (from ``reset``) starts in every env."""
+        for tensor in self.staging.values():
+            tensor.zero_()
+        self.step_index.zero_()
+        self._write_first(self._rows, out)
+
+    def _write_first(self, rows: torch.Tensor, out: EnvStep) -> None:
+        s = self.staging
+        s["obs"][rows, 0] = out.obs[rows]
+        s["state"][rows, 0] = out.state[rows]
+        s["alive"][rows, 0] = out.alive[rows]
+        if "action_mask" in s:
+            s["action_mask"][rows, 0] = out.action_mask[rows]
+
+    def add(self, actions: torch.Tensor, out: EnvStep) -> int:
+        """Record the step every env just took with ``actions``; returns how many episodes ended."""
+        s, rows, t = self.staging, self._rows, self.step_index
+        ended = episode_ended(out)
+        s["actions"][rows, t] = actions
+        s["reward"][rows, t] = out.reward
+        s["terminal"][rows, t] = ended & ~out.truncated.any(-1)
+        s["filled"][rows, t] = True
+        s["obs"][rows, t + 1] = out.final_obs
+        s["state"][rows, t + 1] = out.final_state
+        s["alive"][rows, t + 1] = ~(out.terminated | out.truncated)
+        if "action_mask" in s:
+            # The mask at the final observation is not reported; a terminal step needs none, and
+            # after a truncation the bootstrap may consider every action.
+            s["action_mask"][rows, t + 1] = torch.where(ended[:, None, None], True, out.action_mask)
+        self.step_index = t + 1
+        done = ended.nonzero().squeeze(-1)
+        count = done.numel()
+        if count:
+            self._commit(done, out)
+        elif int(self.step_index.max()) >= self.max_length:
+            raise ValueError(f"an episode ran past max_length={self.max_length} steps; give the buffer the env's episode limit")
+        return count
+
+    def _commit(self, done: torch.Tensor, out: EnvStep) -> None:
+        count = done.numel()
+        slots = (self.next_slot + torch.arange(count, device=self.device)) % self.capacity
+        for name, tensor in self.staging.items():
+            self.storage[name][slots] = tensor[done]
+            tensor[done] = 0
+        self.next_slot = (self.next_slot + count) % self.capacity
+        self.size = min(self.size + count, self.capacity)
+        self.step_index[done] = 0
+        self._write_first(done, out)
+
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> EpisodeBatch:
+        if self.size == 0:
+            raise ValueError("the buffer holds no complete episode yet")
+        index = torch.randint(self.size, (batch_size,), generator=generator, device="cpu").to(self.device)
+        picked = {name: tensor[index] for name, tensor in self.storage.items()}
+        length = int(picked["filled"].sum(1).max())
+        step_fields = ("actions", "reward", "terminal", "filled")
+        picked = {k: v[:, : length if k in step_fields else length + 1] for k, v in picked.items()}
+        return EpisodeBatch(
+            picked["obs"], picked["state"], picked["alive"], picked.get("action_mask"),
+            picked["actions"], picked["reward"], picked["terminal"], picked["filled"],
+        )  # fmt: skip
+
+    def state_dict(self) -> dict:
+        return {
+            "storage": self.storage, "staging": self.staging, "step_index": self.step_index,
+            "next_slot": self.next_slot, "size": self.size,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in self.storage:
+            self.storage[name].copy_(state["storage"][name])
+            self.staging[name].copy_(state["staging"][name])
+        self.step_index.copy_(state["step_index"])
+        self.next_slot, self.size = state["next_slot"], state["size"]
+
+
+class RolloutBuffer:
+    """On-policy storage of ``steps`` vectorised steps of ``num_envs`` envs: ``[T, B, N, ...]``.
+
+    ``add`` one step at a time; ``advantages(last_value)`` computes GAE(gamma, lambda) returns,
+    bootstrapping through truncations with the value of ``final_obs`` (``final_value``).
+    """
+
+    def __init__(self, steps: int, num_envs: int, n_agents: int, device: torch.device | str = "cpu"):
+        self.steps, self.device = steps, torch.device(device)
+        shape = (steps, num_envs, n_agents)
+        self.reward = torch.zeros(shape, device=self.device)
+        self.value = torch.zeros(shape, device=self.device)
+        self.final_value = torch.zeros(shape, device=self.device)  # value of the observation after the step
+        self.terminated = torch.zeros(shape, dtype=torch.bool, device=self.device)
+        self.ended = torch.zeros(shape, dtype=torch.bool, device=self.device)  # terminated or truncated
+        self.position = 0
+
+    def add(self, value: torch.Tensor, reward: torch.Tensor, final_value: torch.Tensor, terminated: torch.Tensor, truncated: torch.Tensor) -> None:
+        """All ``[B, N]``: V(obs_t), r_t, V(final_obs_t) (0 where terminated), and the end flags of step t."""
+        t = self.position
+        self.value[t], self.reward[t], self.final_value[t] = value, reward, final_value
+        self.terminated[t], self.ended[t] = terminated, terminated | truncated
+        self.position = t + 1
+
+    def advantages(self, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """GAE advantages and returns ``[T, B, N]`` over the filled steps.
+
+        delta_t = r_t + gamma * V(s'_t) * (1 - terminated_t) - V(s_t), where s'_t is the observation
+        after step t (the final one at an episode end); the recursion stops at episode ends.
+        """
+        T = self.position
+        advantages = torch.zeros_like(self.reward[:T])
+        running = torch.zeros_like(self.reward[0])
+        for t in reversed(range(T)):
+            bootstrap = self.final_value[t] * ~self.terminated[t]
+            delta = self.reward[t] + gamma * bootstrap - self.value[t]
+            running = delta + gamma * lam * running * ~self.ended[t]
+            advantages[t] = running
+        return advantages, advantages + self.value[:T]
+
+    def clear(self) -> None:
+        self.position = 0

@@ -1,0 +1,88 @@
+"""Run settings common to every algorithm, presets, and the attribute docstrings behind ``--help``.
+
+A preset is a tuned starting point for one algorithm on one env: run settings, algorithm
+hyper-parameters and env arguments. ``marl-train ALGO ENV`` applies the preset of that pair
+(when there is one) and then the command line's ``--key value`` options on top.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import textwrap
+from dataclasses import dataclass
+from functools import cache
+
+__all__ = ["RunConfig", "PRESETS", "field_docs"]
+
+
+@dataclass
+class RunConfig:
+    """Settings of a training run, whatever the algorithm."""
+
+    total_steps: int = 200_000
+    """Env steps to train for (sub-env steps: one vectorised step of 8 envs counts 8)."""
+    num_envs: int = 8
+    """Envs stepped together while collecting experience."""
+    seed: int = 0
+    """Seed of the networks, the exploration and the envs (sub-env b is seeded seed + b)."""
+    device: str = "auto"
+    """Training device: auto (cuda when present), cpu or cuda."""
+    source: str = "native"
+    """native: the env's batched implementation; pettingzoo: num_envs copies of its PettingZoo env."""
+    eval_interval: int = 20_000
+    """Env steps between greedy evaluations (0: only at the end)."""
+    eval_episodes: int = 100
+    """Episodes per greedy evaluation (one per eval env, run in parallel)."""
+    checkpoint_interval: int = 0
+    """Env steps between checkpoints (0: only at the end)."""
+    checkpoint_buffer: bool = True
+    """Store the replay buffer in checkpoints, so that a resumed run continues exactly."""
+    log_dir: str = "runs"
+    """Runs are logged under LOG_DIR/<env>/<algo>/<seed>-<time>/ (CSV, TensorBoard, checkpoint)."""
+    tensorboard: bool = True
+    """Also write TensorBoard event files."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    def check(self) -> None:
+        if self.total_steps < 0:
+            raise ValueError(f"total_steps must be >= 0, got {self.total_steps}")
+        for name in ("num_envs", "eval_episodes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("eval_interval", "checkpoint_interval"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.source not in ("native", "pettingzoo"):
+            raise ValueError(f"source must be 'native' or 'pettingzoo', got {self.source!r}")
+
+
+# (algorithm, env) -> {"run": RunConfig fields, "algo": algorithm config fields, "env": env arguments}
+PRESETS: dict[tuple[str, str], dict[str, dict]] = {
+    # Reaches >= 95% greedy success within about a minute on a 2-core CPU.
+    ("qmix", "goal_grid_v0"): {
+        "run": {"total_steps": 60_000, "num_envs": 16, "eval_interval": 10_000},
+        "algo": {"epsilon_anneal_steps": 20_000, "learning_starts": 2_000, "train_every": 2, "batch_size": 32, "target_update_interval": 100, "lr": 1e-3},
+    },
+}
+
+
+@cache
+def field_docs(cls: type) -> dict[str, str]:
+    """The attribute docstrings of a dataclass (the string literal under each field)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body
+    docs = {}
+    for node, following in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
+                docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def fields(cls: type) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(cls))

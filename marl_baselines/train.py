@@ -1,0 +1,358 @@
+"""``marl-train ALGO ENV [--key value ...]``: train, evaluate, log, checkpoint, resume.
+
+    marl-train qmix goal_grid_v0                       # the tuned preset of that pair
+    marl-train vdn matrix_game_v0 --env-arg game=two_step --total-steps 20000
+    marl-train qmix goal_grid_v0 --resume runs/goal_grid_v0/qmix/0-20261121-101500
+    marl-train --help                                  # algorithms, envs, every option and its default
+
+Also ``python -m marl_baselines.train``. Each run writes under
+``<log_dir>/<env>/<algo>/<seed>-<time>/``: ``config.json``, ``train.csv`` (training statistics),
+``eval.csv`` (greedy evaluations), TensorBoard events, and ``checkpoint.pt``.
+
+Returns are summed over agents and steps (EPyMARL's convention); ``success`` is the fraction of
+evaluation episodes that ended in a terminal state rather than at the time limit (for
+``goal_grid_v0``: every agent on its goal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import marl_envs
+from marl_baselines.algos import ALGORITHMS
+from marl_baselines.buffers import episode_ended
+from marl_baselines.config import PRESETS, RunConfig, field_docs
+from marl_baselines.vec import make_vec_env
+
+__all__ = ["train", "evaluate", "main", "RunResult"]
+
+
+@dataclass
+class RunResult:
+    algo: str
+    env: str
+    env_steps: int
+    seconds: float
+    run_dir: Path
+    evaluations: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def final(self) -> dict[str, float]:
+        return self.evaluations[-1] if self.evaluations else {}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was asked for, but CUDA is not available")
+    return device
+
+
+@torch.no_grad()
+def evaluate(algo, env, seed: int) -> dict[str, float]:
+    """One greedy episode in each of ``env.num_envs`` envs: mean return (with a 95% CI half-width),
+    success rate, mean length, and the mean of each numeric info at the episode's end."""
+    out = env.reset(seed=seed)
+    hidden = algo.initial_hidden(env.num_envs)
+    B = env.num_envs
+    finished = torch.zeros(B, dtype=torch.bool, device=env.device)
+    returns = torch.zeros(B, device=env.device)
+    lengths = torch.zeros(B, device=env.device)
+    success = torch.zeros(B, dtype=torch.bool, device=env.device)
+    infos: dict[str, torch.Tensor] = {}
+    limit = env.max_episode_steps or 10_000
+    for _ in range(limit):
+        actions, hidden = algo.act(out, hidden, explore=False)
+        out = env.step(actions)
+        running = ~finished
+        returns += out.reward.sum(-1) * running
+        lengths += running
+        ended = episode_ended(out) & running
+        success |= ended & out.terminated.any(-1) & ~out.truncated.any(-1)
+        for key, value in out.info.items():
+            value = value.float().reshape(B, -1).mean(-1)
+            infos[key] = torch.where(ended, value, infos.get(key, torch.zeros_like(value)))
+        finished |= ended
+        if bool(finished.all()):
+            break
+    mean, std = float(returns.mean()), float(returns.std()) if B > 1 else 0.0
+    result = {
+        "return": mean, "return_ci95": 1.96 * std / math.sqrt(B), "success": float(success.float().mean()),
+        "length": float(lengths.mean()),
+    }  # fmt: skip
+    result.update({f"info/{k}": float(v.mean()) for k, v in infos.items()})
+    return result
+
+
+class _Logger:
+    def __init__(self, run_dir: Path, tensorboard: bool):
+        self.run_dir = run_dir
+        self.files: dict[str, tuple[Any, csv.DictWriter]] = {}
+        self.writer = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(run_dir))
+            except ImportError:  # tensorboard is a dependency, but never fail a run over logging
+                self.writer = None
+
+    def log(self, table: str, step: int, values: dict[str, float]) -> None:
+        row = {"env_steps": step, **values}
+        if table not in self.files:
+            path = self.run_dir / f"{table}.csv"
+            handle = path.open("a", newline="")
+            writer = csv.DictWriter(handle, fieldnames=list(row), extrasaction="ignore")
+            if path.stat().st_size == 0:
+                writer.writeheader()
+            self.files[table] = (handle, writer)
+        handle, writer = self.files[table]
+        writer.writerow(row)
+        handle.flush()
+        if self.writer is not None:
+            for key, value in values.items():
+                self.writer.add_scalar(f"{table}/{key}", value, step)
+
+    def close(self) -> None:
+        for handle, _ in self.files.values():
+            handle.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def build(algo_name: str, env_name: str, run: RunConfig, algo_config, env_kwargs: dict):
+    """Check everything, then make the envs and the algorithm (errors come before any training)."""
+    if algo_name not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo_name!r}; choose from {', '.join(ALGORITHMS)}")
+    run.check()
+    spec = ALGORITHMS[algo_name]
+    device = resolve_device(run.device)
+    env = make_vec_env(env_name, run.num_envs, device, source=run.source, **env_kwargs)
+    if spec.discrete_only and not env.discrete:
+        hint = " (pass --env-arg continuous=False)" if "continuous" in marl_envs.spec(env_name).arguments else ""
+        raise ValueError(f"{algo_name} needs discrete actions, and {env_name} has continuous ones{hint}")
+    eval_env = make_vec_env(env_name, run.eval_episodes, device, source=run.source, **env_kwargs)
+    return spec.build(env, algo_config, run.seed), env, eval_env
+
+
+def train(
+    algo_name: str,
+    env_name: str,
+    run: RunConfig | None = None,
+    algo_config=None,
+    env_kwargs: dict | None = None,
+    resume: str | Path | None = None,
+    quiet: bool = False,
+) -> RunResult:
+    """Train ``algo_name`` on ``env_name``; returns the evaluations. See the module documentation."""
+    run = run or RunConfig()
+    env_kwargs = env_kwargs or {}
+    if algo_config is None and algo_name in ALGORITHMS:
+        algo_config = ALGORITHMS[algo_name].config_class()
+    algo, env, eval_env = build(algo_name, env_name, run, algo_config, env_kwargs)
+
+    if resume is not None:
+        path = Path(resume)
+        path = path / "checkpoint.pt" if path.is_dir() else path
+        checkpoint = torch.load(path, weights_only=False, map_location=env.device)
+        run_dir = path.parent
+        algo.load_state_dict(checkpoint["algo"])
+        env = checkpoint["env"]
+        out, hidden, env_steps = checkpoint["out"], checkpoint["hidden"], checkpoint["env_steps"]
+        evaluations, episode_returns = checkpoint["evaluations"], checkpoint["episode_returns"]
+        running_return = checkpoint["running_return"]
+        if checkpoint["algo"]["buffer"] is None:
+            algo.start(out)
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = Path(run.log_dir) / env_name / algo_name / f"{run.seed}-{stamp}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config = {"algo": algo_name, "env": env_name, "run": dataclasses.asdict(run), "algo_config": dataclasses.asdict(algo_config), "env_kwargs": env_kwargs}
+        (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str))
+        out = env.reset(seed=run.seed)
+        algo.start(out)
+        hidden = algo.initial_hidden(env.num_envs)
+        env_steps, evaluations, episode_returns = 0, [], []
+        running_return = torch.zeros(env.num_envs, device=env.device)
+
+    logger = _Logger(run_dir, run.tensorboard)
+    progress = None
+    if run.progress and not quiet:
+        from tqdm import tqdm
+
+        progress = tqdm(total=run.total_steps, initial=env_steps, unit="step", unit_scale=True, dynamic_ncols=True, desc=f"{algo_name} {env_name}")
+    start, start_steps = time.perf_counter(), env_steps
+    next_eval = _next_multiple(env_steps, run.eval_interval)
+    next_checkpoint = _next_multiple(env_steps, run.checkpoint_interval)
+    last_stats: dict[str, float] = {}
+
+    def save_checkpoint() -> None:
+        torch.save({
+            "algo": algo.state_dict(include_buffer=run.checkpoint_buffer), "env": env, "out": out, "hidden": hidden,
+            "env_steps": env_steps, "evaluations": evaluations, "episode_returns": episode_returns,
+            "running_return": running_return,
+        }, run_dir / "checkpoint.pt")  # fmt: skip
+
+    def run_evaluation() -> None:
+        result = evaluate(algo, eval_env, seed=run.seed + 1_000_003)
+        result["env_steps"] = env_steps
+        evaluations.append(result)
+        logger.log("eval", env_steps, result)
+        if progress is not None:
+            progress.write(f"[eval @ {env_steps:,}] return {result['return']:.2f} ± {result['return_ci95']:.2f}, success {result['success']:.0%}")
+
+    try:
+        while env_steps < run.total_steps:
+            actions, hidden = algo.act(out, hidden, explore=True, env_steps=env_steps)
+            out = env.step(actions)
+            env_steps += env.num_envs
+            stats = algo.observe(actions, out, env_steps)
+            ended = episode_ended(out)
+            running_return += out.reward.sum(-1)
+            if bool(ended.any()):
+                episode_returns.extend(running_return[ended].tolist())
+                running_return = running_return.masked_fill(ended, 0.0)
+                if hidden is not None:
+                    hidden = hidden.masked_fill(ended[:, None, None], 0.0)
+            if stats:
+                last_stats = stats
+            if progress is not None:
+                progress.update(env.num_envs)
+                if episode_returns and progress.n % (env.num_envs * 50) < env.num_envs:
+                    recent = episode_returns[-100:]
+                    progress.set_postfix(ret=f"{sum(recent) / len(recent):.2f}", sps=f"{(env_steps - start_steps) / (time.perf_counter() - start):,.0f}")
+            if next_eval and env_steps >= next_eval:
+                recent = episode_returns[-100:]
+                logger.log("train", env_steps, {**last_stats, "episode_return": sum(recent) / max(1, len(recent)), "steps_per_second": (env_steps - start_steps) / (time.perf_counter() - start)})
+                run_evaluation()
+                next_eval += run.eval_interval
+            if next_checkpoint and env_steps >= next_checkpoint:
+                save_checkpoint()
+                next_checkpoint += run.checkpoint_interval
+        if not evaluations or evaluations[-1]["env_steps"] != env_steps:
+            run_evaluation()
+        save_checkpoint()
+    finally:
+        if progress is not None:
+            progress.close()
+        logger.close()
+    return RunResult(algo_name, env_name, env_steps, time.perf_counter() - start, run_dir, evaluations)
+
+
+def _next_multiple(value: int, interval: int) -> int:
+    return (value // interval + 1) * interval if interval else 0
+
+
+# ---------------------------------------------------------------------- command line
+def _parser() -> argparse.ArgumentParser:
+    algos = "\n".join(f"  {name:<8} {spec.description}" for name, spec in ALGORITHMS.items())
+    envs = ", ".join(marl_envs.list_envs())
+    parser = argparse.ArgumentParser(
+        prog="marl-train",
+        description="Train a MARL algorithm on an environment of marl_envs.",
+        epilog=f"algorithms:\n{algos}\n\nenvs: {envs}\n\npresets (applied before your options): "
+        + ", ".join(f"{a} {e}" for a, e in PRESETS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("algo", help="algorithm: " + ", ".join(ALGORITHMS))
+    parser.add_argument("env", help="a registered env name (marl_envs.list_envs())")
+    parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="an env constructor argument (repeatable), e.g. --env-arg game=two_step")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR (or a checkpoint.pt)")
+    parser.add_argument("--no-preset", action="store_true", help="ignore the tuned preset of this algorithm and env")
+    _add_dataclass_options(parser.add_argument_group("run options"), RunConfig)
+    configs = {spec.config_class for spec in ALGORITHMS.values()}
+    for config_class in sorted(configs, key=lambda c: c.__name__):
+        names = ", ".join(n for n, s in ALGORITHMS.items() if s.config_class is config_class)
+        _add_dataclass_options(parser.add_argument_group(f"options of {names}"), config_class)
+    return parser
+
+
+def _add_dataclass_options(group, cls) -> None:
+    docs = field_docs(cls)
+    for f in dataclasses.fields(cls):
+        option = "--" + f.name.replace("_", "-")
+        if option in group._option_string_actions:  # noqa: SLF001 (shared names appear once)
+            continue
+        kind = {"bool": _boolean, "int": int, "float": float}.get(str(f.type), str)
+        group.add_argument(option, dest=f.name, type=kind, default=argparse.SUPPRESS, metavar=str(f.type).upper(), help=f"{docs.get(f.name, '')} (default: {f.default})")
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _env_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        if text in ("True", "False"):
+            return text == "True"
+        return text
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[RunConfig, Any, dict]:
+    """Preset, then command-line options, into (run config, algorithm config, env arguments)."""
+    if args.algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {args.algo!r}; choose from {', '.join(ALGORITHMS)}")
+    marl_envs.spec(args.env)  # a clear error for an unknown env, before anything else
+    preset = {} if args.no_preset else PRESETS.get((args.algo, marl_envs.spec(args.env).id), {})
+    given = vars(args)
+    run_fields = {f.name for f in dataclasses.fields(RunConfig)}
+    config_class = ALGORITHMS[args.algo].config_class
+    algo_fields = {f.name for f in dataclasses.fields(config_class)}
+    run = RunConfig(**{**preset.get("run", {}), **{k: v for k, v in given.items() if k in run_fields}})
+    algo_config = config_class(**{**preset.get("algo", {}), **{k: v for k, v in given.items() if k in algo_fields}})
+    env_kwargs = dict(preset.get("env", {}))
+    for item in args.env_arg:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--env-arg takes KEY=VALUE, got {item!r}")
+        env_kwargs[key] = _env_value(value)
+    return run, algo_config, env_kwargs
+
+
+def summary_table(result: RunResult) -> str:
+    final = result.final
+    rows = [
+        ("algorithm", result.algo), ("env", result.env), ("env steps", f"{result.env_steps:,}"),
+        ("wall time", f"{result.seconds:.1f} s"), ("env steps/s", f"{result.env_steps / max(result.seconds, 1e-9):,.0f}"),
+        ("greedy return", f"{final.get('return', float('nan')):.2f} ± {final.get('return_ci95', float('nan')):.2f} (95% CI)"),
+        ("greedy success", f"{final.get('success', float('nan')):.0%}"), ("episode length", f"{final.get('length', float('nan')):.1f}"),
+    ]  # fmt: skip
+    rows += [(key, f"{value:.3f}") for key, value in final.items() if key.startswith("info/")]
+    rows.append(("logs", str(result.run_dir)))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(["| result | value |", "|---|---|"] + [f"| {k.ljust(width)} | {v} |" for k, v in rows])
+
+
+def main(argv: list[str] | None = None) -> RunResult:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        run, algo_config, env_kwargs = configs_from_args(args)
+        result = train(args.algo, args.env, run, algo_config, env_kwargs, resume=args.resume)
+    except (ValueError, TypeError) as error:
+        parser.exit(2, f"marl-train: error: {error}\n")
+    print(summary_table(result))
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

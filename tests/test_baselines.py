@@ -1,0 +1,207 @@
+"""The baselines core: networks, buffers, targets, the training loop, its CLI, checkpoints and resume."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
+from marl_baselines.buffers import EpisodeBuffer, RolloutBuffer
+from marl_baselines.config import RunConfig
+from marl_baselines.nets import AgentLinear, AgentNetwork, QMixer, VDNMixer, masked_argmax
+from marl_baselines.train import main, train
+from marl_baselines.vec import make_vec_env
+
+
+def quiet_run(tmp_path, **kwargs) -> RunConfig:
+    return RunConfig(**{"log_dir": str(tmp_path), "progress": False, "tensorboard": False, "eval_interval": 0, "eval_episodes": 4, **kwargs})
+
+
+# ---------------------------------------------------------------- networks
+def test_agent_linear_is_one_linear_layer_per_agent():
+    layer = AgentLinear(3, 4, 2)
+    x = torch.randn(5, 3, 4)
+    for n in range(3):
+        torch.testing.assert_close(layer(x)[:, n], x[:, n] @ layer.weight[n] + layer.bias[n])
+
+
+def test_agent_network_shapes_sharing_and_ids():
+    obs = torch.randn(7, 3, 5)
+    for recurrent in (False, True):
+        for share in (True, False):
+            net = AgentNetwork(5, 4, 3, hidden_size=8, recurrent=recurrent, share_parameters=share)
+            q, hidden = net(obs, net.initial_state(7) if recurrent else None)
+            assert q.shape == (7, 3, 4) and (hidden is None) != recurrent
+    shared = AgentNetwork(5, 4, 3, hidden_size=8)
+    same = obs[:, :1].expand(7, 3, 5)
+    q, _ = shared(same)
+    assert not torch.allclose(q[:, 0], q[:, 1])  # the one-hot id tells identical observations apart
+    q_no_id, _ = AgentNetwork(5, 4, 3, hidden_size=8, agent_id=False)(same)
+    torch.testing.assert_close(q_no_id[:, 0], q_no_id[:, 1])
+
+
+def test_gru_agent_follows_torch_gru_cell_and_sequences_match_steps():
+    net = AgentNetwork(5, 4, 2, hidden_size=6, recurrent=True)
+    cell = torch.nn.GRUCell(6, 6)
+    with torch.no_grad():
+        cell.weight_ih.copy_(net.gate_input.weight)
+        cell.bias_ih.copy_(net.gate_input.bias)
+        cell.weight_hh.copy_(net.gate_hidden.weight)
+        cell.bias_hh.copy_(net.gate_hidden.bias)
+    obs = torch.randn(3, 4, 2, 5)  # [batch, T, N, O]
+    hidden, steps = torch.zeros(3 * 2, 6), []
+    for t in range(4):
+        x = net._embed(obs[:, t]).reshape(6, 6)
+        hidden = cell(x, hidden)
+        steps.append(net.output(hidden.reshape(3, 2, 6)))
+    torch.testing.assert_close(net.forward_sequence(obs), torch.stack(steps, 1), rtol=1e-5, atol=1e-6)
+
+
+def test_mixers():
+    qs = torch.randn(6, 3, requires_grad=True)
+    state = torch.randn(6, 10)
+    torch.testing.assert_close(VDNMixer()(qs, state), qs.sum(-1))
+    for layers in (1, 2):
+        mixer = QMixer(3, 10, embed_size=8, hypernet_layers=layers)
+        total = mixer(qs, state)
+        assert total.shape == (6,)
+        (gradient,) = torch.autograd.grad(total.sum(), qs)
+        assert (gradient >= 0).all()  # monotonic in every agent's Q
+    # biases depend on the state: same Qs, other states, other totals
+    mixer = QMixer(3, 10)
+    assert not torch.allclose(mixer(torch.zeros(2, 3), torch.randn(2, 10)), mixer(torch.zeros(2, 3), torch.randn(2, 10)))
+
+
+def test_masked_argmax():
+    values = torch.tensor([[1.0, 5.0, 3.0]])
+    assert masked_argmax(values, None).item() == 1
+    assert masked_argmax(values, torch.tensor([[True, False, True]])).item() == 2
+
+
+# ---------------------------------------------------------------- buffers and targets
+def test_episode_buffer_stores_whole_episodes_with_final_observations():
+    env = make_vec_env("goal_grid_v0", 3, max_cycles=4)
+    buffer = EpisodeBuffer(5, 4, 3, env.n_agents, env.obs_size, env.state_size)
+    out = env.reset(seed=0)
+    buffer.start(out)
+    first_obs = out.obs.clone()
+    generator = torch.Generator().manual_seed(0)
+    finals = []
+    for t in range(8):  # two whole episodes per env: 6 episodes into a ring of 5
+        actions = env.random_actions(generator)
+        out = env.step(actions)
+        buffer.add(actions, out)
+        if t == 3:
+            finals.append(out.final_obs.clone())
+    assert len(buffer) == 5 and buffer.next_slot == 1
+    stored = buffer.storage
+    # the first committed episodes are those of the first round (slots 1, 2 hold envs 1, 2)
+    torch.testing.assert_close(stored["obs"][1, 0], first_obs[1])
+    torch.testing.assert_close(stored["obs"][2, 4], finals[0][2])  # the final observation, not the next episode's first
+    assert stored["filled"][1].tolist() == [True] * 4
+    assert not stored["terminal"].any()  # truncated at max_cycles, not terminal
+    batch = buffer.sample(4, torch.Generator().manual_seed(1))
+    assert batch.obs.shape == (4, 5, 2, 6) and batch.actions.shape == (4, 4, 2) and batch.action_mask is None
+
+
+def test_episode_buffer_marks_terminal_steps():
+    env = make_vec_env("goal_grid_v0", 1, starts=[(3, 0), (0, 3)])
+    buffer = EpisodeBuffer(4, env.max_episode_steps, 1, 2, env.obs_size, env.state_size)
+    buffer.start(env.reset(seed=0))
+    actions = torch.tensor([[1, 3]])  # both step onto their goals: success
+    buffer.add(actions, env.step(actions))
+    assert len(buffer) == 1
+    assert buffer.storage["terminal"][0, 0] and buffer.storage["filled"][0].sum() == 1
+    assert buffer.storage["reward"][0, 0].tolist() == [10.0, 10.0]
+
+
+def test_returns_worked_by_hand():
+    reward = torch.tensor([[1.0, 2.0, 4.0]])
+    next_value = torch.tensor([[10.0, 20.0, 40.0]])
+    terminal = torch.tensor([[False, False, True]])
+    filled = torch.ones(1, 3, dtype=torch.bool)
+
+    def returns(**config):
+        algo = ValueDecomposition.__new__(ValueDecomposition)
+        algo.config = ValueDecompConfig(gamma=0.5, **config)
+        return algo._returns(reward, next_value, terminal, filled).tolist()
+
+    # one step: r_t + 0.5 V_{t+1}, no bootstrap after the terminal step
+    assert returns() == [[1 + 0.5 * 10, 2 + 0.5 * 20, 4]]
+    # two steps: 1 + 0.5 * 2 + 0.25 * 20 = 7; 2 + 0.5 * 4 = 4 (the episode ends); 4
+    assert returns(n_step=2) == [[7, 4, 4]]
+    # lambda = 0.5: G2 = 4; G1 = 2 + 0.5 (0.5 * 20 + 0.5 * 4) = 8; G0 = 1 + 0.5 (0.5 * 10 + 0.5 * 8) = 5.5
+    assert returns(td_lambda=0.5) == [[5.5, 8, 4]]
+    # a truncated last step bootstraps from its final observation
+    algo = ValueDecomposition.__new__(ValueDecomposition)
+    algo.config = ValueDecompConfig(gamma=0.5)
+    truncated = algo._returns(reward, next_value, torch.zeros_like(terminal), filled)
+    assert truncated[0, 2] == 4 + 0.5 * 40
+
+
+def test_gae_worked_by_hand():
+    buffer = RolloutBuffer(3, 1, 1)
+    ones = torch.ones(1, 1)
+    no = torch.zeros(1, 1, dtype=torch.bool)
+    # values V = 1 everywhere, rewards 1, 0, 2; the episode terminates at the last step
+    buffer.add(ones, ones, ones, no, no)
+    buffer.add(ones, 0 * ones, ones, no, no)
+    buffer.add(ones, 2 * ones, 0 * ones, ~no, no)
+    advantages, returns = buffer.advantages(gamma=0.5, lam=0.5)
+    # deltas: 1 + 0.5 - 1 = 0.5; 0 + 0.5 - 1 = -0.5; 2 - 1 = 1
+    # A2 = 1; A1 = -0.5 + 0.25 * 1 = -0.25; A0 = 0.5 + 0.25 * -0.25 = 0.4375
+    assert advantages.flatten().tolist() == [0.4375, -0.25, 1.0]
+    assert returns.flatten().tolist() == [1.4375, 0.75, 2.0]
+
+
+# ---------------------------------------------------------------- the training loop
+def test_bad_configuration_fails_before_training(tmp_path):
+    for algo, env, kwargs, message in [
+        ("qmax", "goal_grid_v0", {}, "unknown algorithm 'qmax'; choose from iql, vdn, qmix"),
+        ("qmix", "coordination_v0", {}, "qmix needs discrete actions, and coordination_v0 has continuous ones \\(pass --env-arg continuous=False\\)"),
+        ("qmix", "goal_grid_v0", {"total_steps": -5}, "total_steps must be >= 0"),
+        ("qmix", "no_such_env", {}, "unknown environment 'no_such_env'"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            train(algo, env, quiet_run(tmp_path, **kwargs))
+    with pytest.raises(ValueError, match="lr must be >= 0"):
+        train("qmix", "goal_grid_v0", quiet_run(tmp_path), ValueDecompConfig(lr=-1))
+    assert not any(tmp_path.iterdir())  # nothing was started
+
+
+def test_command_line_help_and_options(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for expected in ("qmix", "goal_grid_v0", "--total-steps", "--epsilon-anneal-steps", "(default: 0.99)", "--env-arg"):
+        assert expected in text
+    result = main(["vdn", "matrix_game_v0", "--env-arg", "game=two_step", "--total-steps", "64", "--num-envs", "4",
+                   "--eval-episodes", "2", "--learning-starts", "0", "--batch-size", "2", "--log-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false"])  # fmt: skip
+    assert result.env_steps == 64 and (result.run_dir / "eval.csv").exists() and (result.run_dir / "checkpoint.pt").exists()
+    assert "| greedy return" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["qmix", "goal_grid_v0", "--total-steps", "-1"])
+    assert "total_steps must be >= 0" in capsys.readouterr().err
+
+
+def test_resume_continues_exactly(tmp_path):
+    config = dict(learning_starts=200, batch_size=8, train_every=2, epsilon_anneal_steps=2000, target_update_interval=10)
+    run = dict(num_envs=4, seed=3)
+    first = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=1200, **run), ValueDecompConfig(**config))
+    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=2400, **run), ValueDecompConfig(**config), resume=first.run_dir)
+    whole = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "b", total_steps=2400, **run), ValueDecompConfig(**config))
+    assert resumed.env_steps == whole.env_steps == 2400
+    a = torch.load(resumed.run_dir / "checkpoint.pt", weights_only=False)["algo"]
+    b = torch.load(whole.run_dir / "checkpoint.pt", weights_only=False)["algo"]
+    assert a["gradient_steps"] == b["gradient_steps"] > 0
+    for name in a["agent"]:
+        torch.testing.assert_close(a["agent"][name], b["agent"][name], rtol=0, atol=0)
+    for name in a["mixer"]:
+        torch.testing.assert_close(a["mixer"][name], b["mixer"][name], rtol=0, atol=0)
+
+
+def test_pettingzoo_source_trains(tmp_path):
+    result = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=400, num_envs=2, source="pettingzoo"), ValueDecompConfig(learning_starts=100, batch_size=2))
+    assert result.env_steps == 400 and math.isfinite(result.final["return"])
