@@ -36,6 +36,9 @@ register(EnvSpec("matrix_game", 0, "marl_envs.envs.matrix_game:MatrixGameEnv"))
 register(EnvSpec("resource_allocation", 0, "marl_envs.envs.resource_allocation:ResourceAllocationEnv"))
 register(EnvSpec("autonomous_vehicles", 0, "marl_envs.envs.autonomous_vehicles:AutonomousVehiclesEnv"))
 register(EnvSpec("smart_grid", 0, "marl_envs.envs.smart_grid:SmartGridEnv"))
+register(EnvSpec("poker", 0, "marl_envs.envs.poker:PokerEnv"))
+register(EnvSpec("cooperative_navigation", 0, "marl_envs.envs.cooperative_navigation:CooperativeNavigationEnv"))
+register(EnvSpec("predator_prey", 0, "marl_envs.envs.predator_prey:PredatorPreyEnv"))
 
 
 def _register_with_pettingzoo() -> None:

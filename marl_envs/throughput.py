@@ -14,19 +14,36 @@ import torch
 __all__ = ["pettingzoo_rate", "batched_rate", "random_rollout"]
 
 
+def _sample(env, agent, observation):
+    """A random action of ``agent``, from its action mask when the observation carries one."""
+    space = env.action_space(agent)
+    if isinstance(observation, dict) and "action_mask" in observation:
+        return space.sample(mask=observation["action_mask"])
+    return space.sample()
+
+
 def pettingzoo_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
-    """Steps per second of a PettingZoo ``ParallelEnv`` under random actions (sampled from its spaces beforehand)."""
+    """Steps per second of a PettingZoo ``ParallelEnv`` under random actions.
+
+    Without action masks the actions are sampled from the spaces beforehand; with masks
+    (dict observations) they are sampled from each step's mask, and that sampling is timed too.
+    """
     for i, agent in enumerate(env.possible_agents):
         env.action_space(agent).seed(seed + i)
-    plans = [{agent: env.action_space(agent).sample() for agent in env.possible_agents} for _ in range(4096)]
-    env.reset(seed=seed)
+    observations, _ = env.reset(seed=seed)
+    masked = any(isinstance(o, dict) and "action_mask" in o for o in observations.values())
+    plans = [] if masked else [{a: env.action_space(a).sample() for a in env.possible_agents} for _ in range(4096)]
     steps, start = 0, time.perf_counter()
     while True:
         for _ in range(256):
-            plan = plans[steps % len(plans)]
-            env.step({agent: plan[agent] for agent in env.agents})
+            if masked:
+                actions = {a: _sample(env, a, observations[a]) for a in env.agents}
+            else:
+                plan = plans[steps % len(plans)]
+                actions = {a: plan[a] for a in env.agents}
+            observations = env.step(actions)[0]
             if not env.agents:
-                env.reset()
+                observations, _ = env.reset()
             steps += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
@@ -34,19 +51,30 @@ def pettingzoo_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
 
 
 def batched_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
-    """Env-steps per second (sub-env steps) of a ``BatchedEnv`` under random actions (drawn beforehand)."""
+    """Env-steps per second (sub-env steps) of a ``BatchedEnv`` under random actions.
+
+    Random numbers are drawn beforehand; for envs with action masks each step takes the argmax
+    of pre-drawn scores over the current mask (one cheap op, timed with the step).
+    """
     generator = torch.Generator().manual_seed(seed)
-    env.reset(seed=seed)
-    plans = [env.random_actions(generator) for _ in range(16)]
+    out = env.reset(seed=seed)
+    if env.has_action_mask:
+        plans = [torch.rand(env.num_envs, env.n_agents, env.action_size, generator=generator).to(env.device) for _ in range(16)]
+    else:
+        plans = [env.random_actions(generator) for _ in range(16)]
+
+    def actions_from(plan, out):
+        return plan.masked_fill(~out.action_mask, -1.0).argmax(-1) if env.has_action_mask else plan
+
     synchronize = torch.cuda.synchronize if env.device.type == "cuda" else (lambda: None)
     with torch.inference_mode():
-        for actions in plans[:4]:  # warm-up: allocator, lazy CUDA initialisation
-            env.step(actions)
+        for plan in plans[:4]:  # warm-up: allocator, lazy CUDA initialisation
+            out = env.step(actions_from(plan, out))
         synchronize()
         steps, start = 0, time.perf_counter()
         while True:
-            for actions in plans:
-                env.step(actions)
+            for plan in plans:
+                out = env.step(actions_from(plan, out))
             steps += len(plans)
             synchronize()
             elapsed = time.perf_counter() - start
@@ -60,10 +88,10 @@ def random_rollout(env, episodes: int, seed: int = 0) -> tuple[float, float]:
         env.action_space(agent).seed(seed + i)
     returns, lengths = [], []
     for episode in range(episodes):
-        env.reset(seed=seed + episode)
+        observations, _ = env.reset(seed=seed + episode)
         total, length = 0.0, 0
         while env.agents:
-            _, rewards, *_ = env.step({agent: env.action_space(agent).sample() for agent in env.agents})
+            observations, rewards, *_ = env.step({a: _sample(env, a, observations[a]) for a in env.agents})
             total += sum(rewards.values())
             length += 1
         returns.append(total)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import functools
 import importlib
 import pickle
+import re
 import warnings
 from types import SimpleNamespace
 
+import gymnasium
 import numpy as np
 import pettingzoo
 import pytest
 import torch
 from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, render_test, state_test
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 import marl_envs
 from marl_envs import ResetNeeded
@@ -24,11 +28,68 @@ ENV_IDS = marl_envs.list_envs()
 LONG_EPISODES: dict[str, dict] = {
     "matrix_game_v0": {"episode_length": 100},
     "resource_allocation_v0": {"n_agents": 1, "capacities": 1e9},  # random requests empty small stocks in ~2 steps
+    "poker_v0": {"hands": 100},  # a poker hand lasts 2 to 8 steps; a match of 100 hands outlasts 4
 }
 
 
 def module_of(env_id):
     return importlib.import_module(f"marl_envs.{env_id}")
+
+
+# Envs with illegal actions (poker) observe {"observation", "action_mask"} dicts, PettingZoo's
+# convention, and refuse an action outside the mask. Random actions here are drawn from the mask
+# when there is one, as PettingZoo's own parallel_api_test, api_test and render_test do; for
+# envs without masks nothing changes (same draws from the same spaces).
+def sample_action(env, agent, observation):
+    """A random action of ``agent``: from its action mask if ``observation`` carries one, else from its space."""
+    space = env.action_space(agent)
+    if isinstance(observation, dict) and "action_mask" in observation:
+        return space.sample(mask=observation["action_mask"])
+    return space.sample()
+
+
+def unmasked(observation, space):
+    """The observation array and its Box, for plain and for {"observation", "action_mask"} observations."""
+    if isinstance(space, gymnasium.spaces.Dict):
+        return observation["observation"], space["observation"]
+    return observation, space
+
+
+class _LegalSampling(gymnasium.spaces.Discrete):
+    """A ``Discrete`` space whose mask-less ``sample()`` draws from the agent's current action mask."""
+
+    def __init__(self, n, current_mask):
+        super().__init__(n)
+        self._current_mask = current_mask
+
+    def sample(self, mask=None, probability=None):
+        if mask is None and probability is None:
+            mask = self._current_mask()
+        return super().sample(mask=mask, probability=probability)
+
+
+def legal_sampling_module(env_id, **kwargs):
+    """``parallel_env``/``env`` of ``env_id`` (with ``kwargs``) for PettingZoo's max_cycles_test and state_test.
+
+    Those two sample ``action_space(agent).sample()`` without a mask (PettingZoo runs neither
+    on its masked classic games). For a masked env the spaces they sample from draw legal
+    actions instead, so the tests exercise the env's episodes rather than its illegal-action
+    error; an env without masks is returned as it is.
+    """
+    module = module_of(env_id)
+    if not marl_envs.spec(env_id).batched_class.has_action_mask:
+        return SimpleNamespace(parallel_env=functools.partial(module.parallel_env, **kwargs), env=functools.partial(module.env, **kwargs))
+
+    def parallel_env(**more):
+        env = module.parallel_env(**kwargs, **more)
+        current = lambda i: lambda: env.env._current_action_mask[0, i].numpy().astype(np.int8)  # noqa: E731
+        env.action_spaces = {a: _LegalSampling(int(env.action_spaces[a].n), current(i)) for i, a in enumerate(env.possible_agents)}
+        return env
+
+    def aec_env(**more):
+        return OrderEnforcingWrapper(parallel_to_aec_wrapper(parallel_env(**more)))
+
+    return SimpleNamespace(parallel_env=parallel_env, env=aec_env)
 
 
 def rollout(env, seed, steps, action_seed=0):
@@ -43,9 +104,20 @@ def rollout(env, seed, steps, action_seed=0):
             obs, infos = env.reset()
             records.append(("reset", obs, infos))
             continue
-        actions = {agent: env.action_space(agent).sample() for agent in env.agents}
-        records.append(("step", actions, *env.step(actions), env.state()))
+        actions = {agent: sample_action(env, agent, obs[agent]) for agent in env.agents}
+        step = env.step(actions)
+        obs = step[0]
+        records.append(("step", actions, *step, env.state()))
     return records
+
+
+def observation_array(observation):
+    return observation["observation"] if isinstance(observation, dict) else observation
+
+
+def last_observations(records):
+    kind, *record = records[-1]
+    return record[0] if kind == "reset" else record[1]
 
 
 def assert_same_records(first, second):
@@ -83,10 +155,7 @@ def test_aec_api(env_id):
 
 
 def test_max_cycles(env_id):
-    module, kwargs = module_of(env_id), LONG_EPISODES.get(env_id, {})
-    max_cycles_test(SimpleNamespace(
-        parallel_env=functools.partial(module.parallel_env, **kwargs), env=functools.partial(module.env, **kwargs)
-    ))  # fmt: skip
+    max_cycles_test(legal_sampling_module(env_id, **LONG_EPISODES.get(env_id, {})))
 
 
 def test_render(env_id, capsys):
@@ -98,7 +167,8 @@ def test_render(env_id, capsys):
 
 
 def test_state(env_id):
-    state_test(module_of(env_id).env(), module_of(env_id).parallel_env())
+    module = legal_sampling_module(env_id)
+    state_test(module.env(), module.parallel_env())
 
 
 def test_registered_with_pettingzoo(env_id):
@@ -124,7 +194,8 @@ def test_observations_match_their_spaces(env_id):
         observations = record[0] if kind == "reset" else record[1]
         for agent, observation in observations.items():
             space = env.observation_space(agent)
-            assert observation.dtype == space.dtype and observation.shape == space.shape
+            array, box = unmasked(observation, space)
+            assert array.dtype == box.dtype and array.shape == box.shape
             assert space.contains(observation), (agent, observation)
         if kind == "step":
             assert env.state_space.contains(record[-1])
@@ -210,34 +281,57 @@ def check_batched_equals_single(env_id, same_seed, **kwargs):
                 size = batched.obs_sizes[i]
                 assert rewards[agent] == pytest.approx(float(r.reward[b, i]), abs=0), (b, t, agent)
                 assert terminations[agent] == bool(r.terminated[b, i]) and truncations[agent] == bool(r.truncated[b, i])
-                np.testing.assert_array_equal(final[agent], r.final_obs[b, i, :size].numpy())
+                np.testing.assert_array_equal(observation_array(final[agent]), r.final_obs[b, i, :size].numpy())
             for agent, o in obs.items():
-                np.testing.assert_array_equal(o, r.obs[b, batched.possible_agents.index(agent), : o.shape[0]].numpy())
+                i = batched.possible_agents.index(agent)
+                np.testing.assert_array_equal(observation_array(o), r.obs[b, i, : observation_array(o).shape[0]].numpy())
+                if isinstance(o, dict):
+                    np.testing.assert_array_equal(o["action_mask"], r.action_mask[b, i].numpy())
 
 
-@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if "continuous" in marl_envs.spec(e).arguments])
-def test_discrete_variant_of_continuous_envs(env_id):
-    """Envs with a continuous switch: the discrete variant passes the same API and equivalence checks."""
-    env = marl_envs.make(env_id, continuous=False)
-    assert all(hasattr(env.action_space(a), "n") for a in env.possible_agents)
+def _other_action_variant(env_id):
+    """The arguments that switch an env to its non-default kind of actions, or None."""
+    arguments = marl_envs.spec(env_id).arguments
+    if "continuous" in arguments:  # our envs: continuous by default
+        return {"continuous": not arguments["continuous"]}
+    if "continuous_actions" in arguments:  # mpe2's name, kept by the MPE-parity envs
+        return {"continuous_actions": not arguments["continuous_actions"]}
+    return None
+
+
+@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if _other_action_variant(e)])
+def test_other_action_variant(env_id):
+    """Envs with a continuous/discrete switch: the other variant passes the same API and equivalence checks."""
+    variant = _other_action_variant(env_id)
+    env = marl_envs.make(env_id, **variant)
+    assert env.env.discrete_actions != marl_envs.make(env_id).env.discrete_actions
     parallel_api_test(env, num_cycles=100)
-    check_batched_equals_single(env_id, same_seed=False, continuous=False)
+    check_batched_equals_single(env_id, same_seed=False, **variant)
 
 
 # ---------------------------------------------------------------- frameworks and pickling
 def test_supersuit_vector_env(env_id):
     supersuit = pytest.importorskip("supersuit")
     env = marl_envs.make(env_id)
+    max_cycles = env.max_cycles
+    first = env.observation_space(env.possible_agents[0])
+    if any(env.observation_space(agent) != first for agent in env.possible_agents):
+        # Agents' observation sizes differ (predator_prey: adversaries and good agents). SuperSuit's vector
+        # env needs one space and asks for its padding wrapper, as it does for mpe2's simple_tag.
+        env = supersuit.pad_observations_v0(env)
     vec = supersuit.pettingzoo_env_to_vec_env_v1(env)
     vec = supersuit.concat_vec_envs_v1(vec, 2, num_cpus=0, base_class="gymnasium")
     obs, _ = vec.reset(seed=0)
     n = env.max_num_agents
-    assert obs.shape == (2 * n, *env.observation_space(env.possible_agents[0]).shape)
+    space = env.observation_space(env.possible_agents[0])
+    masked = isinstance(space, gymnasium.spaces.Dict)  # obs is then {"observation": [2n, O], "action_mask": [2n, A]}
+    array, box = unmasked(obs, space)
+    assert array.shape == (2 * n, *box.shape)
     total = np.zeros(2 * n)
-    for _ in range(2 * env.max_cycles + 5):
-        actions = np.stack([vec.action_space.sample() for _ in range(2 * n)])
+    for _ in range(2 * max_cycles + 5):
+        actions = np.stack([vec.action_space.sample(mask=obs["action_mask"][k]) if masked else vec.action_space.sample() for k in range(2 * n)])
         obs, rewards, terminations, truncations, _ = vec.step(actions)
-        assert obs.shape[0] == rewards.shape[0] == 2 * n
+        assert unmasked(obs, space)[0].shape[0] == rewards.shape[0] == 2 * n
         total += rewards
     assert np.isfinite(total).all() and (total != 0).any()
     vec.close()
@@ -245,11 +339,11 @@ def test_supersuit_vector_env(env_id):
 
 def test_pickle_continues_the_episode(env_id):
     env = marl_envs.make(env_id)
-    rollout(env, seed=4, steps=7)
+    obs = last_observations(rollout(env, seed=4, steps=7))
     copy = pickle.loads(pickle.dumps(env))
     assert copy.agents == env.agents
     np.testing.assert_array_equal(copy.state(), env.state())
-    assert_same_records(rollout_continue(env, 30), rollout_continue(copy, 30))
+    assert_same_records(rollout_continue(env, 30, obs), rollout_continue(copy, 30, obs))
     batched = marl_envs.make_batched(env_id, num_envs=3)
     batched.reset(seed=2)
     generator = torch.Generator().manual_seed(0)
@@ -262,21 +356,27 @@ def test_pickle_continues_the_episode(env_id):
         assert torch.equal(a.obs, b.obs) and torch.equal(a.reward, b.reward)
 
 
-def rollout_continue(env, steps):
+def rollout_continue(env, steps, obs):
     records = []
     for t in range(steps):
         if not env.agents:
             records.append(("reset", *env.reset()))
+            obs = records[-1][1]
             continue
-        actions = {a: _fixed_action(env, a, t) for a in env.agents}
+        actions = {a: _fixed_action(env, a, t, obs[a]) for a in env.agents}
         records.append(env.step(actions))
+        obs = records[-1][0]
     return records
 
 
-def _fixed_action(env, agent, t):
+def _fixed_action(env, agent, t, observation):
     space = env.action_space(agent)
     if hasattr(space, "n"):
-        return (t * 7 + env.possible_agents.index(agent)) % int(space.n)
+        k = t * 7 + env.possible_agents.index(agent)
+        if isinstance(observation, dict) and "action_mask" in observation:  # the k-th legal action, cyclically
+            legal = np.flatnonzero(observation["action_mask"])
+            return int(legal[k % len(legal)])
+        return k % int(space.n)
     return np.full(space.shape, np.sin(t), dtype=np.float32).clip(space.low, space.high)
 
 
@@ -285,10 +385,10 @@ def test_bad_actions_give_clear_errors(env_id):
     env = marl_envs.make(env_id)
     with pytest.raises(ResetNeeded, match="reset"):
         env.step({a: 0 for a in env.possible_agents})
-    env.reset(seed=0)
+    obs, _ = env.reset(seed=0)
     after_reset = env.state().copy()
     agent = env.agents[0]
-    valid = {a: env.action_space(a).sample() for a in env.agents}
+    valid = {a: sample_action(env, a, obs[a]) for a in env.agents}
     space = env.action_space(agent)
     with pytest.raises(ValueError, match="unknown agent 'nobody'"):
         env.step({**valid, "nobody": valid[agent]})
@@ -305,12 +405,17 @@ def test_bad_actions_give_clear_errors(env_id):
             env.step({**valid, agent: 1.5})
         with pytest.raises(TypeError, match=f"agent '{agent}': action must be an integer"):
             env.step({**valid, agent: np.array([0, 1])})
+        if isinstance(obs[agent], dict) and not obs[agent]["action_mask"].all():  # envs with illegal actions
+            mask = obs[agent]["action_mask"]
+            illegal, legal = int(np.flatnonzero(mask == 0)[0]), np.flatnonzero(mask).tolist()
+            with pytest.raises(ValueError, match=re.escape(f"agent '{agent}': action {illegal} is illegal now; legal actions: {legal}")):
+                env.step({**valid, agent: illegal})
     # The rejected steps changed nothing: the episode goes on from where reset left it.
     np.testing.assert_array_equal(env.state(), after_reset)
     assert env.agents == env.possible_agents and int(env.env.step_count[0]) == 0
-    env.step(valid)
+    obs = env.step(valid)[0]
     while env.agents:
-        env.step({a: env.action_space(a).sample() for a in env.agents})
+        obs = env.step({a: sample_action(env, a, obs[a]) for a in env.agents})[0]
     with pytest.raises(ResetNeeded, match="episode is over"):
         env.step(valid)
 
@@ -319,7 +424,7 @@ def test_bad_batched_actions_give_clear_errors(env_id):
     env = marl_envs.make_batched(env_id, num_envs=3)
     with pytest.raises(ResetNeeded):
         env.step(torch.zeros(3, env.n_agents, dtype=torch.int64))
-    env.reset(seed=0)
+    out = env.reset(seed=0)
     B, N = 3, env.n_agents
     if env.discrete_actions:
         with pytest.raises(ValueError, match=f"shape \\[{B}, {N}\\]"):
@@ -327,6 +432,14 @@ def test_bad_batched_actions_give_clear_errors(env_id):
         with pytest.raises(TypeError, match="integer tensor"):
             env.step(torch.zeros(B, N))
         actions = torch.zeros(B, N, dtype=torch.int64)
+        if out.action_mask is not None:  # envs with illegal actions: start from legal ones (the first of each mask)
+            actions = out.action_mask.long().argmax(-1)
+            illegal = (~out.action_mask[1, 0]).nonzero().flatten()
+            if illegal.numel():
+                wrong = actions.clone()
+                wrong[1, 0] = illegal[0]
+                with pytest.raises(ValueError, match=f"agent '{env.possible_agents[0]}' in sub-env 1: action {int(illegal[0])} is illegal now"):
+                    env.step(wrong)
         actions[2, N - 1] = env.action_sizes[N - 1]
         with pytest.raises(ValueError, match=f"agent '{env.possible_agents[N - 1]}' in sub-env 2: action {env.action_sizes[N - 1]} is out of range"):
             env.step(actions)

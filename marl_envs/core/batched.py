@@ -170,8 +170,10 @@ class BatchedEnv:
             table = torch.as_tensor(action_table, dtype=torch.float32, device=self.device)
             if not self.discrete_actions or table.dim() != 3 or table.shape[:2] != (self.n_agents, self.action_size):
                 raise ValueError(f"action_table must be [n_agents, n_actions, D] = [{self.n_agents}, {self.action_size}, D] with Discrete action spaces")
-            self._action_table = table
-            self._agent_ids = torch.arange(self.n_agents, device=self.device)
+            # Flattened [N * A, D] with agent i's actions at rows i * A ...: one index_select per step
+            # (several times faster than advanced indexing at large batch sizes).
+            self._action_table = table.flatten(0, 1)
+            self._action_offsets = torch.arange(self.n_agents, device=self.device) * self.action_size
 
         self.rng = CounterRNG(self.num_envs, self.device)
         self.step_count = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
@@ -307,7 +309,8 @@ class BatchedEnv:
         """Apply validated actions without auto-reset: (reward, terminated, truncated, alive, info)."""
         alive = self.alive
         if self._action_table is not None:
-            actions = self._action_table[self._agent_ids, actions]
+            rows = (actions + self._action_offsets).flatten()
+            actions = self._action_table.index_select(0, rows).view(*actions.shape, -1)
         reward, terminated, info = self._step(actions)
         self.step_count += 1
         if self.agents_can_leave:

@@ -1,0 +1,644 @@
+"""Poker: Kuhn poker and Leduc hold'em, the card games of the MA-DVRL design note.
+
+| | |
+|---|---|
+| Import | `from marl_envs import poker_v0` |
+| Agents | `player_0`, `player_1` (`n_players`, default 2; `player_0` acts first) |
+| Action space | `Discrete(4)`: 0 fold, 1 check, 2 call, 3 raise, with an action mask |
+| Observation space | PettingZoo view: `Dict(observation=Box(0, 1, (O,), float32), action_mask=Box(0, 1, (4,), int8))`; batched: `obs [B, N, O]` and `action_mask [B, N, 4]`. O = 49 for 2-player Leduc, 25 for 2-player Kuhn (formula below) |
+| State space | `Box(0, 1, (S,), float32)`: S = 50 for 2-player Leduc, 26 for 2-player Kuhn |
+| Reward | chips won or lost; zero-sum over the players of a hand |
+
+## Description
+Two standard research poker games, written once as a lookup table of the hand's betting tree
+(built in the constructor from the rule functions below, which `marl_envs.poker_analysis` also
+builds its exact game tree from) and a few tensor gathers per step.
+
+- `variant="kuhn"`: Kuhn poker. A deck of `ranks` cards of one suit (default `n_players + 1`:
+  J < Q < K for two players, J < Q < K < A for three). Every player antes 1 and is dealt one
+  card. One betting round, bet size 1, at most one bet: a player may check or bet (`raise`);
+  once a bet is made every other player still in calls or folds.
+- `variant="leduc"` (default): Leduc hold'em. A deck of two suits of `ranks` ranks (default
+  `n_players + 1`: J, Q, K twice for two players, six cards). Every player antes 1 and is dealt
+  one private card. Round 1 is a betting round with raise size 2; then one public card (the
+  board) is revealed; round 2 has raise size 4. At most 2 raises per round (a bet counts as the
+  first). At the showdown a player whose card pairs the board beats any non-pair, otherwise the
+  higher rank wins; equal hands split the pot.
+
+For N players both games use `N + 1` ranks by default, the usual generalisation (N-player Kuhn
+as in Szafron et al. 2013; Leduc then has `2 * (N + 1)` cards, so the deck never runs short).
+With `ranks=` the deck can be smaller or larger; Kuhn needs `ranks >= n_players` cards and
+Leduc `2 * ranks >= n_players + 1` (one card per player and the board). Suits never matter
+beyond making cards distinct.
+
+## Betting
+Actions are 0 fold, 1 check, 2 call, 3 raise. The legal ones for the player to act:
+- with no outstanding bet (its contribution equals the highest one): check, or raise while
+  raises remain in the round;
+- facing a bet: fold, call, or raise while raises remain.
+
+A raise puts in the amount to call plus the round's raise size (Kuhn 1; Leduc 2, then 4).
+Kuhn's "pass" is check (no bet) or fold (facing a bet); its "bet" is raise, or call facing one.
+Play goes clockwise (`player_0`, `player_1`, ...) skipping folded players, starting in every
+round from the first player still in (lowest index). A round ends when every player still in
+has acted since the last raise and all have put in the same amount; the hand ends when only
+one player is left (it takes the pot) or after the last round (showdown among those left).
+
+Every step of the parallel API every player submits an action; only the acting player's is
+applied. A player not to act (and one that has folded) has a mask allowing only `check` (1),
+which is ignored. An action outside the mask raises an error that names the agent (with
+`validate_actions=False` the acting player's illegal action is played as the passive one,
+check or, facing a bet, call; other players' actions are always ignored).
+
+## Observation
+Every player observes (O entries, all in [0, 1]):
+
+| block | size | content |
+|---|---|---|
+| seat | N | one-hot of the observer's own seat |
+| own card | R | one-hot of its card's rank (R = `ranks`) |
+| board | R (Leduc only) | one-hot of the board's rank once revealed (round 2), zeros before |
+| round | rounds | one-hot of the betting round (1 for Kuhn, 2 for Leduc) |
+| turn | N | one-hot of the seat to act; zeros once the hand is over |
+| pot | 1 | chips in the pot / (N * C) |
+| contributions | N | each seat's chips in the pot (ante included) / C |
+| folded | N | 1 for each seat that has folded |
+| history | rounds * L * 4 | slot k of round r: one-hot of the k-th action taken in round r (fold, check, call, raise) |
+| hand | 1, only if `hands > 1` | hands completed / `hands` |
+
+C is the most a player can put in (Kuhn 2, Leduc 1 + 2 * 2 + 2 * 4 = 13) and L the most
+actions a round can hold, `N + max_raises * (N - 1)` (Kuhn 2 players: 3, Leduc 2 players: 4).
+So O = `N + R + [R] + rounds + 3N + 1 + rounds * L * 4 [+ 1]`: 49 for 2-player Leduc, 25 for
+2-player Kuhn. Seats are absolute (`player_0` first): position decides strategy in poker.
+
+## State
+Every player's card rank (N one-hot blocks of R), the board's rank (Leduc; R, from the deal
+on: the state holds the whole deal, the board included before it is revealed), then the
+observation's public blocks (round, turn, pot, contributions, folded, history, hand).
+S = `N * R + [R] + rounds + 3N + 1 + rounds * L * 4 [+ 1]`.
+
+## Rewards
+Chips: a player that folds receives minus what it has put in (ante and bets) at the step it
+folds, and leaves; at the end of the hand each player still in receives its share of the pot
+minus what it put in (winner by folds: the pot minus its contribution). Over a hand the
+rewards sum to zero. A split pot is shared exactly, so with three or more players a share can
+be fractional (for example 3.5 chips).
+
+Hand-worked example (Leduc, two players; `player_0` holds K, `player_1` Q, board J):
+`player_0` raises (contributions 3 and 1), `player_1` calls (3, 3), the board is revealed;
+`player_0` checks, `player_1` raises (3, 7), `player_0` calls (7, 7): showdown, the king
+wins the pot of 14, so the rewards of that step are +7 and -7. Before any action
+`player_0` observes seat `[1, 0]`, card `[0, 0, 1]`, board `[0, 0, 0]`, round `[1, 0]`,
+turn `[1, 0]`, pot 2/26, contributions `[1/13, 1/13]`, folded `[0, 0]`, history all zeros.
+
+## Starting state
+Cards dealt from the env's seeded stream (`self.rng`), the antes in the pot, `player_0` to act.
+`PokerEnv.set_cards(cards, env_ids)` deals chosen cards instead (ids `suit * ranks + rank`, or
+names such as `"Kh"`; suits `s` and `h`), for tests and analysis; `PokerEnv.cards` holds the
+deal and `PokerEnv.states[PokerEnv.node[b]]` the public state of sub-env b.
+
+## Episode end
+With `hands=1` (default) an episode is one hand. A player that folds terminates at that step
+(it leaves `agents` in the PettingZoo view); the others terminate when the hand ends. With
+`hands=H > 1` an episode is a match of H independent hands with the same seating (`player_0`
+acts first in every hand): when a hand other than the last ends, its rewards are paid and the
+next hand is dealt at once (that step's observation is the new hand's first), so a player that
+folds sits out the rest of that hand (mask: check only) and leaves only in the last hand.
+Truncated after `max_cycles` steps (default 1000; a hand takes at most `rounds * L` steps, 8
+for 2-player Leduc, so truncation never interferes with a match of up to 125 such hands).
+
+## Exact analysis
+`marl_envs.poker_analysis` builds the exact game tree from the same rule functions
+(`betting_tree`, `PokerRules.strength`): information sets, expected values, best responses,
+exploitability (NashConv / 2) and a sequence-form LP solver. Its information sets carry the
+observation this env shows there, so a policy trained here can be evaluated exactly.
+
+## Arguments
+- `variant="leduc"`: `"kuhn"` or `"leduc"`.
+- `n_players=2`: at least 2; at most 10 for Kuhn and 4 for Leduc (the env precomputes the
+  hand's betting tree: 5-player Leduc has 104,386 betting sequences, 4-player 11,685).
+- `ranks=None`: ranks in the deck, 1 to 13; default `n_players + 1`.
+- `hands=1`: hands per episode (a match), at least 1.
+- `max_cycles=1000`: steps before truncation.
+- `validate_actions=True`: check actions against the mask (see Betting).
+
+## Version history
+- v0: initial release.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import gymnasium
+import numpy as np
+import torch
+
+from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.checks import int_at_least
+
+__all__ = [
+    "ACTIONS",
+    "BettingState",
+    "PokerEnv",
+    "PokerRules",
+    "VARIANTS",
+    "apply_action",
+    "betting_tree",
+    "initial_state",
+    "legal_actions",
+    "observation_vector",
+    "public_features",
+]
+
+VARIANTS = ("kuhn", "leduc")
+ACTIONS = ("fold", "check", "call", "raise")
+FOLD, CHECK, CALL, RAISE = range(4)
+MAX_PLAYERS = {"kuhn": 10, "leduc": 4}
+_OBS_TABLE_LIMIT = 1 << 23  # floats (32 MB): above it, observations and states are joined from smaller tables
+_RANK_NAMES = "23456789TJQKA"
+_SUIT_NAMES = "sh"
+
+
+# ---------------------------------------------------------------------- the rules, in Python
+@dataclass(frozen=True)
+class PokerRules:
+    """The fixed parameters of a game: its variant, players and deck. Checked on construction."""
+
+    variant: str = "leduc"
+    n_players: int = 2
+    ranks: int | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.variant, str) or self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; valid variants: {', '.join(VARIANTS)}")
+        n = int_at_least("n_players", self.n_players, 2)
+        if n > MAX_PLAYERS[self.variant]:
+            raise ValueError(
+                f"n_players must be at most {MAX_PLAYERS[self.variant]} for {self.variant} (the env precomputes the "
+                f"hand's betting tree, which grows exponentially with the players), got {n}"
+            )
+        ranks = n + 1 if self.ranks is None else int_at_least("ranks", self.ranks, 1)
+        if ranks > len(_RANK_NAMES):
+            raise ValueError(f"ranks must be at most {len(_RANK_NAMES)} (2 to A), got {ranks}")
+        object.__setattr__(self, "n_players", n)
+        object.__setattr__(self, "ranks", ranks)
+        if self.cards_dealt > self.deck_size:
+            needed = "one card per player" + (" and the board" if self.variant == "leduc" else "")
+            raise ValueError(
+                f"too many players for the deck: {self.variant} with ranks={ranks} has {self.deck_size} cards, "
+                f"but n_players={n} needs {self.cards_dealt} ({needed})"
+            )
+
+    @property
+    def rounds(self) -> int:
+        return 1 if self.variant == "kuhn" else 2
+
+    @property
+    def raise_sizes(self) -> tuple[int, ...]:
+        """Chips a raise adds above the amount to call, per round."""
+        return (1,) if self.variant == "kuhn" else (2, 4)
+
+    @property
+    def max_raises(self) -> int:
+        """Raises allowed per round (a bet counts as the first)."""
+        return 1 if self.variant == "kuhn" else 2
+
+    @property
+    def ante(self) -> int:
+        return 1
+
+    @property
+    def suits(self) -> int:
+        return 1 if self.variant == "kuhn" else 2
+
+    @property
+    def deck_size(self) -> int:
+        return self.suits * self.ranks
+
+    @property
+    def has_board(self) -> bool:
+        return self.variant == "leduc"
+
+    @property
+    def cards_dealt(self) -> int:
+        """Private cards, then the board (Leduc)."""
+        return self.n_players + int(self.has_board)
+
+    @property
+    def max_contribution(self) -> int:
+        """The most chips one player can put into a hand (Kuhn 2, Leduc 13)."""
+        return self.ante + self.max_raises * sum(self.raise_sizes)
+
+    @property
+    def history_slots(self) -> int:
+        """The most actions a betting round can hold: ``N + max_raises * (N - 1)``."""
+        return self.n_players + self.max_raises * (self.n_players - 1)
+
+    @property
+    def public_size(self) -> int:
+        n = self.n_players
+        return self.rounds + 3 * n + 1 + self.rounds * self.history_slots * len(ACTIONS)
+
+    def observation_size(self, hands: int = 1) -> int:
+        return self.n_players + self.ranks * (1 + int(self.has_board)) + self.public_size + int(hands > 1)
+
+    def state_size(self, hands: int = 1) -> int:
+        return self.n_players * self.ranks + self.ranks * int(self.has_board) + self.public_size + int(hands > 1)
+
+    def rank_names(self) -> str:
+        """One letter per rank, lowest first: J, Q, K for three ranks (the ace only from four ranks on)."""
+        top = len(_RANK_NAMES) - (1 if self.ranks <= 3 else 0)
+        return _RANK_NAMES[top - self.ranks : top]
+
+    def rank(self, card: int) -> int:
+        """Card ids are ``suit * ranks + rank``."""
+        return card % self.ranks
+
+    def card_name(self, card: int, suit: bool = True) -> str:
+        name = self.rank_names()[self.rank(card)]
+        return name + _SUIT_NAMES[card // self.ranks] if suit and self.suits > 1 else name
+
+    def card_id(self, name: str) -> int:
+        """``"K"`` (Kuhn) or ``"Kh"`` (Leduc; suits s and h) -> the card's id."""
+        names, width = self.rank_names(), 1 + int(self.suits > 1)
+        valid = isinstance(name, str) and len(name) == width and name[0] in names
+        if not valid or (width == 2 and name[1] not in _SUIT_NAMES[: self.suits]):
+            example = names[-1] + ("h" if width == 2 else "")
+            suits = f", suits {_SUIT_NAMES[: self.suits]}" if width == 2 else ""
+            raise ValueError(f"a {self.variant} card is written like {example!r} (ranks {names}{suits}), got {name!r}")
+        suit = _SUIT_NAMES.index(name[1]) if width == 2 else 0
+        return suit * self.ranks + names.index(name[0])
+
+    def strength(self, rank: int, board_rank: int | None) -> int:
+        """Showdown strength: Leduc pairs with the board rank above every non-pair, then by rank."""
+        return rank + self.ranks if board_rank is not None and rank == board_rank else rank
+
+
+class BettingState(NamedTuple):
+    """The public state of a hand: everything but the cards."""
+
+    round: int
+    contributions: tuple[int, ...]
+    folded: tuple[bool, ...]
+    waiting: tuple[bool, ...]
+    """Players who still have to act in this round."""
+    to_act: int
+    """The seat to act, -1 once the hand is over."""
+    raises: int
+    """Raises made in this round."""
+    history: tuple[tuple[int, ...], ...]
+    """The actions taken so far, one tuple per round started."""
+
+    @property
+    def terminal(self) -> bool:
+        return self.to_act < 0
+
+    @property
+    def showdown(self) -> bool:
+        return self.terminal and self.folded.count(False) > 1
+
+    @property
+    def pot(self) -> int:
+        return sum(self.contributions)
+
+
+def initial_state(rules: PokerRules) -> BettingState:
+    n = rules.n_players
+    return BettingState(0, (rules.ante,) * n, (False,) * n, (True,) * n, 0, 0, ((),))
+
+
+def legal_actions(rules: PokerRules, state: BettingState) -> tuple[int, ...]:
+    """The legal actions of the player to act (empty once the hand is over)."""
+    if state.terminal:
+        return ()
+    facing = state.contributions[state.to_act] < max(state.contributions)
+    actions = (FOLD, CALL) if facing else (CHECK,)
+    return actions + ((RAISE,) if state.raises < rules.max_raises else ())
+
+
+def apply_action(rules: PokerRules, state: BettingState, action: int) -> BettingState:
+    """The state after the player to act takes the legal ``action``."""
+    if action not in legal_actions(rules, state):
+        raise ValueError(f"action {action} is illegal at {state}; legal: {legal_actions(rules, state)}")
+    n, p = rules.n_players, state.to_act
+    contributions, folded, waiting = list(state.contributions), list(state.folded), list(state.waiting)
+    level, raises = max(contributions), state.raises
+    if action == FOLD:
+        folded[p] = True
+    elif action == CALL:
+        contributions[p] = level
+    elif action == RAISE:
+        contributions[p] = level + rules.raise_sizes[state.round]
+        raises += 1
+        waiting = [not f for f in folded]  # everyone still in must answer the raise
+    waiting[p] = False
+    history = (*state.history[:-1], (*state.history[-1], action))
+    in_hand = [i for i in range(n) if not folded[i]]
+    done = (tuple(contributions), tuple(folded))
+    if len(in_hand) == 1:
+        return BettingState(state.round, *done, (False,) * n, -1, raises, history)
+    if not any(waiting):
+        if state.round + 1 == rules.rounds:
+            return BettingState(state.round, *done, (False,) * n, -1, raises, history)
+        waiting = [not f for f in folded]
+        return BettingState(state.round + 1, *done, tuple(waiting), in_hand[0], 0, (*history, ()))
+    nxt = next((p + k) % n for k in range(1, n + 1) if waiting[(p + k) % n])
+    return BettingState(state.round, *done, tuple(waiting), nxt, raises, history)
+
+
+def betting_tree(rules: PokerRules) -> tuple[list[BettingState], list[dict[int, int]]]:
+    """Every public state of a hand in breadth-first order (the root is 0), and each one's children by action."""
+    states, children = [initial_state(rules)], []
+    for state in states:  # grows while it is walked
+        kids = {}
+        for action in legal_actions(rules, state):
+            kids[action] = len(states)
+            states.append(apply_action(rules, state, action))
+        children.append(kids)
+    return states, children
+
+
+def public_features(rules: PokerRules, state: BettingState) -> np.ndarray:
+    """The public blocks of the observation: round, turn, pot, contributions, folded, history."""
+    n, slots, cap = rules.n_players, rules.history_slots, rules.max_contribution
+    round_one_hot = np.eye(rules.rounds, dtype=np.float32)[state.round]
+    turn = np.zeros(n, np.float32)
+    if not state.terminal:
+        turn[state.to_act] = 1
+    history = np.zeros((rules.rounds, slots, len(ACTIONS)), np.float32)
+    for r, actions in enumerate(state.history):
+        if len(actions) > slots:
+            raise AssertionError(f"round {r} holds {len(actions)} actions, more than the {slots} slots")
+        history[r, np.arange(len(actions)), list(actions)] = 1
+    return np.concatenate((
+        round_one_hot, turn, [state.pot / (n * cap)], np.asarray(state.contributions, np.float32) / cap,
+        np.asarray(state.folded, np.float32), history.ravel(),
+    )).astype(np.float32)  # fmt: skip
+
+
+def observation_vector(
+    rules: PokerRules, state: BettingState, seat: int, rank: int, board_rank: int | None, hand_fraction: float | None = None
+) -> np.ndarray:
+    """What ``seat``, holding ``rank``, observes at ``state`` (``board_rank``: the board's rank, shown from round 2 on).
+
+    ``hand_fraction`` (hands completed / hands) is appended for matches of several hands.
+    """
+    parts = [np.eye(rules.n_players, dtype=np.float32)[seat], np.eye(rules.ranks, dtype=np.float32)[rank]]
+    if rules.has_board:
+        board = np.zeros(rules.ranks, np.float32)
+        if state.round >= 1 and board_rank is not None:
+            board[board_rank] = 1
+        parts.append(board)
+    parts.append(public_features(rules, state))
+    if hand_fraction is not None:
+        parts.append(np.array([hand_fraction], np.float32))
+    return np.concatenate(parts)
+
+
+# ---------------------------------------------------------------------- the batched env
+class PokerEnv(BatchedEnv):
+    """Batched Kuhn poker / Leduc hold'em; see the module documentation for the rules."""
+
+    agents_can_leave = True
+    has_action_mask = True
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        device: str | torch.device = "cpu",
+        *,
+        variant: str = "leduc",
+        n_players: int = 2,
+        ranks: int | None = None,
+        hands: int = 1,
+        max_cycles: int = 1000,
+        validate_actions: bool = True,
+    ):
+        rules = PokerRules(variant, n_players, ranks)
+        self.rules = rules
+        self.variant = rules.variant
+        self.hands = int_at_least("hands", hands, 1)
+        n, r = rules.n_players, rules.ranks
+        agents = [f"player_{i}" for i in range(n)]
+        obs_space = gymnasium.spaces.Box(0.0, 1.0, (rules.observation_size(self.hands),), np.float32)
+        super().__init__(
+            num_envs,
+            device,
+            max_cycles=max_cycles,
+            validate_actions=validate_actions,
+            possible_agents=agents,
+            observation_spaces=dict.fromkeys(agents, obs_space),
+            action_spaces=dict.fromkeys(agents, gymnasium.spaces.Discrete(len(ACTIONS))),
+            state_space=gymnasium.spaces.Box(0.0, 1.0, (rules.state_size(self.hands),), np.float32),
+        )
+        self._build_tables()
+        dev, B = self.device, self.num_envs
+        self._rank_eye = torch.eye(r, device=dev)
+        self._seat_views = torch.arange(n, device=dev) * (r * self._board_ranks)
+        self.node = torch.zeros(B, dtype=torch.int64, device=dev)
+        """Each sub-env's node of the betting tree (``self.states[node]`` is its public state)."""
+        self.cards = torch.zeros(B, rules.cards_dealt, dtype=torch.int64, device=dev)
+        """Card ids ``suit * ranks + rank``: the players' cards, then the board (Leduc)."""
+        self.private_view = torch.zeros(B, n, dtype=torch.int64, device=dev)
+        """What each seat knows privately, as a row offset: ``(seat * ranks + card rank) * board ranks + board rank``."""
+        self.deal_one_hot = torch.zeros(B, rules.cards_dealt * r, device=dev)
+        """The ranks dealt, one-hot: the state's card blocks."""
+        self.deal_code = torch.zeros(B, dtype=torch.int64, device=dev)
+        """The ranks dealt as one number (base ``ranks``, the first player's most significant)."""
+        self.strength = torch.zeros(B, n, dtype=torch.int64, device=dev)
+        self.hand = torch.zeros(B, dtype=torch.int64, device=dev)
+
+    def _build_tables(self) -> None:
+        """The betting tree as tensors indexed by node: the step is a few gathers."""
+        rules, dev = self.rules, self.device
+        n, A = rules.n_players, len(ACTIONS)
+        self.states, children = betting_tree(rules)
+        M = len(self.states)
+        to_act = np.zeros(M, np.int64)
+        next_node = np.tile(np.arange(M)[:, None], (1, A))
+        mask = np.zeros((M, n, A), bool)
+        mask[:, :, CHECK] = True  # players not to act (or out of the hand) may only check, which is ignored
+        entry_reward = np.zeros((M, n), np.float32)
+        out = np.zeros((M, n), bool)
+        showdown_in = np.zeros((M, n), bool)
+        pot = np.zeros(M, np.float32)
+        public = np.zeros((M, rules.public_size), np.float32)
+        for u, state in enumerate(self.states):
+            public[u] = public_features(rules, state)
+            pot[u] = state.pot
+            out[u] = state.folded
+            if state.terminal:
+                out[u] = True
+                if state.showdown:  # a fold can lead here too: keep the folder's entry
+                    showdown_in[u] = [not f for f in state.folded]
+                    for i, (c, f) in enumerate(zip(state.contributions, state.folded)):
+                        if not f:
+                            entry_reward[u, i] = -c
+                else:
+                    winner = state.folded.index(False)
+                    entry_reward[u, winner] = state.pot - state.contributions[winner]
+            else:
+                p = state.to_act
+                to_act[u] = p
+                mask[u, p] = False
+                kids = children[u]
+                passive = kids.get(CHECK, kids.get(CALL))
+                next_node[u] = passive  # an unvalidated illegal action plays the passive one
+                for action, child in kids.items():
+                    mask[u, p, action] = True
+                    next_node[u, action] = child
+                    if action == FOLD:  # the folder pays what it put in at the step it folds
+                        entry_reward[child, p] = -state.contributions[p]
+        tensor = lambda value: torch.as_tensor(value, device=dev)  # noqa: E731
+        self._to_act, self._next, self._mask = tensor(to_act), tensor(next_node.reshape(-1)), tensor(mask)
+        self._entry_reward, self._out, self._showdown_in = tensor(entry_reward), tensor(out), tensor(showdown_in)
+        self._pot, self._public = tensor(pot), tensor(public)
+        self._terminal = tensor(np.array([s.terminal for s in self.states]))
+        revealed = np.array([s.round >= 1 for s in self.states], np.float32)
+        self._revealed = tensor(revealed)
+
+        # Observations: one table row per (node, seat, card rank, board rank), so that observing
+        # is one gather; where that table would be large, three smaller pieces are joined instead.
+        R = rules.ranks
+        self._board_ranks = R if rules.has_board else 1
+        self._views = n * R * self._board_ranks
+        width = rules.observation_size(1)
+        self._obs_table = None
+        if M * self._views * width <= _OBS_TABLE_LIMIT:
+            eye_n, eye_r = np.eye(n, dtype=np.float32), np.eye(R, dtype=np.float32)
+            parts = [eye_n[None, :, None, None], eye_r[None, None, :, None]]
+            if rules.has_board:
+                parts.append(eye_r[None, None, None, :] * revealed[:, None, None, None, None])
+            parts.append(public[:, None, None, None])
+            shape = (M, n, R, self._board_ranks)
+            table = np.concatenate([np.broadcast_to(part, (*shape, part.shape[-1])) for part in parts], -1)
+            self._obs_table = tensor(np.ascontiguousarray(table.reshape(-1, width)))
+        else:
+            seat_and_card = np.concatenate((np.repeat(np.eye(n), R, 0), np.tile(np.eye(R), (n, 1))), 1)
+            self._seat_card_table = tensor(seat_and_card.astype(np.float32))  # row seat * R + rank
+        # The state likewise: one row per (node, ranks dealt) when that table is small.
+        dealt = rules.cards_dealt
+        self._deal_codes = R**dealt
+        self._code_weights = tensor(R ** np.arange(dealt - 1, -1, -1))
+        self._state_table = None
+        if M * self._deal_codes * rules.state_size(1) <= _OBS_TABLE_LIMIT:
+            ranks_dealt = np.array(list(itertools.product(range(R), repeat=dealt)))  # row k: the ranks of code k
+            deals = np.eye(R, dtype=np.float32)[ranks_dealt].reshape(self._deal_codes, -1)
+            shape = (M, self._deal_codes)
+            parts = [np.broadcast_to(deals[None], (*shape, deals.shape[1])), np.broadcast_to(public[:, None], (*shape, public.shape[1]))]
+            self._state_table = tensor(np.concatenate(parts, -1).reshape(M * self._deal_codes, -1))
+
+    # ------------------------------------------------------------------ cards
+    def set_cards(self, cards, env_ids: torch.Tensor | Sequence[int] | None = None) -> None:
+        """Deal ``cards`` (ids or names such as ``"Kh"``; ``[K, N (+1 board)]``) to the sub-envs ``env_ids`` (default all).
+
+        For tests and analysis: replaces the cards of the hands in progress.
+        """
+        env_ids = self._all_envs if env_ids is None else torch.as_tensor(env_ids, dtype=torch.int64, device=self.device).reshape(-1)
+        if isinstance(cards, torch.Tensor):
+            cards = cards.tolist()
+        width = self.rules.cards_dealt
+        table = np.asarray(cards, dtype=object)
+        if table.ndim != 2 or table.shape[0] != len(env_ids):
+            raise ValueError(f"cards must be [{len(env_ids)}, {width}] (one row per sub-env), got shape {list(table.shape)}")
+        rows = [[self.rules.card_id(c) if isinstance(c, str) else int(c) for c in row] for row in table.tolist()]
+        for row in rows:
+            if len(row) != width or len(set(row)) != width or not all(0 <= c < self.rules.deck_size for c in row):
+                raise ValueError(f"each sub-env needs {width} distinct cards in [0, {self.rules.deck_size}), got {row}")
+        self._deal(env_ids, torch.tensor(rows, dtype=torch.int64, device=self.device))
+
+    def _deal(self, env_ids: torch.Tensor, cards: torch.Tensor) -> None:
+        rules = self.rules
+        ranks = cards % rules.ranks
+        own = ranks[:, : rules.n_players]
+        self.cards[env_ids] = cards
+        self.deal_one_hot[env_ids] = self._rank_eye[ranks].flatten(1)
+        self.deal_code[env_ids] = (ranks * self._code_weights).sum(1)
+        view = self._seat_views + own * self._board_ranks
+        if rules.has_board:
+            board = ranks[:, rules.n_players, None]
+            view = view + board
+            own = torch.where(own == board, own + rules.ranks, own)
+        self.private_view[env_ids] = view
+        self.strength[env_ids] = own
+
+    def _new_hand(self, env_ids: torch.Tensor) -> None:
+        self.node[env_ids] = 0
+        self._deal(env_ids, self.rng.distinct(self.rules.deck_size, self.rules.cards_dealt, env_ids))
+
+    # ------------------------------------------------------------------ the rules (batched)
+    def _reset(self, env_ids: torch.Tensor) -> None:
+        self.hand[env_ids] = 0
+        self._new_hand(env_ids)
+
+    def _step(self, actions: torch.Tensor):
+        node = self.node
+        actor = self._to_act.index_select(0, node)
+        action = actions.gather(1, actor[:, None]).squeeze(1)
+        new = self._next.index_select(0, node * len(ACTIONS) + action)
+        self.node = new
+        reward = self._entry_reward.index_select(0, new)
+        terminated = self._out.index_select(0, new)
+        # Showdown (all-False rows elsewhere): the best hands among those still in share the pot.
+        contenders = self._showdown_in.index_select(0, new)
+        strength = self.strength.masked_fill(~contenders, -1)
+        winners = (strength == strength.max(1, keepdim=True).values) & contenders
+        share = self._pot.index_select(0, new) / winners.sum(1).clamp_(min=1)
+        reward = reward + winners * share[:, None]
+        if self.hands > 1:
+            last = self.hand == self.hands - 1
+            terminated = terminated & last[:, None]
+            next_hand = (self._terminal.index_select(0, new) & ~last).nonzero().squeeze(-1)
+            if next_hand.numel():
+                self.hand[next_hand] += 1
+                self._new_hand(next_hand)
+        return reward, terminated, {}
+
+    def _observe(self) -> torch.Tensor:
+        B, N, node = self.num_envs, self.n_agents, self.node
+        if self._obs_table is not None:
+            rows = (node * self._views)[:, None] + self.private_view
+            obs = self._obs_table.index_select(0, rows.view(-1)).view(B, N, -1)
+        else:
+            seat_card = self._seat_card_table.index_select(0, (self.private_view // self._board_ranks).view(-1))
+            public = self._public.index_select(0, node)
+            parts = [seat_card.view(B, N, -1)]
+            if self.rules.has_board:
+                board = self.deal_one_hot[:, N * self.rules.ranks :] * self._revealed.index_select(0, node)[:, None]
+                parts.append(board[:, None].expand(B, N, board.shape[1]))
+            obs = torch.cat((*parts, public[:, None].expand(B, N, public.shape[1])), -1)
+        if self.hands > 1:
+            obs = torch.cat((obs, (self.hand / self.hands)[:, None, None].expand(B, N, 1)), -1)
+        return obs
+
+    def _state(self) -> torch.Tensor:
+        if self._state_table is not None:
+            state = self._state_table.index_select(0, self.node * self._deal_codes + self.deal_code)
+        else:
+            state = torch.cat((self.deal_one_hot, self._public.index_select(0, self.node)), -1)
+        if self.hands > 1:
+            state = torch.cat((state, self.hand[:, None] / self.hands), -1)
+        return state
+
+    def _action_mask(self) -> torch.Tensor:
+        return self._mask.index_select(0, self.node)
+
+    # ------------------------------------------------------------------ rendering
+    def _render_ansi(self, env_index: int) -> str:
+        rules = self.rules
+        state = self.states[int(self.node[env_index])]
+        cards = self.cards[env_index].tolist()
+        name = "Kuhn poker" if rules.variant == "kuhn" else "Leduc hold'em"
+        lines = [f"{name}, hand {int(self.hand[env_index]) + 1}/{self.hands}, round {state.round + 1}/{rules.rounds}, pot {state.pot}"]
+        if rules.has_board:
+            lines.append(f"board: {rules.card_name(cards[-1]) if state.round >= 1 else '??'}")
+        for i in range(rules.n_players):
+            status = " folded" if state.folded[i] else (" to act" if state.to_act == i else "")
+            lines.append(f"player_{i}  {rules.card_name(cards[i])}  in {state.contributions[i]}{status}")
+        rounds = [f"round {r + 1}: " + (" ".join(ACTIONS[a] for a in actions) or "-") for r, actions in enumerate(state.history)]
+        lines.append("history: " + " | ".join(rounds) + (" (hand over)" if state.terminal else ""))
+        return "\n".join(lines) + "\n"

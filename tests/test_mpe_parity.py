@@ -1,0 +1,155 @@
+"""cooperative_navigation_v0 and predator_prey_v0 against mpe2, the reference MPE: whole episodes, step by step.
+
+Both envs start from the same world (mpe2's positions and velocities after its reset are
+copied into ours: the two draw their starting states from different random generators),
+receive the same random actions for a whole episode (``max_cycles`` steps, several seeds,
+discrete and continuous actions), and must agree on every observation, reward,
+termination, truncation and state within ``TOLERANCE``. Our physics runs in float64 as
+mpe2's does, so the observations in fact agree exactly; rewards differ only by their
+rounding to float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import marl_envs
+
+mpe2 = pytest.importorskip("mpe2")
+from mpe2 import simple_spread_v3, simple_tag_v3  # noqa: E402
+
+TOLERANCE = 1e-5
+REFERENCES = {"cooperative_navigation_v0": simple_spread_v3, "predator_prey_v0": simple_tag_v3}
+SEEDS = range(8)
+
+
+def world_of(reference):
+    world = reference.unwrapped.world
+    agents = np.array([agent.state.p_pos for agent in world.agents])
+    velocities = np.array([agent.state.p_vel for agent in world.agents])
+    landmarks = np.array([landmark.state.p_pos for landmark in world.landmarks]).reshape(-1, 2)
+    return agents, velocities, landmarks
+
+
+def place_both(reference, ours, agents, velocities, landmarks):
+    """Put both envs in the same world (mpe2's float64 arrays are copied as they are)."""
+    world = reference.unwrapped.world
+    for agent, position, velocity in zip(world.agents, agents, velocities):
+        agent.state.p_pos, agent.state.p_vel = np.array(position, np.float64), np.array(velocity, np.float64)
+    for landmark, position in zip(world.landmarks, landmarks):
+        landmark.state.p_pos = np.array(position, np.float64)
+    ours.env.world.place(np.asarray(agents)[None], np.asarray(velocities)[None], np.asarray(landmarks).reshape(1, -1, 2))
+
+
+def random_actions(reference, rng, continuous):
+    if not continuous:
+        return {agent: int(rng.integers(5)) for agent in reference.agents}
+    actions = {}
+    for agent in reference.agents:
+        action = rng.uniform(0.0, 1.0, 5).astype(np.float32)
+        action[rng.random(5) < 0.2] = rng.integers(2)  # the Box's corners too
+        actions[agent] = action
+    return actions
+
+
+def run_episode(env_id, continuous, seed, crowd=None, **kwargs):
+    """One whole episode in both envs; returns the largest differences seen."""
+    reference = REFERENCES[env_id].parallel_env(continuous_actions=continuous, **kwargs)
+    ours = marl_envs.make(env_id, continuous_actions=continuous, **kwargs)
+    reference.reset(seed=seed)
+    ours.reset(seed=seed)
+    agents, velocities, landmarks = world_of(reference)
+    if crowd is not None:  # squeeze the agents together, so that contact forces and catches are frequent
+        agents = agents * crowd
+    place_both(reference, ours, agents, velocities, landmarks)
+    assert ours.agents == reference.agents
+
+    largest = {"obs": 0.0, "reward": 0.0, "state": 0.0}
+
+    def compare(key, expected, actual):
+        expected, actual = np.asarray(expected, np.float64), np.asarray(actual, np.float64)
+        assert expected.shape == actual.shape, (key, expected.shape, actual.shape)
+        largest[key] = max(largest[key], float(np.max(np.abs(expected - actual), initial=0.0)))
+
+    compare("state", reference.state(), ours.state())  # the starting observations, concatenated
+    rng = np.random.default_rng(seed)
+    steps = 0
+    while reference.agents:
+        actions = random_actions(reference, rng, continuous)
+        expected = reference.step(actions)
+        actual = ours.step(actions)
+        steps += 1
+        for agent in actions:
+            assert actual[0][agent].dtype == np.float32
+            compare("obs", expected[0][agent], actual[0][agent])
+            compare("reward", expected[1][agent], actual[1][agent])
+            assert expected[2][agent] == actual[2][agent], ("terminated", steps, agent)
+            assert expected[3][agent] == actual[3][agent], ("truncated", steps, agent)
+        assert ours.agents == reference.agents, steps
+        if reference.agents:
+            compare("state", reference.state(), ours.state())
+    assert steps == ours.max_cycles == reference.unwrapped.max_cycles
+    return largest
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("continuous", [False, True], ids=["discrete", "continuous"])
+@pytest.mark.parametrize("env_id", sorted(REFERENCES))
+def test_whole_episode_matches_mpe2(env_id, continuous, seed):
+    largest = run_episode(env_id, continuous, seed)
+    assert max(largest.values()) <= TOLERANCE, largest
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("continuous", [False, True], ids=["discrete", "continuous"])
+@pytest.mark.parametrize("env_id", sorted(REFERENCES))
+def test_crowded_episode_matches_mpe2(env_id, continuous, seed):
+    """Agents start within a fifth of the arena: many overlaps, so contact forces and catches dominate."""
+    largest = run_episode(env_id, continuous, seed, crowd=0.2)
+    assert max(largest.values()) <= TOLERANCE, largest
+
+
+@pytest.mark.parametrize(
+    "env_id, kwargs",
+    [
+        ("cooperative_navigation_v0", {"N": 1}),
+        ("cooperative_navigation_v0", {"N": 5, "local_ratio": 0.2, "max_cycles": 40}),
+        ("cooperative_navigation_v0", {"N": 2, "local_ratio": 1.0}),
+        ("predator_prey_v0", {"num_good": 2, "num_adversaries": 4, "num_obstacles": 3}),
+        ("predator_prey_v0", {"num_good": 3, "num_adversaries": 1, "num_obstacles": 0, "max_cycles": 40}),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("continuous", [False, True], ids=["discrete", "continuous"])
+def test_other_arguments_match_mpe2(env_id, kwargs, continuous):
+    for seed in range(3):
+        largest = run_episode(env_id, continuous, seed, **kwargs)
+        assert max(largest.values()) <= TOLERANCE, (seed, largest)
+
+
+@pytest.mark.parametrize("continuous", [False, True], ids=["discrete", "continuous"])
+@pytest.mark.parametrize("env_id", sorted(REFERENCES))
+def test_names_spaces_and_defaults_match_mpe2(env_id, continuous):
+    reference = REFERENCES[env_id].parallel_env(continuous_actions=continuous)
+    ours = marl_envs.make(env_id, continuous_actions=continuous)
+    assert ours.possible_agents == reference.possible_agents
+    for agent in reference.possible_agents:
+        assert ours.action_space(agent) == reference.action_space(agent)
+        assert ours.observation_space(agent) == reference.observation_space(agent)
+    assert ours.state_space == reference.state_space
+    assert ours.max_cycles == reference.unwrapped.max_cycles == 25
+    default = marl_envs.make(env_id)
+    assert all(hasattr(default.action_space(agent), "n") for agent in default.possible_agents), "discrete by default"
+
+
+def test_same_arguments_as_mpe2():
+    """Users switch by changing the import: every argument we take, mpe2 takes under the same name and default."""
+    import inspect
+
+    for env_id, reference in REFERENCES.items():
+        theirs = inspect.signature(reference.raw_env.__init__).parameters
+        for name, default in marl_envs.spec(env_id).arguments.items():
+            if name == "validate_actions":  # ours only: every env of the suite has it
+                continue
+            assert name in theirs and theirs[name].default == default, (env_id, name)
