@@ -209,6 +209,7 @@ def train(
     def run_evaluation() -> None:
         result = evaluate(algo, eval_env, seed=run.seed + 1_000_003)
         result["env_steps"] = env_steps
+        result["seconds"] = time.perf_counter() - start  # wall time of this session of the run
         evaluations.append(result)
         logger.log("eval", env_steps, result)
         if progress is not None:
