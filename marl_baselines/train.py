@@ -133,36 +133,44 @@ class _Logger:
             self.writer.close()
 
 
-def build(algo_name: str, env_name: str, run: RunConfig, algo_config, env_kwargs: dict):
-    """Check everything, then make the envs and the algorithm (errors come before any training)."""
+def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dict):
+    """Check everything, then make the envs and the algorithm (errors come before any training).
+
+    ``env_name``: a registered marl_envs name, or a callable returning any PettingZoo
+    ParallelEnv (then always through the PettingZoo source).
+    """
     if algo_name not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algo_name!r}; choose from {', '.join(ALGORITHMS)}")
     run.check()
     spec = ALGORITHMS[algo_name]
     device = resolve_device(run.device)
-    env = make_vec_env(env_name, run.num_envs, device, source=run.source, **env_kwargs)
+    source = run.source if isinstance(env_name, str) else "pettingzoo"
+    env = make_vec_env(env_name, run.num_envs, device, source=source, **env_kwargs)
     if spec.discrete_only and not env.discrete:
-        hint = " (pass --env-arg continuous=False)" if "continuous" in marl_envs.spec(env_name).arguments else ""
-        raise ValueError(f"{algo_name} needs discrete actions, and {env_name} has continuous ones{hint}")
-    eval_env = make_vec_env(env_name, run.eval_episodes, device, source=run.source, **env_kwargs)
+        switch = isinstance(env_name, str) and "continuous" in marl_envs.spec(env_name).arguments
+        hint = " (pass --env-arg continuous=False)" if switch else ""
+        raise ValueError(f"{algo_name} needs discrete actions, and {env.name} has continuous ones{hint}")
+    eval_env = make_vec_env(env_name, run.eval_episodes, device, source=source, **env_kwargs)
     return spec.build(env, algo_config, run.seed), env, eval_env
 
 
 def train(
     algo_name: str,
-    env_name: str,
+    env_name,
     run: RunConfig | None = None,
     algo_config=None,
     env_kwargs: dict | None = None,
     resume: str | Path | None = None,
     quiet: bool = False,
 ) -> RunResult:
-    """Train ``algo_name`` on ``env_name``; returns the evaluations. See the module documentation."""
+    """Train ``algo_name`` on ``env_name`` (a registered name, or a callable returning any PettingZoo
+    ParallelEnv, such as ``mpe2.simple_spread_v3.parallel_env``); returns the evaluations."""
     run = run or RunConfig()
     env_kwargs = env_kwargs or {}
     if algo_config is None and algo_name in ALGORITHMS:
         algo_config = ALGORITHMS[algo_name].config_class()
     algo, env, eval_env = build(algo_name, env_name, run, algo_config, env_kwargs)
+    env_name = env_name if isinstance(env_name, str) else env.name  # the label of logs and results
 
     if resume is not None:
         path = Path(resume)
