@@ -57,8 +57,9 @@ def test_gru_agents_collect_twice_the_targets_of_random_play(tmp_path, algo):
     env_kwargs = {"max_cycles": 20}
     eval_env = make_vec_env("target_grid_v0", 100, **env_kwargs)
     random_targets = evaluate(RandomPolicy(eval_env), eval_env, seed=5)["info/targets_collected"]
-    config = ValueDecompConfig(recurrent=True, epsilon_anneal_steps=15_000, learning_starts=2_000, train_every=4, td_lambda=0.6)
-    result = train(algo, "target_grid_v0", quiet_run(tmp_path, total_steps=30_000, num_envs=16, eval_episodes=100), config, env_kwargs)
+    preset = PRESETS[(algo, "target_grid_v0")]
+    run = quiet_run(tmp_path, **{**preset["run"], "eval_episodes": 100, "eval_interval": 0})
+    result = train(algo, "target_grid_v0", run, ValueDecompConfig(**preset["algo"]), env_kwargs)
     assert result.final["info/targets_collected"] >= 2 * random_targets, (result.final, random_targets)
 
 
