@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 import marl_envs
 from marl_baselines.algos import ALGORITHMS
@@ -35,7 +36,7 @@ from marl_baselines.buffers import episode_ended
 from marl_baselines.config import PRESETS, RunConfig, field_docs
 from marl_baselines.vec import make_vec_env
 
-__all__ = ["train", "evaluate", "main", "RunResult"]
+__all__ = ["train", "evaluate", "cli", "main", "RunResult"]
 
 
 @dataclass
@@ -199,9 +200,8 @@ def train(
     logger = _Logger(run_dir, run.tensorboard)
     progress = None
     if run.progress and not quiet:
-        from tqdm import tqdm
-
-        progress = tqdm(total=run.total_steps, initial=env_steps, unit="step", unit_scale=True, dynamic_ncols=True, desc=f"{algo_name} {env_name}")
+        # disable=None: no bar when the output is not a terminal (logs, CI); evaluations still print
+        progress = tqdm(total=run.total_steps, initial=env_steps, unit="step", unit_scale=True, dynamic_ncols=True, mininterval=0.5, disable=None, desc=f"{algo_name} {env_name}")
     start, start_steps = time.perf_counter(), env_steps
     next_eval = _next_multiple(env_steps, run.eval_interval)
     next_checkpoint = _next_multiple(env_steps, run.checkpoint_interval)
@@ -220,8 +220,8 @@ def train(
         result["seconds"] = time.perf_counter() - start  # wall time of this session of the run
         evaluations.append(result)
         logger.log("eval", env_steps, result)
-        if progress is not None:
-            progress.write(f"[eval @ {env_steps:,}] return {result['return']:.2f} ± {result['return_ci95']:.2f}, success {result['success']:.0%}")
+        if run.progress and not quiet:
+            tqdm.write(f"[eval @ {env_steps:,}] return {result['return']:.2f} ± {result['return_ci95']:.2f}, success {result['success']:.0%}")
 
     try:
         while env_steps < run.total_steps:
@@ -242,7 +242,7 @@ def train(
                 progress.update(env.num_envs)
                 if episode_returns and progress.n % (env.num_envs * 50) < env.num_envs:
                     recent = episode_returns[-100:]
-                    progress.set_postfix(ret=f"{sum(recent) / len(recent):.2f}", sps=f"{(env_steps - start_steps) / (time.perf_counter() - start):,.0f}")
+                    progress.set_postfix(ret=f"{sum(recent) / len(recent):.2f}", sps=f"{(env_steps - start_steps) / (time.perf_counter() - start):,.0f}", refresh=False)
             if next_eval and env_steps >= next_eval:
                 recent = episode_returns[-100:]
                 logger.log("train", env_steps, {**last_stats, "episode_return": sum(recent) / max(1, len(recent)), "steps_per_second": (env_steps - start_steps) / (time.perf_counter() - start)})
@@ -351,7 +351,8 @@ def summary_table(result: RunResult) -> str:
     return "\n".join(["| result | value |", "|---|---|"] + [f"| {k.ljust(width)} | {v} |" for k, v in rows])
 
 
-def main(argv: list[str] | None = None) -> RunResult:
+def cli(argv: list[str] | None = None) -> RunResult:
+    """Parse ``argv`` like ``marl-train``, train, print the summary table, return the result."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -363,5 +364,11 @@ def main(argv: list[str] | None = None) -> RunResult:
     return result
 
 
+def main(argv: list[str] | None = None) -> int:
+    """The ``marl-train`` console script: exit status 0 after a finished run."""
+    cli(argv)
+    return 0
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

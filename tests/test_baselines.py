@@ -11,7 +11,7 @@ from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposit
 from marl_baselines.buffers import EpisodeBuffer, RolloutBuffer
 from marl_baselines.config import RunConfig
 from marl_baselines.nets import AgentLinear, AgentNetwork, QMixer, VDNMixer, masked_argmax
-from marl_baselines.train import main, train
+from marl_baselines.train import cli, main, train
 from marl_baselines.vec import make_vec_env
 
 
@@ -177,12 +177,15 @@ def test_command_line_help_and_options(capsys, tmp_path):
     text = capsys.readouterr().out
     for expected in ("qmix", "goal_grid_v0", "--total-steps", "--epsilon-anneal-steps", "(default: 0.99)", "--env-arg"):
         assert expected in text
-    result = main(["vdn", "matrix_game_v0", "--env-arg", "game=two_step", "--total-steps", "64", "--num-envs", "4",
+    result = cli(["vdn", "matrix_game_v0", "--env-arg", "game=two_step", "--total-steps", "64", "--num-envs", "4",
                    "--eval-episodes", "2", "--learning-starts", "0", "--batch-size", "2", "--log-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false"])  # fmt: skip
     assert result.env_steps == 64 and (result.run_dir / "eval.csv").exists() and (result.run_dir / "checkpoint.pt").exists()
     assert "| greedy return" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
+    # the console script's status after a finished run is 0 (a RunResult would make it 1)
+    assert main(["iql", "matrix_game_v0", "--total-steps", "16", "--num-envs", "4", "--eval-episodes", "2", "--log-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false"]) == 0
+    with pytest.raises(SystemExit) as exit_status:
         main(["qmix", "goal_grid_v0", "--total-steps", "-1"])
+    assert exit_status.value.code == 2
     assert "total_steps must be >= 0" in capsys.readouterr().err
 
 
