@@ -254,6 +254,10 @@ def train(
         if not evaluations or evaluations[-1]["env_steps"] != env_steps:
             run_evaluation()
         save_checkpoint()
+    except KeyboardInterrupt:
+        save_checkpoint()  # Ctrl-C: keep what was learned; --resume RUN_DIR continues from here
+        print(f"\ninterrupted at {env_steps:,} env steps; resume with --resume {run_dir}", file=sys.stderr)
+        raise
     finally:
         if progress is not None:
             progress.close()

@@ -208,3 +208,23 @@ def test_resume_continues_exactly(tmp_path):
 def test_pettingzoo_source_trains(tmp_path):
     result = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=400, num_envs=2, source="pettingzoo"), ValueDecompConfig(learning_starts=100, batch_size=2))
     assert result.env_steps == 400 and math.isfinite(result.final["return"])
+
+
+def test_interrupt_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = ValueDecomposition.observe
+
+    def interrupted(self, actions, out, env_steps):
+        calls["n"] += 1
+        if calls["n"] == 50:
+            raise KeyboardInterrupt
+        return original(self, actions, out, env_steps)
+
+    monkeypatch.setattr(ValueDecomposition, "observe", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=1000, num_envs=4), ValueDecompConfig(learning_starts=40, batch_size=4))
+    (run_dir,) = (tmp_path / "goal_grid_v0" / "qmix").iterdir()
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["env_steps"] == 50 * 4
+    monkeypatch.setattr(ValueDecomposition, "observe", original)
+    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=1000, num_envs=4), ValueDecompConfig(learning_starts=40, batch_size=4), resume=run_dir)
+    assert resumed.env_steps == 1000
