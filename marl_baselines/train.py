@@ -21,7 +21,9 @@ import csv
 import dataclasses
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,8 +225,25 @@ def train(
         if run.progress and not quiet:
             tqdm.write(f"[eval @ {env_steps:,}] return {result['return']:.2f} ± {result['return_ci95']:.2f}, success {result['success']:.0%}")
 
+    # Ctrl-C asks the loop to stop at the end of the current step, where the env, the buffer and the
+    # counters agree: the checkpoint then resumes exactly. A second Ctrl-C stops at once.
+    stop_requested = False
+
+    def request_stop(signum, frame) -> None:
+        nonlocal stop_requested
+        if stop_requested:
+            raise KeyboardInterrupt
+        stop_requested = True
+
+    interrupt_handler = None
+    if threading.current_thread() is threading.main_thread():
+        interrupt_handler = signal.signal(signal.SIGINT, request_stop)
     try:
         while env_steps < run.total_steps:
+            if stop_requested:
+                save_checkpoint()
+                print(f"\ninterrupted at {env_steps:,} env steps; continue with --resume {run_dir}", file=sys.stderr)
+                raise KeyboardInterrupt
             actions, hidden = algo.act(out, hidden, explore=True, env_steps=env_steps)
             out = env.step(actions)
             env_steps += env.num_envs
@@ -254,11 +273,9 @@ def train(
         if not evaluations or evaluations[-1]["env_steps"] != env_steps:
             run_evaluation()
         save_checkpoint()
-    except KeyboardInterrupt:
-        save_checkpoint()  # Ctrl-C: keep what was learned; --resume RUN_DIR continues from here
-        print(f"\ninterrupted at {env_steps:,} env steps; resume with --resume {run_dir}", file=sys.stderr)
-        raise
     finally:
+        if interrupt_handler is not None:
+            signal.signal(signal.SIGINT, interrupt_handler)
         if progress is not None:
             progress.close()
         logger.close()

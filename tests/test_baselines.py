@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 
 import pytest
 import torch
@@ -210,21 +212,26 @@ def test_pettingzoo_source_trains(tmp_path):
     assert result.env_steps == 400 and math.isfinite(result.final["return"])
 
 
-def test_interrupt_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch):
+def test_ctrl_c_stops_at_a_step_boundary_and_resumes_exactly(tmp_path, monkeypatch):
+    config = dict(learning_starts=40, batch_size=4)
     calls = {"n": 0}
     original = ValueDecomposition.observe
 
-    def interrupted(self, actions, out, env_steps):
+    def observe_then_ctrl_c(self, actions, out, env_steps):
         calls["n"] += 1
-        if calls["n"] == 50:
-            raise KeyboardInterrupt
+        if calls["n"] == 50:  # Ctrl-C arrives in the middle of a step
+            os.kill(os.getpid(), signal.SIGINT)
         return original(self, actions, out, env_steps)
 
-    monkeypatch.setattr(ValueDecomposition, "observe", interrupted)
+    monkeypatch.setattr(ValueDecomposition, "observe", observe_then_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
-        train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=1000, num_envs=4), ValueDecompConfig(learning_starts=40, batch_size=4))
-    (run_dir,) = (tmp_path / "goal_grid_v0" / "qmix").iterdir()
-    assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["env_steps"] == 50 * 4
+        train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=800, num_envs=4), ValueDecompConfig(**config))
+    (run_dir,) = (tmp_path / "a" / "goal_grid_v0" / "qmix").iterdir()
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["env_steps"] == 50 * 4  # the step finished
     monkeypatch.setattr(ValueDecomposition, "observe", original)
-    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=1000, num_envs=4), ValueDecompConfig(learning_starts=40, batch_size=4), resume=run_dir)
-    assert resumed.env_steps == 1000
+    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=800, num_envs=4), ValueDecompConfig(**config), resume=run_dir)
+    whole = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "b", total_steps=800, num_envs=4), ValueDecompConfig(**config))
+    a = torch.load(resumed.run_dir / "checkpoint.pt", weights_only=False)["algo"]["agent"]
+    b = torch.load(whole.run_dir / "checkpoint.pt", weights_only=False)["algo"]["agent"]
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
