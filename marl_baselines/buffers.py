@@ -169,7 +169,14 @@ class RolloutBuffer:
     bootstrapping through truncations with the value of ``final_obs`` (``final_value``).
     """
 
-    def __init__(self, steps: int, num_envs: int, n_agents: int, device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        steps: int,
+        num_envs: int,
+        n_agents: int,
+        device: torch.device | str = "cpu",
+        extra: dict[str, tuple[tuple[int, ...], torch.dtype]] | None = None,
+    ):
         self.steps, self.device = steps, torch.device(device)
         shape = (steps, num_envs, n_agents)
         self.reward = torch.zeros(shape, device=self.device)
@@ -177,14 +184,28 @@ class RolloutBuffer:
         self.final_value = torch.zeros(shape, device=self.device)  # value of the observation after the step
         self.terminated = torch.zeros(shape, dtype=torch.bool, device=self.device)
         self.ended = torch.zeros(shape, dtype=torch.bool, device=self.device)  # terminated or truncated
+        # What an algorithm stores besides (obs, actions, log-probabilities, ...): name -> (shape of one
+        # vectorised step, dtype), kept as ``[steps, *shape]``.
+        self.extra = {name: torch.zeros(steps, *step_shape, dtype=dtype, device=self.device) for name, (step_shape, dtype) in (extra or {}).items()}
         self.position = 0
 
-    def add(self, value: torch.Tensor, reward: torch.Tensor, final_value: torch.Tensor, terminated: torch.Tensor, truncated: torch.Tensor) -> None:
-        """All ``[B, N]``: V(obs_t), r_t, V(final_obs_t) (0 where terminated), and the end flags of step t."""
+    def add(self, value: torch.Tensor, reward: torch.Tensor, final_value: torch.Tensor, terminated: torch.Tensor, truncated: torch.Tensor, **extra: torch.Tensor) -> None:
+        """All ``[B, N]``: V(obs_t), r_t, V(final_obs_t) (0 where terminated), and the end flags of step t;
+        ``extra``: this step's entry of every field declared with ``extra`` at construction."""
         t = self.position
+        if t >= self.steps:
+            raise ValueError(f"the rollout buffer is full ({self.steps} steps); clear() it first")
+        if set(extra) != set(self.extra):
+            raise ValueError(f"expected the extra fields {sorted(self.extra)}, got {sorted(extra)}")
         self.value[t], self.reward[t], self.final_value[t] = value, reward, final_value
         self.terminated[t], self.ended[t] = terminated, terminated | truncated
+        for name, tensor in extra.items():
+            self.extra[name][t] = tensor
         self.position = t + 1
+
+    @property
+    def full(self) -> bool:
+        return self.position == self.steps
 
     def advantages(self, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
         """GAE advantages and returns ``[T, B, N]`` over the filled steps.
@@ -204,3 +225,16 @@ class RolloutBuffer:
 
     def clear(self) -> None:
         self.position = 0
+
+    def state_dict(self) -> dict:
+        return {
+            "reward": self.reward, "value": self.value, "final_value": self.final_value, "terminated": self.terminated,
+            "ended": self.ended, "extra": self.extra, "position": self.position,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("reward", "value", "final_value", "terminated", "ended"):
+            getattr(self, name).copy_(state[name])
+        for name, tensor in self.extra.items():
+            tensor.copy_(state["extra"][name])
+        self.position = state["position"]

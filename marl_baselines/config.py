@@ -78,6 +78,25 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
         }
         for algo in ("iql", "vdn", "qmix")
     },
+    # MAPPO with PPOConfig's defaults on the 20-step target grid (the learning test's setting, pass
+    # --env-arg max_cycles=20): about 3 of the 3 targets in 60k env steps (~10 s on 2 CPU cores)
+    # against random play's 1.2.
+    ("mappo", "target_grid_v0"): {"run": {"total_steps": 60_000, "num_envs": 16, "eval_interval": 20_000}, "algo": {}},
+    # Discrete cooperative navigation, 60k env steps (~20 s on 2 CPU cores): greedy return about -57
+    # (summed over the 3 agents) against random play's -80 (tests/test_learning_ppo.py).
+    **{
+        (algo, "cooperative_navigation_v0"): {
+            "run": {"total_steps": 60_000, "num_envs": 16, "eval_interval": 20_000},
+            "algo": {},
+            "env": {"continuous_actions": False},
+        }
+        for algo in ("mappo", "ippo")
+    },
+    # Continuous coordination (cooperative): about -300 against random play's -840 after 20k env steps (~3 s).
+    **{
+        (algo, "coordination_v0"): {"run": {"total_steps": 20_000, "num_envs": 16, "eval_interval": 10_000}, "algo": {}}
+        for algo in ("mappo", "ippo")
+    },
 }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from marl_baselines.algos.ppo import PPO, PPOConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
 
 __all__ = ["ALGORITHMS", "AlgorithmSpec"]
@@ -33,5 +34,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         AlgorithmSpec("iql", "independent Q-learning", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "none", seed), True),
         AlgorithmSpec("vdn", "value decomposition networks (sum of agent Qs)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "vdn", seed), True),
         AlgorithmSpec("qmix", "QMIX (monotonic hypernetwork mixer)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "qmix", seed), True),
+        AlgorithmSpec("mappo", "multi-agent PPO (centralised value on the global state)", PPOConfig, lambda env, c, seed: PPO(env, c, "state", seed)),
+        AlgorithmSpec("ippo", "independent PPO (each agent's value on its own observation)", PPOConfig, lambda env, c, seed: PPO(env, c, "obs", seed)),
     )
 }

@@ -1,0 +1,411 @@
+"""MAPPO and IPPO: proximal policy optimisation for many agents, from one file.
+
+* MAPPO (Yu et al., 2022): decentralised actors on each agent's own observation, a centralised
+  value function V(s, i) on the global state (with the agent's one-hot id, so agents with
+  different rewards get different values).
+* IPPO (de Witt et al., 2020): the same actors, each agent's value V(o_i) on its own observation.
+
+Both share the actor's parameters across agents (with the agent's one-hot id) by default, and
+evaluate all agents in one batched pass (:class:`~marl_baselines.nets.AgentNetwork`). Agents are
+MLPs (no GRU: ``recurrent`` is not offered).
+
+The loop: collect ``rollout_steps`` vectorised steps in a
+:class:`~marl_baselines.buffers.RolloutBuffer`; compute GAE(gamma, lambda) advantages, which
+bootstrap a truncated episode with V(final_obs / final_state) and never across a termination;
+then ``epochs`` passes of ``minibatches`` minibatches of the clipped surrogate, the clipped value
+loss on normalised returns, and an entropy bonus, with gradient-norm clipping and Adam.
+Agents that have left (``alive`` False) are masked out of every loss and statistic.
+
+Actions:
+
+* discrete: a Categorical over the actor's logits with illegal actions (``action_mask``) set to
+  -inf, sampled by Gumbel-max from the algorithm's own generator; greedy: the masked argmax.
+* continuous: a Gaussian with mean from the actor and a state-independent log-std (one learned
+  parameter per action dimension). The *unclipped* sample is what the log-probability and the
+  loss see; the action handed to the env is that sample clipped into ``[action_low, action_high]``
+  (as CleanRL's continuous PPO does with gymnasium's ClipAction), so the env always receives a
+  legal action. Greedy: the clipped mean. ``act`` keeps the unclipped sample for ``observe``.
+
+Value normalisation: the critic predicts returns normalised by a running mean and standard
+deviation of the returns (:class:`RunningMeanStd`, as MAPPO's ``ValueNorm``); GAE uses its
+de-normalised outputs, and the statistics are updated with each rollout's returns before training.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from marl_envs import EnvStep
+
+from marl_baselines.buffers import RolloutBuffer
+from marl_baselines.nets import AgentNetwork, masked_argmax
+
+__all__ = ["PPOConfig", "PPO", "RunningMeanStd", "ppo_loss"]
+
+
+@dataclass
+class PPOConfig:
+    """Hyper-parameters of MAPPO / IPPO (defaults near CleanRL's PPO and MAPPO's on-policy code)."""
+
+    hidden_size: int = 64
+    """Width of the actor and critic networks (two hidden ReLU layers)."""
+    share_parameters: bool = True
+    """One actor (and one critic) for every agent, with its one-hot id, rather than one per agent."""
+    agent_id: bool = True
+    """Append the agent's one-hot id to the networks' inputs (with shared parameters)."""
+    rollout_steps: int = 64
+    """Vectorised env steps per rollout (a rollout holds rollout_steps x num_envs sub-env steps)."""
+    epochs: int = 5
+    """Passes over each rollout."""
+    minibatches: int = 4
+    """Minibatches per pass (the rollout's rollout_steps x num_envs samples, all agents together, split evenly)."""
+    gamma: float = 0.99
+    """Discount factor."""
+    gae_lambda: float = 0.95
+    """Lambda of generalised advantage estimation."""
+    clip: float = 0.2
+    """Clip range of the probability ratio in the surrogate objective."""
+    value_clip: float = 0.2
+    """Clip range of the change of the (normalised) value prediction in the value loss (0: no value clipping)."""
+    value_coef: float = 0.5
+    """Weight of the value loss."""
+    entropy_coef: float = 0.01
+    """Weight of the entropy bonus."""
+    lr: float = 5e-4
+    """Adam learning rate."""
+    adam_eps: float = 1e-5
+    """Adam's epsilon."""
+    grad_clip: float = 10.0
+    """Clip the gradient's global norm to this (0 turns clipping off)."""
+    normalize_advantages: bool = True
+    """Standardise the advantages of each minibatch (over the agents that are alive)."""
+    normalize_values: bool = True
+    """Predict returns normalised by their running mean and standard deviation."""
+    log_std_init: float = -0.5
+    """Continuous actions: the initial log standard deviation of the Gaussian policy."""
+
+    def check(self) -> None:
+        for name in ("hidden_size", "rollout_steps", "epochs", "minibatches"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("clip", "value_clip", "value_coef", "entropy_coef", "lr", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.adam_eps <= 0:
+            raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
+        for name in ("gamma", "gae_lambda"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if not math.isfinite(self.log_std_init):
+            raise ValueError(f"log_std_init must be finite, got {self.log_std_init}")
+
+
+class RunningMeanStd(nn.Module):
+    """Running mean and variance of a scalar stream (Chan et al.'s parallel update), in float64.
+
+    ``normalize(x) = (x - mean) / std``, ``denormalize`` its inverse; ``std`` is at least ``epsilon``
+    so a constant stream does not blow normalised values up.
+    """
+
+    def __init__(self, epsilon: float = 1e-5):
+        super().__init__()
+        self.epsilon = epsilon
+        self.register_buffer("mean", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("var", torch.ones((), dtype=torch.float64))
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+
+    @torch.no_grad()
+    def update(self, values: torch.Tensor) -> None:
+        values = values.detach().double().flatten()
+        if values.numel() == 0:
+            return
+        batch_mean, batch_var, batch_count = values.mean(), values.var(unbiased=False), values.numel()
+        total = self.count + batch_count
+        delta = batch_mean - self.mean
+        m2 = self.var * self.count + batch_var * batch_count + delta.pow(2) * self.count * batch_count / total
+        self.mean.add_(delta * batch_count / total)
+        self.var.copy_(m2 / total)
+        self.count.copy_(total)
+
+    @property
+    def std(self) -> torch.Tensor:
+        return self.var.sqrt().clamp(min=self.epsilon)
+
+    def normalize(self, values: torch.Tensor) -> torch.Tensor:
+        return ((values - self.mean) / self.std).to(values.dtype)
+
+    def denormalize(self, values: torch.Tensor) -> torch.Tensor:
+        return (values * self.std + self.mean).to(values.dtype)
+
+
+def ppo_loss(
+    log_prob: torch.Tensor,
+    old_log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    values: torch.Tensor,
+    old_values: torch.Tensor,
+    targets: torch.Tensor,
+    entropy: torch.Tensor,
+    weight: torch.Tensor,
+    clip: float,
+    value_clip: float,
+    value_coef: float,
+    entropy_coef: float,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """PPO's loss over entries with ``weight`` 1 (alive agents), all tensors of one shape.
+
+    policy: mean of -min(ratio * A, clip(ratio, 1 - clip, 1 + clip) * A);
+    value: mean of 0.5 * max((V - R)^2, (V_old + clip(V - V_old, -value_clip, value_clip) - R)^2)
+    (plain 0.5 * (V - R)^2 when ``value_clip`` is 0); loss = policy + value_coef * value - entropy_coef * entropy.
+    """
+    count = weight.sum().clamp(min=1)
+
+    def mean(x: torch.Tensor) -> torch.Tensor:
+        return (x * weight).sum() / count
+
+    log_ratio = log_prob - old_log_prob
+    ratio = log_ratio.exp()
+    surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages)
+    policy_loss = -mean(surrogate)
+    value_error = (values - targets).pow(2)
+    if value_clip > 0:
+        clipped = old_values + (values - old_values).clamp(-value_clip, value_clip)
+        value_error = torch.max(value_error, (clipped - targets).pow(2))
+    value_loss = 0.5 * mean(value_error)
+    entropy_mean = mean(entropy)
+    loss = policy_loss + value_coef * value_loss - entropy_coef * entropy_mean
+    with torch.no_grad():
+        stats = {
+            "policy_loss": policy_loss.detach(), "value_loss": value_loss.detach(), "entropy": entropy_mean.detach(),
+            "clip_fraction": mean(((ratio - 1).abs() > clip).float()),
+            "approx_kl": mean((ratio - 1) - log_ratio),  # the low-variance estimator of KL(old || new)
+        }  # fmt: skip
+    return loss, stats
+
+
+class PPO:
+    """MAPPO (``critic="state"``) or IPPO (``critic="obs"``) for a ``VecEnv`` with discrete or continuous actions."""
+
+    CRITICS = ("state", "obs")
+
+    def __init__(self, env, config: PPOConfig, critic: str, seed: int = 0):
+        if critic not in self.CRITICS:
+            raise ValueError(f"critic must be one of {self.CRITICS}, got {critic!r}")
+        config.check()
+        if (config.rollout_steps * env.num_envs) < config.minibatches:
+            raise ValueError(f"minibatches={config.minibatches} exceeds the rollout's {config.rollout_steps * env.num_envs} samples (rollout_steps x num_envs)")
+        self.config, self.critic_input, self.device = config, critic, env.device
+        self.n_agents, self.discrete = env.n_agents, env.discrete
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        torch.manual_seed(seed)  # network initialisation
+
+        c, N, A = config, env.n_agents, env.action_size
+        self.actor = AgentNetwork(env.obs_size, A, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
+        critic_size = env.state_size if critic == "state" else env.obs_size
+        self.critic = AgentNetwork(critic_size, 1, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
+        with torch.no_grad():  # near-uniform initial policy (CleanRL initialises the policy head with gain 0.01)
+            self.actor.output.weight.mul_(0.01)
+            self.actor.output.bias.zero_()
+        self.parameters = list(self.actor.parameters()) + list(self.critic.parameters())
+        if self.discrete:
+            self.log_std = None
+            self.action_low = self.action_high = None
+        else:
+            self.log_std = nn.Parameter(torch.full((A,), c.log_std_init, device=self.device))
+            self.parameters.append(self.log_std)
+            self.action_low, self.action_high = env.action_low, env.action_high
+            # each agent's own action dimensions (the rest is padding: no log-probability, no entropy)
+            sizes = torch.tensor(env.action_sizes, device=self.device)
+            self.action_used = torch.arange(A, device=self.device) < sizes[:, None]  # [N, A]
+        self.value_norm = RunningMeanStd().to(self.device)
+        self.optimizer = torch.optim.Adam(self.parameters, lr=c.lr, eps=c.adam_eps)
+
+        B, O, S = env.num_envs, env.obs_size, env.state_size
+        extra = {
+            "obs": ((B, N, O), torch.float32), "state": ((B, S), torch.float32), "alive": ((B, N), torch.bool),
+            "actions": ((B, N), torch.int64) if self.discrete else ((B, N, A), torch.float32),
+            "log_prob": ((B, N), torch.float32),
+        }  # fmt: skip
+        if env.has_action_mask:
+            extra["action_mask"] = ((B, N, A), torch.bool)
+        self.buffer = RolloutBuffer(c.rollout_steps, B, N, self.device, extra)
+        self.updates = 0
+        self._pending: dict[str, torch.Tensor] | None = None  # what act(explore=True) chose, for observe
+
+    # ------------------------------------------------------------------ networks
+    def _logits_or_mean(self, obs: torch.Tensor, action_mask: torch.Tensor | None) -> torch.Tensor:
+        output, _ = self.actor(obs)
+        if self.discrete and action_mask is not None:
+            # a row with no legal action (an agent that has left) keeps every action: its logits stay finite
+            legal = action_mask | ~action_mask.any(-1, keepdim=True)
+            output = output.masked_fill(~legal, float("-inf"))
+        return output
+
+    def values(self, obs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """Normalised values ``[..., N]`` of ``obs [..., N, O]`` (IPPO) or ``state [..., S]`` (MAPPO)."""
+        if self.critic_input == "state":
+            inputs = state.unsqueeze(-2).expand(*state.shape[:-1], self.n_agents, state.shape[-1])
+        else:
+            inputs = obs
+        return self.critic(inputs)[0].squeeze(-1)
+
+    def log_prob_entropy(self, output: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """log pi(a | o) and the policy's entropy, ``[..., N]``, from the actor's (masked) output."""
+        if self.discrete:
+            log_p = torch.log_softmax(output, -1)
+            p = log_p.exp()
+            entropy = -torch.where(p > 0, p * log_p, 0.0).sum(-1)
+            return log_p.gather(-1, actions[..., None]).squeeze(-1), entropy
+        log_std = self.log_std.expand_as(output)
+        z = (actions - output) / log_std.exp()
+        log_density = -0.5 * z.pow(2) - log_std - 0.5 * math.log(2 * math.pi)
+        entropy = (0.5 + 0.5 * math.log(2 * math.pi) + log_std) * self.action_used
+        return (log_density * self.action_used).sum(-1), entropy.sum(-1)
+
+    def _sample(self, output: torch.Tensor) -> torch.Tensor:
+        if self.discrete:
+            uniform = torch.rand(output.shape, generator=self.generator, device=self.device)
+            gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-12, max=1 - 1e-7)))
+            return masked_argmax(output + gumbel, None)  # -inf logits (illegal actions) stay -inf
+        noise = torch.randn(output.shape, generator=self.generator, device=self.device)
+        return output + noise * self.log_std.exp()
+
+    def _to_env(self, actions: torch.Tensor) -> torch.Tensor:
+        """Continuous actions clipped into the Box bounds (the env refuses anything outside them)."""
+        return actions if self.discrete else torch.clamp(actions, self.action_low, self.action_high)
+
+    # ------------------------------------------------------------------ acting
+    def initial_hidden(self, num_envs: int) -> None:
+        return None
+
+    @torch.no_grad()
+    def act(self, out: EnvStep, hidden: None, explore: bool, env_steps: int = 0):
+        """Actions for the observations of ``out``: sampled from the policy when ``explore``
+        (remembered for ``observe``), greedy otherwise (masked argmax, or the clipped mean)."""
+        output = self._logits_or_mean(out.obs, out.action_mask)
+        if not explore:
+            return (output.argmax(-1) if self.discrete else self._to_env(output)), hidden
+        actions = self._sample(output)
+        log_prob, _ = self.log_prob_entropy(output, actions)
+        self._pending = {
+            "obs": out.obs, "state": out.state, "alive": out.alive, "actions": actions, "log_prob": log_prob,
+            "value": self.values(out.obs, out.state),
+        }  # fmt: skip
+        if out.action_mask is not None and "action_mask" in self.buffer.extra:
+            self._pending["action_mask"] = out.action_mask
+        return self._to_env(actions), hidden
+
+    def start(self, out: EnvStep) -> None:
+        """The envs were reset (or a run resumed without its rollout): begin a new rollout."""
+        self.buffer.clear()
+        self._pending = None
+
+    @torch.no_grad()
+    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
+        """Record the step taken with the actions ``act`` sampled; train when the rollout is full."""
+        if self._pending is None:
+            raise RuntimeError("observe() follows act(..., explore=True): it records the actions act sampled")
+        pending, self._pending = self._pending, None
+        # V(obs after the step): the final one where the episode ended (a truncation bootstraps
+        # from it; a termination masks it in the GAE), the next one elsewhere.
+        final_value = self.values(out.final_obs, out.final_state)
+        value = pending.pop("value")
+        self.buffer.add(value, out.reward, final_value, out.terminated, out.truncated, **pending)
+        if not self.buffer.full:
+            return None
+        with torch.enable_grad():
+            stats = self.train()
+        self.buffer.clear()
+        return stats
+
+    # ------------------------------------------------------------------ training
+    def train(self) -> dict[str, float]:
+        c, buffer, data = self.config, self.buffer, self.buffer.extra
+        # GAE on de-normalised values; then the normaliser learns this rollout's returns.
+        normalised_values = buffer.value.clone()
+        if c.normalize_values:
+            buffer.value.copy_(self.value_norm.denormalize(normalised_values))
+            buffer.final_value.copy_(self.value_norm.denormalize(buffer.final_value))
+        advantages, returns = buffer.advantages(c.gamma, c.gae_lambda)
+        buffer.value.copy_(normalised_values)
+        alive = data["alive"]
+        if c.normalize_values:
+            self.value_norm.update(returns[alive])
+            targets = self.value_norm.normalize(returns)
+        else:
+            targets = returns
+
+        T, B = buffer.steps, alive.shape[1]
+        flat = {name: tensor.flatten(0, 1) for name, tensor in data.items()}  # [T*B, ...]
+        flat.update(advantages=advantages.flatten(0, 1), targets=targets.flatten(0, 1), old_values=normalised_values.flatten(0, 1))
+        samples = T * B
+        size = samples // c.minibatches
+        totals: dict[str, float] = {}
+        steps = 0
+        for _ in range(c.epochs):
+            order = torch.randperm(samples, generator=self.generator, device="cpu").to(self.device)
+            for k in range(c.minibatches):
+                index = order[k * size : (k + 1) * size] if k < c.minibatches - 1 else order[k * size :]
+                batch = {name: tensor[index] for name, tensor in flat.items()}
+                loss, stats = self.loss(batch)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if c.grad_clip > 0:
+                    stats["grad_norm"] = nn.utils.clip_grad_norm_(self.parameters, c.grad_clip)
+                self.optimizer.step()
+                for key, value in stats.items():
+                    totals[key] = totals.get(key, 0.0) + float(value)
+                steps += 1
+        self.updates += 1
+        result = {key: value / steps for key, value in totals.items()}
+        weight = alive.float()
+        result["return_mean"] = float((returns * weight).sum() / weight.sum().clamp(min=1))
+        result["value_norm_std"] = float(self.value_norm.std)
+        if not self.discrete:
+            result["action_std"] = float(self.log_std.detach().exp().mean())
+        return result
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        c = self.config
+        weight = batch["alive"].float()
+        output = self._logits_or_mean(batch["obs"], batch.get("action_mask"))
+        log_prob, entropy = self.log_prob_entropy(output, batch["actions"])
+        advantages = batch["advantages"]
+        if c.normalize_advantages:
+            count = weight.sum().clamp(min=1)
+            mean = (advantages * weight).sum() / count
+            std = (((advantages - mean) * weight).pow(2).sum() / count).sqrt()
+            advantages = (advantages - mean) / (std + 1e-8)
+        values = self.values(batch["obs"], batch["state"])
+        return ppo_loss(
+            log_prob, batch["log_prob"], advantages, values, batch["old_values"], batch["targets"], entropy, weight,
+            c.clip, c.value_clip, c.value_coef, c.entropy_coef,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self, include_buffer: bool = True) -> dict:
+        return {
+            "buffer": self.buffer.state_dict() if include_buffer else None,
+            "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
+            "log_std": self.log_std.detach().clone() if self.log_std is not None else None,
+            "value_norm": self.value_norm.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(), "updates": self.updates,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        if self.log_std is not None:
+            with torch.no_grad():
+                self.log_std.copy_(state["log_std"])
+        self.value_norm.load_state_dict(state["value_norm"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.updates = state["updates"]
+        self._pending = None
+        if state["buffer"] is not None:
+            self.buffer.load_state_dict(state["buffer"])
