@@ -19,6 +19,8 @@ from marl_envs.throughput import batched_rate, pettingzoo_rate, random_rollout
 def _space(space) -> str:
     if hasattr(space, "n"):
         return f"Discrete({int(space.n)})"
+    if hasattr(space, "spaces"):  # envs with action masks observe {"observation", "action_mask"}
+        return f"Box{tuple(space['observation'].shape)} + mask"
     return f"Box{tuple(space.shape)}"
 
 
