@@ -4,6 +4,8 @@
   n-step / TD(lambda) targets). B envs run out of step with each other; each writes into its
   own staging row, and an episode moves into the ring buffer in the step it ends.
 * :class:`RolloutBuffer`: on-policy storage ``[T, B, ...]`` with generalised advantage estimation.
+* :class:`TransitionBuffer`: a ring buffer of single transitions (for off-policy learners with
+  feed-forward agents, such as MADDPG), with fields named by the algorithm.
 
 Per-episode layout (T = the longest episode, N agents, O obs size, S state size, A actions):
 ``obs [T+1, N, O]``, ``state [T+1, S]``, ``alive [T+1, N]``, ``action_mask [T+1, N, A]``
@@ -21,7 +23,7 @@ import torch
 
 from marl_envs import EnvStep
 
-__all__ = ["EpisodeBatch", "EpisodeBuffer", "RolloutBuffer"]
+__all__ = ["EpisodeBatch", "EpisodeBuffer", "RolloutBuffer", "TransitionBuffer"]
 
 
 class EpisodeBatch(NamedTuple):
@@ -238,3 +240,52 @@ class RolloutBuffer:
         for name, tensor in self.extra.items():
             tensor.copy_(state["extra"][name])
         self.position = state["position"]
+
+
+class TransitionBuffer:
+    """Ring buffer of ``capacity`` single transitions, preallocated on ``device``.
+
+    ``fields`` maps a name to (the shape of one transition's entry, dtype), e.g.
+    ``{"obs": ((N, O), torch.float32), "reward": ((N,), torch.float32)}``. ``add`` writes a batch
+    of B transitions (every field ``[B, *shape]``) in one op; ``sample`` draws uniformly with
+    replacement and returns a dict of ``[batch, *shape]`` tensors.
+    """
+
+    def __init__(self, capacity: int, fields: dict[str, tuple[tuple[int, ...], torch.dtype]], device: torch.device | str = "cpu"):
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.capacity, self.device = capacity, torch.device(device)
+        self.storage = {name: torch.zeros(capacity, *shape, dtype=dtype, device=self.device) for name, (shape, dtype) in fields.items()}
+        self.next_slot = 0
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, **fields: torch.Tensor) -> None:
+        """Store B transitions: one ``[B, *shape]`` tensor per field declared at construction."""
+        if set(fields) != set(self.storage):
+            raise ValueError(f"expected the fields {sorted(self.storage)}, got {sorted(fields)}")
+        count = next(iter(fields.values())).shape[0]
+        if count > self.capacity:
+            raise ValueError(f"cannot add {count} transitions to a buffer of capacity {self.capacity}")
+        slots = (self.next_slot + torch.arange(count, device=self.device)) % self.capacity
+        for name, tensor in fields.items():
+            self.storage[name][slots] = tensor.to(self.storage[name].dtype)
+        self.next_slot = (self.next_slot + count) % self.capacity
+        self.size = min(self.size + count, self.capacity)
+
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """``batch_size`` transitions drawn uniformly (with replacement) with ``generator`` (on ``device``)."""
+        if self.size == 0:
+            raise ValueError("the buffer holds no transition yet")
+        index = torch.randint(self.size, (batch_size,), generator=generator, device=self.device)
+        return {name: tensor[index] for name, tensor in self.storage.items()}
+
+    def state_dict(self) -> dict:
+        return {"storage": self.storage, "next_slot": self.next_slot, "size": self.size}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, tensor in self.storage.items():
+            tensor.copy_(state["storage"][name])
+        self.next_slot, self.size = state["next_slot"], state["size"]

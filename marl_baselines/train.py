@@ -38,7 +38,7 @@ from marl_baselines.buffers import episode_ended
 from marl_baselines.config import PRESETS, RunConfig, field_docs
 from marl_baselines.vec import make_vec_env
 
-__all__ = ["train", "evaluate", "cli", "main", "RunResult"]
+__all__ = ["train", "evaluate", "cli", "main", "RunResult", "RandomPolicy"]
 
 
 @dataclass
@@ -62,6 +62,19 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} was asked for, but CUDA is not available")
     return device
+
+
+class RandomPolicy:
+    """Uniformly random legal actions: the baseline results are compared with (``evaluate(RandomPolicy(env), env, seed)``)."""
+
+    def __init__(self, env, seed: int = 0):
+        self.env, self.generator = env, torch.Generator().manual_seed(seed)
+
+    def initial_hidden(self, num_envs: int) -> None:
+        return None
+
+    def act(self, out, hidden, explore: bool, env_steps: int = 0):
+        return self.env.random_actions(self.generator), None
 
 
 @torch.no_grad()
@@ -302,22 +315,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="an env constructor argument (repeatable), e.g. --env-arg game=two_step")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR (or a checkpoint.pt)")
     parser.add_argument("--no-preset", action="store_true", help="ignore the tuned preset of this algorithm and env")
-    _add_dataclass_options(parser.add_argument_group("run options"), RunConfig)
-    configs = {spec.config_class for spec in ALGORITHMS.values()}
-    for config_class in sorted(configs, key=lambda c: c.__name__):
-        names = ", ".join(n for n, s in ALGORITHMS.items() if s.config_class is config_class)
-        _add_dataclass_options(parser.add_argument_group(f"options of {names}"), config_class)
+    users: dict[type, list[str]] = {RunConfig: []}
+    for name, spec in ALGORITHMS.items():
+        users.setdefault(spec.config_class, []).append(name)
+    added: set[str] = set()
+    for config_class, names in users.items():
+        title = f"options of {', '.join(names)}" if names else "run options"
+        group = parser.add_argument_group(title)
+        docs = field_docs(config_class)
+        for f in dataclasses.fields(config_class):
+            if f.name in added:  # an option several algorithms share appears once, with each one's default
+                continue
+            added.add(f.name)
+            kind = {"bool": _boolean, "int": int, "float": float}.get(str(f.type), str)
+            group.add_argument(
+                "--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=argparse.SUPPRESS,
+                metavar=str(f.type).upper(), help=f"{docs.get(f.name, '')} ({_defaults(f.name, users)})",
+            )  # fmt: skip
     return parser
 
 
-def _add_dataclass_options(group, cls) -> None:
-    docs = field_docs(cls)
-    for f in dataclasses.fields(cls):
-        option = "--" + f.name.replace("_", "-")
-        if option in group._option_string_actions:  # noqa: SLF001 (shared names appear once)
-            continue
-        kind = {"bool": _boolean, "int": int, "float": float}.get(str(f.type), str)
-        group.add_argument(option, dest=f.name, type=kind, default=argparse.SUPPRESS, metavar=str(f.type).upper(), help=f"{docs.get(f.name, '')} (default: {f.default})")
+def _defaults(field_name: str, users: dict[type, list[str]]) -> str:
+    """``default: X``, or each algorithm's default where they differ."""
+    found = [(names, next(f.default for f in dataclasses.fields(cls) if f.name == field_name)) for cls, names in users.items() if any(f.name == field_name for f in dataclasses.fields(cls))]
+    if len({repr(value) for _, value in found}) == 1:
+        return f"default: {found[0][1]}"
+    return "defaults: " + "; ".join(f"{'/'.join(names)} {value}" for names, value in found)
 
 
 def _boolean(text: str) -> bool:

@@ -6,19 +6,20 @@ import math
 import os
 import signal
 
+import helpers
 import pytest
 import torch
 
 from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
 from marl_baselines.buffers import EpisodeBuffer, RolloutBuffer
-from marl_baselines.config import RunConfig
 from marl_baselines.nets import AgentLinear, AgentNetwork, QMixer, VDNMixer, masked_argmax
 from marl_baselines.train import cli, main, train
 from marl_baselines.vec import make_vec_env
 
 
-def quiet_run(tmp_path, **kwargs) -> RunConfig:
-    return RunConfig(**{"log_dir": str(tmp_path), "progress": False, "tensorboard": False, "eval_interval": 0, "eval_episodes": 4, **kwargs})
+
+def quiet_run(tmp_path, **kwargs):
+    return helpers.quiet_run(tmp_path, **{"eval_episodes": 4, **kwargs})
 
 
 # ---------------------------------------------------------------- networks

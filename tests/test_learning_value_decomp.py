@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import quiet_run
 
 from marl_baselines.algos.value_decomp import ValueDecompConfig
-from marl_baselines.config import PRESETS, RunConfig
-from marl_baselines.train import evaluate, train
+from marl_baselines.config import PRESETS
+from marl_baselines.train import RandomPolicy, evaluate, train
 from marl_baselines.vec import make_vec_env
 
 pytestmark = pytest.mark.learning
 
 
-def quiet_run(tmp_path, **kwargs) -> RunConfig:
-    return RunConfig(**{"log_dir": str(tmp_path), "progress": False, "tensorboard": False, "eval_interval": 0, **kwargs})
-
-
-class RandomPolicy:
-    def __init__(self, env, seed: int = 0):
-        self.env, self.generator = env, torch.Generator().manual_seed(seed)
-
-    def initial_hidden(self, num_envs):
-        return None
-
-    def act(self, out, hidden, explore, env_steps=0):
-        return self.env.random_actions(self.generator), None
 
 
 def test_two_step_game_qmix_finds_8_and_vdn_settles_on_7(tmp_path):

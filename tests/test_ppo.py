@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import math
 
+import helpers
 import pytest
 import torch
 
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.algos.ppo import PPO, PPOConfig, RunningMeanStd, ppo_loss
 from marl_baselines.buffers import RolloutBuffer
-from marl_baselines.config import RunConfig
 from marl_baselines.train import main, train
 from marl_baselines.vec import make_vec_env
 
 
-def quiet_run(tmp_path, **kwargs) -> RunConfig:
-    return RunConfig(**{"log_dir": str(tmp_path), "progress": False, "tensorboard": False, "eval_interval": 0, "eval_episodes": 4, **kwargs})
+def quiet_run(tmp_path, **kwargs):
+    return helpers.quiet_run(tmp_path, **{"eval_episodes": 4, **kwargs})
 
 
 def test_registered():

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from marl_baselines.algos.maddpg import MADDPG, MADDPGConfig
 from marl_baselines.algos.ppo import PPO, PPOConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
 
@@ -36,5 +37,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         AlgorithmSpec("qmix", "QMIX (monotonic hypernetwork mixer)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "qmix", seed), True),
         AlgorithmSpec("mappo", "multi-agent PPO (centralised value on the global state)", PPOConfig, lambda env, c, seed: PPO(env, c, "state", seed)),
         AlgorithmSpec("ippo", "independent PPO (each agent's value on its own observation)", PPOConfig, lambda env, c, seed: PPO(env, c, "obs", seed)),
+        AlgorithmSpec("maddpg", "MADDPG (decentralised actors, centralised critics on the state and all actions)", MADDPGConfig, lambda env, c, seed: MADDPG(env, c, "maddpg", seed)),
+        AlgorithmSpec("matd3", "MATD3 (MADDPG with twin critics, target smoothing, delayed actors)", MADDPGConfig, lambda env, c, seed: MADDPG(env, c, "matd3", seed)),
     )
 }

@@ -1,0 +1,389 @@
+"""MADDPG and MATD3: deterministic policy gradients with centralised critics, from one file.
+
+* MADDPG (Lowe et al., 2017): each agent's actor mu_i(o_i) acts on its own observation
+  (decentralised execution); each agent's critic Q_i(s, a_1, ..., a_N) sees the global state (or
+  every agent's observation, ``critic_input="obs"``) and every agent's action, and learns from
+  agent i's own reward. Actor i climbs Q_i with respect to its own action, the others' actions
+  taken from the replay buffer.
+* MATD3 (Ackermann et al., 2019): MADDPG with TD3's three fixes: twin critics (the target is the
+  smaller of the two), target policy smoothing (clipped Gaussian noise on the target actions,
+  continuous actions), and actor (and target) updates only every ``policy_delay`` critic updates.
+
+Actors and critics are :class:`~marl_baselines.nets.AgentNetwork` s: one shared network with the
+agent's one-hot id by default (``share_parameters=False``: one per agent, still one batched op).
+The critic's input for agent i is ``[s, a_1, ..., a_N]`` and it outputs Q_i.
+
+Actions:
+
+* continuous: ``tanh`` actors scaled into the Box ``[action_low, action_high]``; exploration adds
+  Gaussian noise of standard deviation ``noise * (high - low) / 2`` (``noise`` falls linearly from
+  ``noise_start`` to ``noise_finish``) and clips the result into the Box, so the env always gets
+  a legal action; that clipped action is what the buffer stores.
+* discrete: Gumbel-softmax actors (illegal actions' logits set to -inf first). Acting samples the
+  Gumbel-max action (plus, optionally, a uniformly random legal action with probability epsilon);
+  the critic sees one-hot actions, and in the actor update the straight-through one-hot
+  ``hard - soft.detach() + soft`` (as in the reference MADDPG), so the gradient reaches the
+  logits through the relaxed sample. Greedy: the masked argmax of the logits.
+
+Replay: single transitions in a :class:`~marl_baselines.buffers.TransitionBuffer` on the
+training device: obs, state, actions, reward ``[N]``, the observation after the step (the
+env's ``final_obs``/``final_state``, never the next episode's first one), terminated ``[N]``,
+alive, and the action masks before and after the step.
+Targets: ``y_i = r_i + gamma * (1 - terminated_i) * Q'_i(s', mu'(o'))``: no bootstrap past a
+termination; a truncated episode bootstraps from its final observation.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from marl_envs import EnvStep
+
+from marl_baselines.buffers import TransitionBuffer, episode_ended
+from marl_baselines.nets import AgentNetwork, masked_argmax
+
+__all__ = ["MADDPGConfig", "MADDPG", "gumbel_softmax"]
+
+
+@dataclass
+class MADDPGConfig:
+    """Hyper-parameters of MADDPG / MATD3 (defaults near the reference MADDPG and EPyMARL's)."""
+
+    hidden_size: int = 64
+    """Width of the actor network (two hidden ReLU layers)."""
+    critic_hidden_size: int = 128
+    """Width of the critic network (two hidden ReLU layers)."""
+    share_parameters: bool = True
+    """One actor (and one critic) for every agent, with its one-hot id, rather than one per agent."""
+    agent_id: bool = True
+    """Append the agent's one-hot id to the networks' inputs (with shared parameters)."""
+    critic_input: str = "state"
+    """What the centralised critic sees besides the actions: "state" (the global state) or "obs" (every agent's observation)."""
+    gamma: float = 0.99
+    """Discount factor."""
+    actor_lr: float = 1e-3
+    """Adam learning rate of the actors."""
+    critic_lr: float = 1e-3
+    """Adam learning rate of the critics."""
+    grad_clip: float = 10.0
+    """Clip the gradient's global norm to this (0 turns clipping off), actors and critics separately."""
+    batch_size: int = 256
+    """Transitions per gradient step."""
+    buffer_size: int = 100_000
+    """Transitions kept in the replay buffer (one transition holds every agent of one sub-env step)."""
+    learning_starts: int = 1_000
+    """Env steps (sub-env steps) collected before the first gradient step."""
+    train_every: int = 1
+    """Vectorised env steps between training phases."""
+    gradient_steps: int = 1
+    """Gradient steps per training phase."""
+    tau: float = 0.005
+    """Polyak averaging rate of the target networks (after every actor update)."""
+    policy_delay: int = 2
+    """MATD3: critic updates per actor (and target) update. MADDPG updates the actors every step."""
+    target_noise: float = 0.2
+    """MATD3, continuous: standard deviation of the target policy smoothing noise, as a fraction of the half-range of the Box."""
+    target_noise_clip: float = 0.5
+    """MATD3, continuous: the smoothing noise is clipped to +-this (same units)."""
+    noise_start: float = 0.3
+    """Continuous: exploration noise at the start (standard deviation as a fraction of the half-range of the Box)."""
+    noise_finish: float = 0.05
+    """Continuous: exploration noise after annealing."""
+    noise_anneal_steps: int = 50_000
+    """Continuous: env steps (sub-env steps) over which the noise falls linearly."""
+    gumbel_temperature: float = 1.0
+    """Discrete: temperature of the Gumbel-softmax relaxation in the actor update."""
+    random_action_start: float = 0.0
+    """Discrete: probability of a uniformly random legal action at the start, on top of the Gumbel noise (epsilon)."""
+    random_action_finish: float = 0.0
+    """Discrete: that probability after annealing."""
+    random_action_anneal_steps: int = 50_000
+    """Discrete: env steps (sub-env steps) over which epsilon falls linearly."""
+    actor_regularization: float = 1e-3
+    """Weight of the penalty on the actor's squared outputs (logits, or pre-tanh actions), as in the reference MADDPG."""
+
+    def check(self) -> None:
+        for name in ("hidden_size", "critic_hidden_size", "batch_size", "buffer_size", "train_every", "gradient_steps", "policy_delay"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("actor_lr", "critic_lr", "grad_clip", "learning_starts", "target_noise", "target_noise_clip", "noise_start", "noise_finish", "noise_anneal_steps", "random_action_anneal_steps", "actor_regularization"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("gamma", "tau", "random_action_start", "random_action_finish"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.gumbel_temperature <= 0:
+            raise ValueError(f"gumbel_temperature must be > 0, got {self.gumbel_temperature}")
+        if self.critic_input not in ("state", "obs"):
+            raise ValueError(f"critic_input must be 'state' or 'obs', got {self.critic_input!r}")
+
+
+def gumbel_softmax(logits: torch.Tensor, temperature: float, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A Gumbel-softmax sample of ``logits [..., A]`` (illegal entries already -inf).
+
+    Returns the straight-through one-hot (forward: the one-hot of the Gumbel-max action; backward:
+    the gradient of the relaxed ``softmax((logits + g) / temperature)``) and the sampled indices.
+    """
+    uniform = torch.rand(logits.shape, generator=generator, device=logits.device).clamp_(1e-10, 1.0 - 1e-7)
+    perturbed = logits - torch.log(-torch.log(uniform))
+    soft = F.softmax(perturbed / temperature, -1)
+    index = perturbed.argmax(-1)
+    hard = F.one_hot(index, logits.shape[-1]).to(soft.dtype)
+    return hard - soft.detach() + soft, index
+
+
+class MADDPG:
+    """MADDPG (``variant="maddpg"``) or MATD3 (``"matd3"``) for a ``VecEnv`` with discrete or continuous actions."""
+
+    VARIANTS = ("maddpg", "matd3")
+
+    def __init__(self, env, config: MADDPGConfig, variant: str = "maddpg", seed: int = 0):
+        if variant not in self.VARIANTS:
+            raise ValueError(f"variant must be one of {self.VARIANTS}, got {variant!r}")
+        config.check()
+        self.config, self.variant, self.device = config, variant, env.device
+        self.discrete = env.discrete
+        N, A = self.n_agents, self.n_actions = env.n_agents, env.action_size
+        self.has_mask = bool(env.has_action_mask) and env.discrete
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        torch.manual_seed(seed)  # network initialisation
+
+        c = config
+        if not self.discrete:
+            # Unbounded dimensions get the range [-1, 1] (the actor's tanh unscaled).
+            low, high = env.action_low.float(), env.action_high.float()
+            finite = torch.isfinite(low) & torch.isfinite(high)
+            self.action_low = torch.where(finite, low, -1.0).to(self.device)
+            self.action_high = torch.where(finite, high, 1.0).to(self.device)
+            self.action_scale = (self.action_high - self.action_low) / 2  # [N, A]
+            self.action_center = (self.action_high + self.action_low) / 2
+        centralised = env.state_size if c.critic_input == "state" else N * env.obs_size
+        self.actor = AgentNetwork(env.obs_size, A, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
+        n_critics = 2 if variant == "matd3" else 1
+        self.critics = nn.ModuleList(
+            AgentNetwork(centralised + N * A, 1, N, c.critic_hidden_size, False, c.share_parameters, c.agent_id) for _ in range(n_critics)
+        ).to(self.device)
+        self.target_actor = copy.deepcopy(self.actor).requires_grad_(False)
+        self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=c.actor_lr)
+        self.critic_optimizer = torch.optim.Adam(self.critics.parameters(), lr=c.critic_lr)
+
+        fields = {
+            "obs": ((N, env.obs_size), torch.float32), "state": ((env.state_size,), torch.float32),
+            "actions": ((N, A), torch.float32), "reward": ((N,), torch.float32),
+            "next_obs": ((N, env.obs_size), torch.float32), "next_state": ((env.state_size,), torch.float32),
+            "terminated": ((N,), torch.bool), "alive": ((N,), torch.bool), "next_alive": ((N,), torch.bool),
+        }  # fmt: skip
+        if self.has_mask:
+            fields["action_mask"] = ((N, A), torch.bool)
+            fields["next_action_mask"] = ((N, A), torch.bool)
+        self.buffer = TransitionBuffer(c.buffer_size, fields, self.device)
+        self._last: dict[str, torch.Tensor] = {}  # the observation the next action is taken at
+        self.gradient_steps = 0
+        self._vector_steps = 0
+
+    # ------------------------------------------------------------------ policies
+    def _linear_schedule(self, start: float, finish: float, anneal_steps: int, env_steps: int) -> float:
+        fraction = min(1.0, env_steps / anneal_steps) if anneal_steps else 1.0
+        return start + fraction * (finish - start)
+
+    def noise(self, env_steps: int) -> float:
+        c = self.config
+        return self._linear_schedule(c.noise_start, c.noise_finish, c.noise_anneal_steps, env_steps)
+
+    def epsilon(self, env_steps: int) -> float:
+        c = self.config
+        return self._linear_schedule(c.random_action_start, c.random_action_finish, c.random_action_anneal_steps, env_steps)
+
+    def _scale(self, raw: torch.Tensor) -> torch.Tensor:
+        """Pre-tanh actor outputs ``[..., N, A]`` to actions in the Box."""
+        return self.action_center + self.action_scale * torch.tanh(raw)
+
+    def _masked_logits(self, actor: nn.Module, obs: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        raw = actor(obs)[0]
+        return (raw.masked_fill(~mask, float("-inf")) if mask is not None else raw), raw
+
+    def initial_hidden(self, num_envs: int) -> None:
+        return None
+
+    @torch.no_grad()
+    def act(self, out: EnvStep, hidden: None, explore: bool, env_steps: int = 0):
+        """Actions for the observations of ``out``: discrete int64 ``[B, N]`` (Gumbel-max samples,
+        greedy when not ``explore``), continuous float32 ``[B, N, A]`` within the Box."""
+        mask = out.action_mask if self.has_mask else None
+        if self.discrete:
+            logits, _ = self._masked_logits(self.actor, out.obs, mask)
+            if not explore:
+                return masked_argmax(logits, None), None
+            _, actions = gumbel_softmax(logits, 1.0, self.generator)
+            epsilon = self.epsilon(env_steps)
+            if epsilon > 0:
+                scores = torch.rand(logits.shape, generator=self.generator, device=self.device)
+                random = masked_argmax(scores, mask)
+                chosen = torch.rand(actions.shape, generator=self.generator, device=self.device) < epsilon
+                actions = torch.where(chosen, random, actions)
+            return actions, None
+        actions = self._scale(self.actor(out.obs)[0])
+        if explore:
+            noise = torch.randn(actions.shape, generator=self.generator, device=self.device)
+            actions = actions + noise * self.noise(env_steps) * self.action_scale
+        return torch.maximum(torch.minimum(actions, self.action_high), self.action_low), None
+
+    # ------------------------------------------------------------------ experience
+    def start(self, out: EnvStep) -> None:
+        """The envs were reset: ``out`` holds the observations the first actions are taken at."""
+        self._remember(out)
+        self._vector_steps = 0
+
+    def _remember(self, out: EnvStep) -> None:
+        self._last = {"obs": out.obs.clone(), "state": out.state.clone(), "alive": out.alive.clone()}
+        if self.has_mask:
+            self._last["action_mask"] = out.action_mask.clone()
+
+    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
+        """Store the transition taken with ``actions``; train when due. Returns training statistics, if it trained."""
+        ended = episode_ended(out)
+        stored = F.one_hot(actions, self.n_actions).float() if self.discrete else actions
+        # Agents that stay in the (auto-reset) new episode are alive next; those of an ended one
+        # count as alive at their final observation unless they terminated (a truncation bootstraps).
+        next_alive = torch.where(ended[:, None], self._last["alive"] & ~out.terminated, out.alive)
+        fields = dict(
+            obs=self._last["obs"], state=self._last["state"], actions=stored * self._last["alive"][..., None], reward=out.reward,
+            next_obs=out.final_obs, next_state=out.final_state, terminated=out.terminated, alive=self._last["alive"], next_alive=next_alive,
+        )  # fmt: skip
+        if self.has_mask:
+            fields["action_mask"] = self._last["action_mask"]
+            # The mask at a final observation is not reported: after a truncation every action may be considered.
+            fields["next_action_mask"] = torch.where(ended[:, None, None], True, out.action_mask)
+        self.buffer.add(**fields)
+        self._remember(out)
+        self._vector_steps += 1
+        c = self.config
+        if env_steps < c.learning_starts or len(self.buffer) < c.batch_size or self._vector_steps % c.train_every:
+            return None
+        stats: dict[str, float] = {}
+        for _ in range(c.gradient_steps):
+            stats = self.train_step()
+        stats["noise" if not self.discrete else "epsilon"] = self.noise(env_steps) if not self.discrete else self.epsilon(env_steps)
+        return stats
+
+    # ------------------------------------------------------------------ training
+    def _critic_input(self, obs: torch.Tensor, state: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Every agent's critic input ``[b, N, C + N*A]``: the centralised view and the joint action.
+
+        ``actions`` is ``[b, N, A]`` (one joint action for all agents) or ``[b, N, N, A]`` (row i:
+        the joint action agent i's critic evaluates).
+        """
+        b, N = obs.shape[0], self.n_agents
+        view = state if self.config.critic_input == "state" else obs.flatten(1)
+        view = view[:, None].expand(b, N, view.shape[-1])
+        joint = actions.flatten(-2)
+        if joint.dim() == 2:
+            joint = joint[:, None].expand(b, N, joint.shape[-1])
+        return torch.cat((view, joint), -1)
+
+    def _target_actions(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The target actors' actions ``[b, N, A]`` at the observations after the step (one-hot when discrete)."""
+        if self.discrete:
+            logits, _ = self._masked_logits(self.target_actor, batch["next_obs"], batch.get("next_action_mask"))
+            actions, _ = gumbel_softmax(logits, self.config.gumbel_temperature, self.generator)
+        else:
+            actions = self._scale(self.target_actor(batch["next_obs"])[0])
+            if self.variant == "matd3" and self.config.target_noise > 0:
+                c = self.config
+                noise = torch.randn(actions.shape, generator=self.generator, device=self.device) * c.target_noise
+                actions = actions + noise.clamp(-c.target_noise_clip, c.target_noise_clip) * self.action_scale
+                actions = torch.maximum(torch.minimum(actions, self.action_high), self.action_low)
+        return actions * batch["next_alive"][..., None]
+
+    @torch.no_grad()
+    def targets(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``y [b, N] = r + gamma * (1 - terminated) * min_k Q'_k(s', mu'(o'))``."""
+        inputs = self._critic_input(batch["next_obs"], batch["next_state"], self._target_actions(batch))
+        next_q = torch.stack([critic(inputs)[0].squeeze(-1) for critic in self.target_critics]).min(0).values
+        return batch["reward"] + self.config.gamma * next_q * ~batch["terminated"]
+
+    def train_step(self) -> dict[str, float]:
+        c = self.config
+        batch = self.buffer.sample(c.batch_size, self.generator)
+        alive = batch["alive"].float()
+        count = alive.sum().clamp(min=1)
+
+        targets = self.targets(batch)
+        inputs = self._critic_input(batch["obs"], batch["state"], batch["actions"])
+        qs = [critic(inputs)[0].squeeze(-1) for critic in self.critics]
+        critic_loss = sum(((q - targets).pow(2) * alive).sum() / count for q in qs)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        stats = {"critic_loss": float(critic_loss.detach()), "q_taken": float((qs[0].detach() * alive).sum() / count), "target": float((targets * alive).sum() / count)}
+        if c.grad_clip > 0:
+            stats["critic_grad_norm"] = float(nn.utils.clip_grad_norm_(self.critics.parameters(), c.grad_clip))
+        self.critic_optimizer.step()
+        self.gradient_steps += 1
+
+        if self.variant == "maddpg" or self.gradient_steps % c.policy_delay == 0:
+            stats.update(self._actor_step(batch, alive, count))
+            self.update_targets()
+        return stats
+
+    def _actor_step(self, batch: dict[str, torch.Tensor], alive: torch.Tensor, count: torch.Tensor) -> dict[str, float]:
+        c = self.config
+        if self.discrete:
+            logits, raw = self._masked_logits(self.actor, batch["obs"], batch.get("action_mask"))
+            own, _ = gumbel_softmax(logits, c.gumbel_temperature, self.generator)
+            regularizer = raw.pow(2)
+        else:
+            raw = self.actor(batch["obs"])[0]
+            own = self._scale(raw)
+            regularizer = raw.pow(2)
+        own = own * batch["alive"][..., None]
+        # Row i: agent i's new action, the others' actions from the buffer (no gradient to them).
+        eye = torch.eye(self.n_agents, dtype=torch.bool, device=self.device)[None, :, :, None]
+        joint = torch.where(eye, own[:, None], batch["actions"][:, None])  # [b, N, N, A]
+        q = self.critics[0](self._critic_input(batch["obs"], batch["state"], joint))[0].squeeze(-1)
+        policy_loss = -(q * alive).sum() / count
+        regularization = (regularizer.mean(-1) * alive).sum() / count
+        actor_loss = policy_loss + c.actor_regularization * regularization
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        stats = {"actor_loss": float(policy_loss.detach())}
+        if c.grad_clip > 0:
+            stats["actor_grad_norm"] = float(nn.utils.clip_grad_norm_(self.actor.parameters(), c.grad_clip))
+        self.actor_optimizer.step()
+        return stats
+
+    @torch.no_grad()
+    def update_targets(self) -> None:
+        """Polyak averaging: ``target <- (1 - tau) * target + tau * online`` for actors and critics."""
+        for online, target in ((self.actor, self.target_actor), (self.critics, self.target_critics)):
+            for p, tp in zip(online.parameters(), target.parameters()):
+                tp.lerp_(p, self.config.tau)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self, include_buffer: bool = True) -> dict:
+        return {
+            "buffer": self.buffer.state_dict() if include_buffer else None, "last": self._last,
+            "actor": self.actor.state_dict(), "target_actor": self.target_actor.state_dict(),
+            "critics": self.critics.state_dict(), "target_critics": self.target_critics.state_dict(),
+            "actor_optimizer": self.actor_optimizer.state_dict(), "critic_optimizer": self.critic_optimizer.state_dict(),
+            "gradient_steps": self.gradient_steps, "vector_steps": self._vector_steps,
+            "generator": self.generator.get_state(),
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        self.actor.load_state_dict(state["actor"])
+        self.target_actor.load_state_dict(state["target_actor"])
+        self.critics.load_state_dict(state["critics"])
+        self.target_critics.load_state_dict(state["target_critics"])
+        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.gradient_steps, self._vector_steps = state["gradient_steps"], state["vector_steps"]
+        self.generator.set_state(state["generator"])
+        self._last = {k: v.to(self.device) for k, v in state["last"].items()}
+        if state["buffer"] is not None:
+            self.buffer.load_state_dict(state["buffer"])
