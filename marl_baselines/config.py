@@ -14,7 +14,20 @@ import textwrap
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["RunConfig", "PRESETS", "field_docs"]
+__all__ = ["RunConfig", "PRESETS", "field_docs", "check_ranges"]
+
+
+def check_ranges(config, at_least_one=(), non_negative=(), unit_interval=()) -> None:
+    """Raise a ValueError naming the first field of ``config`` outside its range."""
+    for name in at_least_one:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+    for name in non_negative:
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(config, name)}")
+    for name in unit_interval:
+        if not 0 <= getattr(config, name) <= 1:
+            raise ValueError(f"{name} must lie in [0, 1], got {getattr(config, name)}")
 
 
 @dataclass
@@ -47,14 +60,7 @@ class RunConfig:
     """Show a progress bar."""
 
     def check(self) -> None:
-        if self.total_steps < 0:
-            raise ValueError(f"total_steps must be >= 0, got {self.total_steps}")
-        for name in ("num_envs", "eval_episodes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("eval_interval", "checkpoint_interval"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check_ranges(self, at_least_one=("num_envs", "eval_episodes"), non_negative=("total_steps", "eval_interval", "checkpoint_interval"))
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.source not in ("native", "pettingzoo"):

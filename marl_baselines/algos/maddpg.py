@@ -45,6 +45,7 @@ from torch.nn import functional as F
 from marl_envs import EnvStep
 
 from marl_baselines.buffers import TransitionBuffer, episode_ended
+from marl_baselines.config import check_ranges
 from marl_baselines.nets import AgentNetwork, masked_argmax
 
 __all__ = ["MADDPGConfig", "MADDPG", "gumbel_softmax"]
@@ -108,15 +109,12 @@ class MADDPGConfig:
     """Weight of the penalty on the actor's squared outputs (logits, or pre-tanh actions), as in the reference MADDPG."""
 
     def check(self) -> None:
-        for name in ("hidden_size", "critic_hidden_size", "batch_size", "buffer_size", "train_every", "gradient_steps", "policy_delay"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("actor_lr", "critic_lr", "grad_clip", "learning_starts", "target_noise", "target_noise_clip", "noise_start", "noise_finish", "noise_anneal_steps", "random_action_anneal_steps", "actor_regularization"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("gamma", "tau", "random_action_start", "random_action_finish"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        check_ranges(
+            self,
+            at_least_one=("hidden_size", "critic_hidden_size", "batch_size", "buffer_size", "train_every", "gradient_steps", "policy_delay"),
+            non_negative=("actor_lr", "critic_lr", "grad_clip", "learning_starts", "target_noise", "target_noise_clip", "noise_start", "noise_finish", "noise_anneal_steps", "random_action_anneal_steps", "actor_regularization"),
+            unit_interval=("gamma", "tau", "random_action_start", "random_action_finish"),
+        )
         if self.gumbel_temperature <= 0:
             raise ValueError(f"gumbel_temperature must be > 0, got {self.gumbel_temperature}")
         if self.critic_input not in ("state", "obs"):

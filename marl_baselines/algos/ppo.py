@@ -42,6 +42,7 @@ from torch import nn
 from marl_envs import EnvStep
 
 from marl_baselines.buffers import RolloutBuffer
+from marl_baselines.config import check_ranges
 from marl_baselines.nets import AgentNetwork, masked_argmax
 
 __all__ = ["PPOConfig", "PPO", "RunningMeanStd", "ppo_loss"]
@@ -89,17 +90,14 @@ class PPOConfig:
     """Continuous actions: the initial log standard deviation of the Gaussian policy."""
 
     def check(self) -> None:
-        for name in ("hidden_size", "rollout_steps", "epochs", "minibatches"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("clip", "value_clip", "value_coef", "entropy_coef", "lr", "grad_clip"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check_ranges(
+            self,
+            at_least_one=("hidden_size", "rollout_steps", "epochs", "minibatches"),
+            non_negative=("clip", "value_clip", "value_coef", "entropy_coef", "lr", "grad_clip"),
+            unit_interval=("gamma", "gae_lambda"),
+        )
         if self.adam_eps <= 0:
             raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
-        for name in ("gamma", "gae_lambda"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if not math.isfinite(self.log_std_init):
             raise ValueError(f"log_std_init must be finite, got {self.log_std_init}")
 

@@ -22,6 +22,7 @@ from torch import nn
 from marl_envs import EnvStep
 
 from marl_baselines.buffers import EpisodeBatch, EpisodeBuffer
+from marl_baselines.config import check_ranges
 from marl_baselines.nets import AgentNetwork, QMixer, VDNMixer, masked_argmax
 
 __all__ = ["ValueDecompConfig", "ValueDecomposition"]
@@ -83,15 +84,12 @@ class ValueDecompConfig:
     """VDN/QMIX train on one team reward per step: "mean" or "sum" of the agents' rewards."""
 
     def check(self) -> None:
-        for name in ("hidden_size", "mixer_embed", "hypernet_hidden", "batch_size", "buffer_size", "train_every", "gradient_steps", "target_update_interval", "n_step"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("lr", "grad_clip", "learning_starts", "epsilon_anneal_steps"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("gamma", "tau", "td_lambda", "epsilon_start", "epsilon_finish"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        check_ranges(
+            self,
+            at_least_one=("hidden_size", "mixer_embed", "hypernet_hidden", "batch_size", "buffer_size", "train_every", "gradient_steps", "target_update_interval", "n_step"),
+            non_negative=("lr", "grad_clip", "learning_starts", "epsilon_anneal_steps"),
+            unit_interval=("gamma", "tau", "td_lambda", "epsilon_start", "epsilon_finish"),
+        )
         if self.target_update not in ("hard", "polyak"):
             raise ValueError(f"target_update must be 'hard' or 'polyak', got {self.target_update!r}")
         if self.team_reward not in ("mean", "sum"):
