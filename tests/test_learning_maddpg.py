@@ -52,3 +52,14 @@ def test_continuous_maddpg_beats_zero_and_random_actions_on_coordination(tmp_pat
     trained = preset_run(tmp_path, "coordination_v0", 100).final
     for baseline in (zero, random):
         assert trained["return"] - trained["return_ci95"] > baseline["return"] + baseline["return_ci95"], (trained, zero, random)
+
+
+def test_matd3_beats_random_play_on_cooperative_navigation(tmp_path):
+    """MATD3 with its defaults (60k env steps, discrete actions): greedy return above random play's,
+    the 95% confidence intervals over 100 episodes each apart."""
+    env_kwargs = {"continuous_actions": False}
+    eval_env = make_vec_env("cooperative_navigation_v0", 100, **env_kwargs)
+    random = evaluate(RandomPolicy(eval_env), eval_env, seed=5)
+    run = quiet_run(tmp_path, total_steps=60_000, num_envs=16, eval_episodes=100)
+    trained = train("matd3", "cooperative_navigation_v0", run, MADDPGConfig(), env_kwargs).final
+    assert trained["return"] - trained["return_ci95"] > random["return"] + random["return_ci95"], (trained, random)
