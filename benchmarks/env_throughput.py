@@ -15,9 +15,6 @@ written to ``benchmarks/results/env_throughput_<device>.md``.
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -28,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import marl_envs  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
+from report import machine, publish  # noqa: E402
 from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
 
 
@@ -90,18 +88,9 @@ def main() -> None:
             row += (f"{rates[largest] / vmas[largest]:.2f}x" if env_id == VMAS_PEER else "",)
         rows.append(row)
 
-    device = torch.cuda.get_device_name() if cuda else "cpu only"
-    context = (
-        f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), {device}. "
-        f"Batched figures are env-steps/s (sub-env steps); {args.seconds:g} s per measurement."
-    )
-    table = markdown_table(header, rows)
-    print(context + "\n\n" + table)
-    args.out.mkdir(parents=True, exist_ok=True)
+    context = f"{machine()}. Batched figures are env-steps/s (sub-env steps); {args.seconds:g} s per measurement."
     name = "env_throughput_cuda.md" if cuda else "env_throughput_cpu.md"
-    (args.out / name).write_text(f"# Environment throughput\n\n{context}\n\n{table}\n")
-    print(f"\nwritten to {args.out / name}")
+    publish("Environment throughput", context, markdown_table(header, rows), args.out / name)
 
 
 if __name__ == "__main__":

@@ -14,17 +14,12 @@ Printed and written to ``benchmarks/results/returns_table.md``.
 from __future__ import annotations
 
 import argparse
-import datetime
 import math
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -33,13 +28,13 @@ from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
+from report import machine, publish  # noqa: E402
 
 ENV = "cooperative_navigation_v0"
 ENV_KWARGS = {"continuous_actions": False}
 ALGOS = ("mappo", "ippo", "maddpg", "matd3")
 # Student t quantiles (two-sided 95%) for n - 1 degrees of freedom
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
-
 
 def summary(values: list[float]) -> tuple[float, float, float]:
     """Mean, 95% CI half-width, interquartile mean."""
@@ -50,7 +45,6 @@ def summary(values: list[float]) -> tuple[float, float, float]:
     cut = n // 4
     middle = ordered[cut : n - cut] or ordered
     return mean, half, statistics.fmean(middle)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -86,17 +80,10 @@ def main() -> None:
 
     header = ("algorithm", f"return, mean ± 95% CI over {seeds} seeds", "IQM", "env steps per run", "time per run")
     context = (
-        f"{datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; "
-        f"command: python benchmarks/returns_table.py{' --quick' if args.quick else ''}. "
+        f"{machine()}; command: python benchmarks/returns_table.py{' --quick' if args.quick else ''}. "
         f"{ENV} (discrete), returns summed over agents and steps, final greedy evaluation of 100 episodes per seed."
     )
-    table = markdown_table(header, rows)
-    print(context + "\n\n" + table)
-    if not args.quick:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "returns_table.md").write_text(f"# Returns on {ENV}\n\n{context}\n\n{table}\n")
-        print(f"\nwritten to {args.out / 'returns_table.md'}")
-
+    publish(f"Returns on {ENV}", context, markdown_table(header, rows), None if args.quick else args.out / "returns_table.md")
 
 if __name__ == "__main__":
     main()

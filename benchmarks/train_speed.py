@@ -14,9 +14,6 @@ The table is printed and written to ``benchmarks/results/train_speed_<device>.md
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +26,7 @@ from marl_baselines.algos.value_decomp import ValueDecompConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import train  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
+from report import machine, publish  # noqa: E402
 
 
 def main() -> None:
@@ -58,20 +56,14 @@ def main() -> None:
         ("qmix / goal_grid_v0", str(n), f"{rates[n, 'native']:,.0f}", f"{rates[n, 'pettingzoo']:,.0f}", f"{rates[n, 'native'] / rates[n, 'pettingzoo']:.1f}x")
         for n in (16, 64, 256)
     ]
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu only"
     context = (
-        f"{datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), {device}; command: python benchmarks/train_speed.py{' --quick' if args.quick else ''}. "
+        f"{machine()}; command: python benchmarks/train_speed.py{' --quick' if args.quick else ''}. "
         f"Training rates over {steps:,} env steps with the preset's settings (a gradient step every "
         f"{preset['algo']['train_every']} vectorised steps, from the first step), so more envs mean more env steps per gradient step."
     )
     table = markdown_table(header, rows) + f"\n\nTime from scratch to 95% greedy success (preset, {run.num_envs} envs, evaluated every {run.eval_interval:,} env steps): {to_target}."
-    print(context + "\n\n" + table)
-    if not args.quick:
-        args.out.mkdir(parents=True, exist_ok=True)
-        name = "train_speed_cuda.md" if torch.cuda.is_available() else "train_speed_cpu.md"
-        (args.out / name).write_text(f"# Training speed\n\n{context}\n\n{table}\n")
-        print(f"\nwritten to {args.out / name}")
+    name = "train_speed_cuda.md" if torch.cuda.is_available() else "train_speed_cpu.md"
+    publish("Training speed", context, table, None if args.quick else args.out / name)
 
 
 if __name__ == "__main__":
