@@ -37,6 +37,12 @@ class EpisodeBatch(NamedTuple):
     reward: torch.Tensor  # [batch, L, N]
     terminal: torch.Tensor  # [batch, L]
     filled: torch.Tensor  # [batch, L]
+    learn: torch.Tensor | None = None  # [batch, L]: steps that enter the loss (None: every filled step)
+
+    @property
+    def trained(self) -> torch.Tensor:
+        """bool ``[batch, L]``: the steps a loss should count (``learn``, or every filled step)."""
+        return self.filled if self.learn is None else self.learn
 
 
 def episode_ended(out: EnvStep) -> torch.Tensor:
@@ -148,6 +154,44 @@ class EpisodeBuffer:
         return EpisodeBatch(
             picked["obs"], picked["state"], picked["alive"], picked.get("action_mask"),
             picked["actions"], picked["reward"], picked["terminal"], picked["filled"],
+        )  # fmt: skip
+
+    def sample_chunks(self, batch_size: int, chunk_length: int, burn_in: int = 0, generator: torch.Generator | None = None) -> EpisodeBatch:
+        """Fixed-length pieces of stored episodes, for recurrent agents (R2D2's stored sequences).
+
+        Each row takes one episode (uniformly) and one of its ``chunk_length``-step chunks
+        (uniformly among the chunks that hold a step: steps 0..c-1, c..2c-1, ...), preceded by up
+        to ``burn_in`` earlier steps of the same episode. A recurrent network replays the window
+        from a zero hidden state; the burn-in steps only warm that state up: ``learn`` marks the
+        chunk's own filled steps, the ones a loss should count. Windows are ``burn_in +
+        chunk_length`` steps long; rows whose episode ends early (or whose burn-in is cut by the
+        episode's start, which comes first in the row) are padded with ``filled`` False.
+        """
+        if self.size == 0:
+            raise ValueError("the buffer holds no complete episode yet")
+        if chunk_length < 1 or burn_in < 0:
+            raise ValueError(f"chunk_length must be >= 1 and burn_in >= 0, got chunk_length={chunk_length}, burn_in={burn_in}")
+        index = torch.randint(self.size, (batch_size,), generator=generator, device="cpu").to(self.device)
+        lengths = self.storage["filled"][index].sum(1)  # [batch] >= 1
+        chunks = (lengths + chunk_length - 1) // chunk_length
+        draw = torch.rand(batch_size, generator=generator, device="cpu").to(self.device)
+        start = (draw * chunks).long().clamp(max=chunks - 1) * chunk_length  # the chunk's first step
+        first = (start - burn_in).clamp(min=0)  # the window's first step
+        window = first[:, None] + torch.arange(burn_in + chunk_length + 1, device=self.device)  # [batch, W+1]
+        obs_steps = window.clamp(max=self.max_length)  # observation t+1 follows step t
+        inside = window[:, :-1] < self.max_length
+        steps = window[:, :-1].clamp(max=self.max_length - 1)
+        rows = index[:, None]
+
+        picked = {}
+        for name, tensor in self.storage.items():
+            per_obs = tensor.shape[1] == self.max_length + 1
+            picked[name] = tensor[rows, obs_steps if per_obs else steps]
+        filled = picked["filled"] & inside
+        learn = filled & (steps >= start[:, None]) & (steps < (start + chunk_length)[:, None])
+        return EpisodeBatch(
+            picked["obs"], picked["state"], picked["alive"], picked.get("action_mask"),
+            picked["actions"], picked["reward"], picked["terminal"] & filled, filled, learn,
         )  # fmt: skip
 
     def state_dict(self) -> dict:

@@ -120,6 +120,76 @@ def test_episode_buffer_marks_terminal_steps():
     assert buffer.storage["reward"][0, 0].tolist() == [10.0, 10.0]
 
 
+def _filled_buffer(episodes: int = 6, max_cycles: int = 10):
+    env = make_vec_env("target_grid_v0", 2, max_cycles=max_cycles)
+    buffer = EpisodeBuffer(episodes, max_cycles, 2, env.n_agents, env.obs_size, env.state_size)
+    buffer.start(env.reset(seed=0))
+    generator = torch.Generator().manual_seed(0)
+    while len(buffer) < episodes:
+        actions = env.random_actions(generator)
+        buffer.add(actions, env.step(actions))
+    return env, buffer
+
+
+def test_episode_chunks_are_slices_of_stored_episodes_with_burn_in():
+    env, buffer = _filled_buffer()
+    stored = buffer.storage
+    batch = buffer.sample_chunks(64, chunk_length=4, burn_in=3, generator=torch.Generator().manual_seed(1))
+    assert batch.obs.shape == (64, 8, env.n_agents, env.obs_size) and batch.actions.shape == (64, 7, env.n_agents)
+    seen_starts = set()
+    for row in range(64):
+        # find the stored episode and the window's first step this row was cut from
+        n = int(batch.filled[row].sum())  # the window's steps inside the episode
+        assert batch.filled[row, :n].all()
+        matches = [
+            (e, first) for e in range(len(buffer)) for first in range(10)
+            if torch.equal(stored["obs"][e, first : first + n + 1], batch.obs[row, : n + 1])
+        ]  # fmt: skip
+        assert len(matches) == 1, row
+        e, first = matches[0]
+        learn = batch.learn[row].nonzero().squeeze(-1).tolist()
+        chunk_start = first + learn[0]
+        assert chunk_start % 4 == 0 and chunk_start - first == min(chunk_start, 3)  # full burn-in unless the episode starts
+        assert learn == list(range(chunk_start - first, min(chunk_start + 4, 10) - first))  # 10-step episodes
+        torch.testing.assert_close(batch.reward[row, :n], stored["reward"][e, first : first + n])
+        seen_starts.add(chunk_start)
+    assert seen_starts == {0, 4, 8}  # every chunk of a 10-step episode is drawn (the last one holds steps 8, 9)
+    last = batch.learn.sum(1) == 2  # the last chunk of an episode holds 2 steps, and its window runs past the end
+    assert last.any() and not batch.filled[last][:, -1].any()
+
+
+def test_whole_episode_chunks_give_the_whole_episode_loss():
+    """A chunk as long as the episode limit, without burn-in, is the whole episode: same loss."""
+    env, _ = _filled_buffer()
+    losses = []
+    for chunk_length in (0, 10):
+        torch.manual_seed(0)
+        algo = ValueDecomposition(env, ValueDecompConfig(recurrent=True, chunk_length=chunk_length, td_lambda=0.6), "qmix", seed=0)
+        _, algo.buffer = _filled_buffer()
+        algo.generator.manual_seed(5)
+        batch = algo.buffer.sample_chunks(8, 10, 0, algo.generator) if chunk_length else None
+        algo.generator.manual_seed(5)
+        whole = algo.buffer.sample(8, algo.generator)
+        losses.append(algo.loss(batch if chunk_length else whole)[0])
+        if chunk_length:
+            torch.testing.assert_close(batch.obs, whole.obs)
+    torch.testing.assert_close(losses[0], losses[1])
+
+
+def test_burn_in_reaching_the_episode_start_gives_the_whole_episode_q_values():
+    """With a burn-in at least as long as the chunk's offset, the GRU replays the episode from its
+    start: the Q-values on the chunk's steps equal those of the whole-episode replay."""
+    env, buffer = _filled_buffer()
+    net = AgentNetwork(env.obs_size, env.action_size, env.n_agents, recurrent=True)
+    batch = buffer.sample_chunks(16, chunk_length=3, burn_in=9, generator=torch.Generator().manual_seed(2))
+    whole = buffer.sample(16, torch.Generator().manual_seed(2))  # the same episodes (same draws for the episode index)
+    q_chunk, q_whole = net.forward_sequence(batch.obs), net.forward_sequence(whole.obs)
+    for row in range(16):
+        steps = batch.learn[row].nonzero().squeeze(-1)
+        assert steps.numel() > 0
+        torch.testing.assert_close(q_chunk[row, steps], q_whole[row, steps])  # the window starts at step 0 here
+
+
 def test_returns_worked_by_hand():
     reward = torch.tensor([[1.0, 2.0, 4.0]])
     next_value = torch.tensor([[10.0, 20.0, 40.0]])
@@ -171,6 +241,8 @@ def test_bad_configuration_fails_before_training(tmp_path):
             train(algo, env, quiet_run(tmp_path, **kwargs))
     with pytest.raises(ValueError, match="lr must be >= 0"):
         train("qmix", "goal_grid_v0", quiet_run(tmp_path), ValueDecompConfig(lr=-1))
+    with pytest.raises(ValueError, match="burn_in warms up the hidden state before a chunk: it needs chunk_length >= 1, got burn_in=4 with chunk_length=0"):
+        train("qmix", "goal_grid_v0", quiet_run(tmp_path), ValueDecompConfig(recurrent=True, burn_in=4))
     assert not any(tmp_path.iterdir())  # nothing was started
 
 

@@ -7,8 +7,10 @@
 
 Agents act greedily on their own Q_i (decentralised execution), epsilon-greedy over legal actions
 while training. Training samples whole episodes from an :class:`~marl_baselines.buffers.EpisodeBuffer`
-(so GRU agents replay their histories from the episode start) and regresses Q_tot (or each Q_i)
-on n-step or TD(lambda) targets from target networks, with double Q-learning.
+(so GRU agents replay their histories from the episode start), or with ``chunk_length`` fixed-length
+chunks of them, each after up to ``burn_in`` earlier steps that only warm the GRU state up (R2D2's
+zero-state-plus-burn-in), and regresses Q_tot (or each Q_i) on n-step or TD(lambda) targets from
+target networks, with double Q-learning. Targets near a chunk's end bootstrap where its window ends.
 """
 
 from __future__ import annotations
@@ -53,7 +55,11 @@ class ValueDecompConfig:
     grad_clip: float = 10.0
     """Clip the gradient's global norm to this (0 turns clipping off)."""
     batch_size: int = 32
-    """Episodes per gradient step."""
+    """Episodes (or chunks, with chunk_length) per gradient step."""
+    chunk_length: int = 0
+    """Train on chunks of this many steps of the stored episodes instead of whole episodes (0: whole episodes)."""
+    burn_in: int = 0
+    """With chunk_length: up to this many earlier steps replayed before each chunk to warm up GRU agents' hidden state, not trained on."""
     buffer_size: int = 5000
     """Episodes kept in the replay buffer."""
     learning_starts: int = 1000
@@ -87,13 +93,15 @@ class ValueDecompConfig:
         check_ranges(
             self,
             at_least_one=("hidden_size", "mixer_embed", "hypernet_hidden", "batch_size", "buffer_size", "train_every", "gradient_steps", "target_update_interval", "n_step"),
-            non_negative=("lr", "grad_clip", "learning_starts", "epsilon_anneal_steps"),
+            non_negative=("lr", "grad_clip", "learning_starts", "epsilon_anneal_steps", "chunk_length", "burn_in"),
             unit_interval=("gamma", "tau", "td_lambda", "epsilon_start", "epsilon_finish"),
         )
         if self.target_update not in ("hard", "polyak"):
             raise ValueError(f"target_update must be 'hard' or 'polyak', got {self.target_update!r}")
         if self.team_reward not in ("mean", "sum"):
             raise ValueError(f"team_reward must be 'mean' or 'sum', got {self.team_reward!r}")
+        if self.burn_in and not self.chunk_length:
+            raise ValueError(f"burn_in warms up the hidden state before a chunk: it needs chunk_length >= 1, got burn_in={self.burn_in} with chunk_length=0")
         if self.hypernet_layers not in (1, 2):
             raise ValueError(f"hypernet_layers must be 1 or 2, got {self.hypernet_layers}")
 
@@ -175,7 +183,11 @@ class ValueDecomposition:
         return stats
 
     def train_step(self) -> dict[str, float]:
-        batch = self.buffer.sample(self.config.batch_size, None if self.device.type != "cpu" else self.generator)
+        c, generator = self.config, (None if self.device.type != "cpu" else self.generator)
+        if c.chunk_length:
+            batch = self.buffer.sample_chunks(c.batch_size, c.chunk_length, c.burn_in, generator)
+        else:
+            batch = self.buffer.sample(c.batch_size, generator)
         loss, stats = self.loss(batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -214,7 +226,7 @@ class ValueDecomposition:
         chosen = q[:, :-1].gather(-1, batch.actions[..., None]).squeeze(-1) * batch.alive[:, :-1]
 
         if self.mixer is None:  # IQL: one target per agent, from its own reward
-            valid = batch.filled[..., None] & batch.alive[:, :-1]
+            valid = batch.trained[..., None] & batch.alive[:, :-1]
             targets = self._returns(batch.reward, next_q, batch.terminal[..., None], batch.filled[..., None])
             error = (chosen - targets) * valid
         else:
@@ -223,11 +235,11 @@ class ValueDecomposition:
             with torch.no_grad():
                 next_tot = self.target_mixer(next_q, batch.state[:, 1:])
             targets = self._returns(reward, next_tot, batch.terminal, batch.filled)
-            valid = batch.filled
+            valid = batch.trained
             error = (q_tot - targets) * valid
         loss = error.pow(2).sum() / valid.sum().clamp(min=1)
         with torch.no_grad():
-            alive = batch.alive[:, :-1]
+            alive = batch.alive[:, :-1] & batch.trained[..., None]
             stats = {
                 "q_taken": float((chosen * alive).sum() / alive.sum().clamp(min=1)),
                 "target": float((targets * valid).sum() / valid.sum().clamp(min=1)),
