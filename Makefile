@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python >= 3.10:
 #   make demo   set up .venv and run the quick-start job (QMIX on goal_grid_v0, then a results table)
 #   make test   set up .venv and run the test suite (what CI runs)
+#   make docs   generate one page per env and per algorithm (docs/build.py) and build the site into docs/site
 # Set-up installs torch first, pinned (TORCH), so that nothing later pulls a newer build with
 # gigabytes of CUDA packages. For a CUDA build: make demo TORCH="torch==2.13.0" TORCH_PIP_ARGS="--index-url <your index>".
 
@@ -11,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo envs test test-fast bench setup clean
+.PHONY: demo envs test test-fast bench docs setup clean
 
 demo: $(VENV)/.setup-test
 	$(BIN)/marl-train qmix goal_grid_v0
@@ -28,6 +29,11 @@ test-fast: $(VENV)/.setup-test
 bench: $(VENV)/.setup-bench
 	$(BIN)/python benchmarks/env_throughput.py
 
+docs: $(VENV)/.setup-docs
+	$(BIN)/python docs/build.py
+	$(BIN)/mkdocs build --quiet
+	@echo "site written to docs/site (open docs/site/index.html, or run: $(BIN)/mkdocs serve)"
+
 setup: $(VENV)/.setup-test
 
 $(VENV)/.setup-torch:
@@ -43,5 +49,9 @@ $(VENV)/.setup-bench: $(VENV)/.setup-test
 	$(PIP) install -e ".[test,bench]"
 	touch $@
 
+$(VENV)/.setup-docs: $(VENV)/.setup-test
+	$(PIP) install -e ".[test,docs]"
+	touch $@
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache docs/src docs/site
