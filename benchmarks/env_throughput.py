@@ -1,15 +1,22 @@
-"""Environment throughput: single-instance PettingZoo steps/s and batched env-steps/s, against mpe2.
+"""Environment throughput: single-instance PettingZoo steps/s and batched env-steps/s, against mpe2 and VMAS.
 
-    python benchmarks/env_throughput.py [--seconds 2] [--sizes 1 64 1024 4096] [--cuda-sizes 4096 65536]
+    python benchmarks/env_throughput.py [--quick] [--seconds 2] [--sizes 1 16 256 4096 65536] [--cuda-sizes ...]
 
-Every figure comes from this one process: mpe2's ``simple_spread_v3`` (the reference MPE
-implementation, numpy) is measured in the same run, so the ratios do not depend on the
-machine. So is VMAS's batched torch ``simple_spread`` (when VMAS is installed) at the CPU
-batch sizes, the batched peer of ``cooperative_navigation_v0``: the "vs VMAS" column is
-cooperative_navigation_v0's rate over VMAS's at the largest CPU batch size. VMAS is stepped
-without resets (its simple_spread never ends), ours with its auto-reset every 25 steps.
-Actions are uniform random and drawn before timing. The table is printed and
-written to ``benchmarks/results/env_throughput_<device>.md``.
+Every figure comes from this one process, so the ratios do not depend on the machine:
+
+* mpe2's ``simple_spread_v3`` and ``simple_tag_v3`` (the reference MPE implementation, numpy),
+  single instance. "vs mpe2" is each env's PettingZoo rate over its MPE peer's:
+  ``predator_prey_v0`` against ``simple_tag_v3``, every other env against ``simple_spread_v3``.
+* VMAS's batched torch ``simple_spread`` (when VMAS is installed) at every CPU batch size: the
+  batched peer of ``cooperative_navigation_v0`` ("vs VMAS" is their ratio at the largest CPU
+  batch). VMAS is stepped without resets (its simple_spread never ends), ours with its
+  auto-reset every 25 steps.
+
+Batch sizes run from 1 to 65,536 on CPU and, when CUDA is present, up to 2^20. Actions are
+uniform random (legal ones for masked envs) and drawn before timing. The table is printed and
+written to ``benchmarks/results/env_throughput_<device>.md`` with a log-log plot of env-steps/s
+against the batch size (``.png``, same name). ``--quick`` (tiny measurements, two batch sizes,
+writing only where ``--out`` says) checks that the script runs.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import marl_envs  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import machine, publish  # noqa: E402
+from report import command, machine, publish, save_plot  # noqa: E402
 from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
 
 
@@ -55,18 +62,25 @@ def vmas_rate(num_envs: int, seconds: float, seed: int = 0) -> float | None:
                 return steps * num_envs / elapsed
 
 
+MPE_PEERS = {"predator_prey_v0": "simple_tag_v3"}  # every other env is compared with simple_spread_v3
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny measurements at B=1 and 16: checks that the script runs")
     parser.add_argument("--seconds", type=float, default=2.0, help="time spent on each measurement")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096], help="batch sizes on CPU")
-    parser.add_argument("--cuda-sizes", type=int, nargs="+", default=[4096, 65536], help="batch sizes on CUDA, when present")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256, 4096, 65536], help="batch sizes on CPU")
+    parser.add_argument("--cuda-sizes", type=int, nargs="+", default=[1024, 16384, 262144, 1048576], help="batch sizes on CUDA, when present")
     parser.add_argument("--envs", nargs="+", default=marl_envs.list_envs())
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.sizes, args.cuda_sizes = 0.05, [1, 16], [16]
+    out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
 
-    from mpe2 import simple_spread_v3
+    from mpe2 import simple_spread_v3, simple_tag_v3
 
-    reference = pettingzoo_rate(simple_spread_v3.parallel_env(), args.seconds)
+    references = {name: pettingzoo_rate(module.parallel_env(), args.seconds) for name, module in (("simple_spread_v3", simple_spread_v3), ("simple_tag_v3", simple_tag_v3))}
     vmas = [vmas_rate(b, args.seconds) for b in args.sizes]
     cuda = torch.cuda.is_available()
     columns = [f"B={b}" for b in args.sizes] + ([f"CUDA B={b}" for b in args.cuda_sizes] if cuda else [])
@@ -74,23 +88,32 @@ def main() -> None:
     compare_vmas = vmas[largest] is not None
     header = ("env", "PettingZoo steps/s", "vs mpe2", *columns, f"B={max(args.sizes)} / single")
     header += (f"B={max(args.sizes)} vs VMAS",) if compare_vmas else ()
-    rows = [("mpe2 simple_spread_v3 (reference)", f"{reference:,.0f}", "1.00x", *["" for _ in columns], "", *[""] * compare_vmas)]
+    blank = ["" for _ in columns]
+    rows = [(f"mpe2 {name} (reference)", f"{rate:,.0f}", "1.00x", *blank, "", *[""] * compare_vmas) for name, rate in references.items()]
+    plot = []
     if compare_vmas:
-        cells = [f"{r:,.0f}" if r is not None else "" for r in vmas] + ["" for _ in columns[len(args.sizes) :]]
+        cells = [f"{r:,.0f}" for r in vmas] + blank[len(args.sizes) :]
         rows.append(("vmas simple_spread (reference)", "", "", *cells, "", "1.00x"))
+        plot.append(("VMAS simple_spread (CPU)", args.sizes, vmas))
     for env_id in args.envs:
+        peer = MPE_PEERS.get(env_id, "simple_spread_v3")
         single = pettingzoo_rate(marl_envs.make(env_id), args.seconds)
         rates = [batched_rate(marl_envs.make_batched(env_id, b, "cpu"), args.seconds) for b in args.sizes]
+        plot.append((f"{env_id} (CPU)", args.sizes, rates[:]))
         if cuda:
             rates += [batched_rate(marl_envs.make_batched(env_id, b, "cuda"), args.seconds) for b in args.cuda_sizes]
-        row = (env_id, f"{single:,.0f}", f"{single / reference:.2f}x", *[f"{r:,.0f}" for r in rates], f"{rates[len(args.sizes) - 1] / single:.0f}x")
+            plot.append((f"{env_id} (CUDA)", args.cuda_sizes, rates[len(args.sizes) :]))
+        ratio = f"{single / references[peer]:.2f}x" + (f" ({peer})" if peer != "simple_spread_v3" else "")
+        row = (env_id, f"{single:,.0f}", ratio, *[f"{r:,.0f}" for r in rates], f"{rates[largest] / single:.0f}x")
         if compare_vmas:
             row += (f"{rates[largest] / vmas[largest]:.2f}x" if env_id == VMAS_PEER else "",)
         rows.append(row)
 
-    context = f"{machine()}. Batched figures are env-steps/s (sub-env steps); {args.seconds:g} s per measurement."
-    name = "env_throughput_cuda.md" if cuda else "env_throughput_cpu.md"
-    publish("Environment throughput", context, markdown_table(header, rows), args.out / name)
+    context = f"{machine()}; command: {command()}. Batched figures are env-steps/s (sub-env steps); {args.seconds:g} s per measurement."
+    name = "env_throughput_cuda" if cuda else "env_throughput_cpu"
+    publish("Environment throughput", context, markdown_table(header, rows), out / f"{name}.md" if out else None)
+    if out:
+        save_plot(out / f"{name}.png", plot, title="Batched env-steps/s", xlabel="sub-envs stepped together (B)", ylabel="env-steps/s", log=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import sys
 from pathlib import Path
 
 import torch
@@ -17,6 +18,40 @@ def machine() -> str:
         f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), {device}"
     )
+
+
+def command() -> str:
+    """The command line of this run, as a user would type it from the repository root."""
+    script = Path(sys.argv[0]).resolve()
+    try:
+        script = script.relative_to(Path(__file__).resolve().parent.parent)
+    except ValueError:
+        pass
+    return " ".join(["python", script.as_posix(), *sys.argv[1:]])
+
+
+def save_plot(path: Path, series: list[tuple[str, list[float], list[float]]], *, title: str, xlabel: str, ylabel: str, log: bool = False) -> Path:
+    """A line plot (one line per ``(label, xs, ys)``) written as a PNG; log-log axes with ``log``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5), dpi=100)
+    for label, xs, ys in series:
+        axes.plot(xs, ys, marker="o", label=label)
+    if log:
+        axes.set_xscale("log", base=2)
+        axes.set_yscale("log")
+    axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8, loc="best")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    print(f"plot written to {path}")
+    return path
 
 
 def publish(title: str, context: str, table: str, path: Path | None) -> None:

@@ -14,3 +14,15 @@ def test_quick_mode_prints_its_table(script):
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "|---" in done.stdout and "command: python benchmarks/" in done.stdout
+
+
+def test_env_throughput_quick_mode_writes_its_table_and_plot(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "env_throughput.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = (tmp_path / "env_throughput_cpu.md").read_text()
+    assert "command: python benchmarks/env_throughput.py --quick" in table
+    import marl_envs
+
+    for name in ("mpe2 simple_spread_v3", "mpe2 simple_tag_v3", *marl_envs.list_envs()):
+        assert f"| {name}" in table
+    assert (tmp_path / "env_throughput_cpu.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
