@@ -1,14 +1,16 @@
-"""Returns table: final greedy return of each algorithm on cooperative_navigation_v0, over seeds.
+"""Returns table: final greedy return of each algorithm on each env, over seeds, next to random play.
 
-    python benchmarks/returns_table.py [--quick] [--seeds 5] [--steps 60000]
+    python benchmarks/returns_table.py [--quick] [--seeds 5] [--envs cooperative_navigation_v0 ...] [--algos ...]
 
-Each algorithm trains with its preset for the env where it has one (else its defaults, with the
-step budget below), on ``cooperative_navigation_v0`` with discrete actions (mpe2
-simple_spread_v3's dynamics and rewards, 25-step episodes). The return of an episode is summed
-over the 3 agents and the 25 steps (EPyMARL's convention for MPE). Per seed, the final greedy
-evaluation averages 100 episodes; the table gives the mean over seeds with a 95% confidence
-interval (t-distribution) and the interquartile mean, next to a uniformly random policy.
-Printed and written to ``benchmarks/results/returns_table.md``.
+For each env, every algorithm with a preset for that env (``marl_baselines.config.PRESETS``)
+trains with that preset, one run per seed; its env arguments (the preset's) are also those of
+the random-policy row. The return of an episode is summed over the agents and the steps
+(EPyMARL's convention for MPE). Per seed, the final greedy evaluation averages 100 episodes; the
+table gives the mean over seeds with a 95% confidence interval (t-distribution) and the
+interquartile mean (IQM). Learning curves (greedy return at each evaluation, mean over seeds,
+with the random policy's level) are plotted per env. Printed and written to
+``benchmarks/results/returns_table.md`` and ``returns_<env>.png``; ``--quick`` (2 seeds, tiny
+budgets, writing only where ``--out`` says) checks that the script runs.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import machine, publish  # noqa: E402
+from report import command, machine, publish, save_plot  # noqa: E402
 
-ENV = "cooperative_navigation_v0"
-ENV_KWARGS = {"continuous_actions": False}
-ALGOS = ("mappo", "ippo", "maddpg", "matd3")
+ENVS = ("cooperative_navigation_v0", "target_grid_v0", "goal_grid_v0", "coordination_v0")
+# target_grid_v0's presets are tuned for (and its random level only leaves room to double on) 20-step episodes
+ENV_KWARGS = {"target_grid_v0": {"max_cycles": 20}}
 # Student t quantiles (two-sided 95%) for n - 1 degrees of freedom
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
 
 def summary(values: list[float]) -> tuple[float, float, float]:
     """Mean, 95% CI half-width, interquartile mean."""
@@ -46,44 +49,61 @@ def summary(values: list[float]) -> tuple[float, float, float]:
     middle = ordered[cut : n - cut] or ordered
     return mean, half, statistics.fmean(middle)
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 seeds, tiny budgets: checks that the script runs")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, tiny budgets, one env: checks that the script runs")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=60_000, help="env steps for algorithms without a preset on this env")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--envs", nargs="+", default=list(ENVS))
+    parser.add_argument("--algos", nargs="+", default=list(ALGORITHMS), help="algorithms to run (those with a preset for each env)")
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
     args = parser.parse_args()
     seeds = 2 if args.quick else args.seeds
+    envs = args.envs[:1] if args.quick else args.envs
+    out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
     logs = tempfile.mkdtemp(prefix="returns_table-")
 
+    header = ("env", "algorithm", f"return, mean ± 95% CI over {seeds} seeds", "IQM", "env steps per run", "time per run")
     rows = []
-    eval_env = make_vec_env(ENV, 100, **ENV_KWARGS)
-    random_returns = [evaluate(RandomPolicy(eval_env, seed), eval_env, seed=seed)["return"] for seed in range(seeds)]
-    mean, half, iqm = summary(random_returns)
-    rows.append(("random policy", f"{mean:.2f} ± {half:.2f}", f"{iqm:.2f}", "", ""))
-    for algo in ALGOS:
-        preset = PRESETS.get((algo, ENV), {})
-        config_class = ALGORITHMS[algo].config_class
-        returns, seconds = [], []
-        for seed in range(seeds):
-            run = {"total_steps": args.steps, "num_envs": 16, **preset.get("run", {})}
-            if args.quick:
-                run["total_steps"] = 512
-            run.update(seed=seed, eval_interval=0, eval_episodes=100, log_dir=logs, progress=False, tensorboard=False, checkpoint_buffer=False)
-            start = time.perf_counter()
-            result = train(algo, ENV, RunConfig(**run), config_class(**preset.get("algo", {})), {**ENV_KWARGS, **preset.get("env", {})})
-            seconds.append(time.perf_counter() - start)
-            returns.append(result.final["return"])
-        mean, half, iqm = summary(returns)
-        budget = f"{run['total_steps']:,}" + (" (preset)" if preset else " (defaults)")
-        rows.append((algo, f"{mean:.2f} ± {half:.2f}", f"{iqm:.2f}", budget, f"{statistics.fmean(seconds):.0f} s"))
+    for env in envs:
+        pairs = [(algo, preset) for (algo, preset_env), preset in PRESETS.items() if preset_env == env and algo in args.algos]
+        if not pairs:
+            raise SystemExit(f"no algorithm among {args.algos} has a preset for {env}")
+        env_kwargs = {**ENV_KWARGS.get(env, {}), **pairs[0][1].get("env", {})}
+        eval_env = make_vec_env(env, 100, **env_kwargs)
+        random_returns = [evaluate(RandomPolicy(eval_env, seed), eval_env, seed=seed)["return"] for seed in range(seeds)]
+        mean, half, iqm = summary(random_returns)
+        rows.append((env, "random policy", f"{mean:.2f} ± {half:.2f}", f"{iqm:.2f}", "", ""))
+        curves = []
+        for algo, preset in pairs:
+            if {**ENV_KWARGS.get(env, {}), **preset.get("env", {})} != env_kwargs:
+                raise SystemExit(f"the presets on {env} disagree on its arguments; compare them one at a time")
+            returns, seconds, evaluations = [], [], []
+            for seed in range(seeds):
+                run = dict(preset["run"])
+                if args.quick:
+                    run.update(total_steps=512, eval_interval=256)
+                run.update(seed=seed, eval_episodes=100, log_dir=logs, progress=False, tensorboard=False, checkpoint_buffer=False)
+                start = time.perf_counter()
+                result = train(algo, env, RunConfig(**run), ALGORITHMS[algo].config_class(**preset.get("algo", {})), env_kwargs)
+                seconds.append(time.perf_counter() - start)
+                returns.append(result.final["return"])
+                evaluations.append(result.evaluations)
+            mean, half, iqm = summary(returns)
+            rows.append((env, algo, f"{mean:.2f} ± {half:.2f}", f"{iqm:.2f}", f"{run['total_steps']:,}", f"{statistics.fmean(seconds):.0f} s"))
+            steps = [e["env_steps"] for e in evaluations[0]]
+            curves.append((algo, steps, [statistics.fmean(run[i]["return"] for run in evaluations) for i in range(len(steps))]))
+        if out:
+            level = statistics.fmean(random_returns)
+            curves.append(("random policy", [0, max(max(c[1]) for c in curves)], [level, level]))
+            save_plot(out / f"returns_{env}.png", curves, title=f"{env}: greedy return (mean over {seeds} seeds)", xlabel="env steps", ylabel="return (summed over agents)")
 
-    header = ("algorithm", f"return, mean ± 95% CI over {seeds} seeds", "IQM", "env steps per run", "time per run")
-    context = (
-        f"{machine()}; command: python benchmarks/returns_table.py{' --quick' if args.quick else ''}. "
-        f"{ENV} (discrete), returns summed over agents and steps, final greedy evaluation of 100 episodes per seed."
-    )
-    publish(f"Returns on {ENV}", context, markdown_table(header, rows), None if args.quick else args.out / "returns_table.md")
+    notes = [f"{machine()}; command: {command()}", "each algorithm trains with its preset for the env (marl_baselines/config.py)"]
+    notes += ["returns are summed over agents and steps; final greedy evaluation of 100 episodes per seed"]
+    notes += [f"{env} with {kwargs}" for env, kwargs in ENV_KWARGS.items() if env in envs]
+    context = "; ".join(notes) + "."
+    publish("Returns per algorithm and env", context, markdown_table(header, rows), out / "returns_table.md" if out else None)
+
 
 if __name__ == "__main__":
     main()

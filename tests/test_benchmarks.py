@@ -16,6 +16,14 @@ def test_quick_mode_prints_its_table(script):
     assert "|---" in done.stdout and "command: python benchmarks/" in done.stdout
 
 
+def test_returns_table_plots_learning_curves(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "returns_table.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = (tmp_path / "returns_table.md").read_text()
+    assert "| cooperative_navigation_v0 | random policy |" in table and "| cooperative_navigation_v0 | mappo " in table
+    assert (tmp_path / "returns_cooperative_navigation_v0.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_env_throughput_quick_mode_writes_its_table_and_plot(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "env_throughput.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
