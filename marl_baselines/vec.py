@@ -108,6 +108,7 @@ class VecEnv:
         action_low, action_high: continuous envs only, float32 ``[N, A]`` on ``device``, the Box
             bounds (infinite where unbounded), padded with 0; None for discrete envs.
         has_action_mask: whether ``action_mask`` is a tensor (see the module doc).
+        has_adjacency: whether ``adjacency`` is a tensor (native envs with an agent graph; never the pettingzoo source).
         max_episode_steps: the env's ``max_cycles`` if it has one, else None.
     """
 
@@ -124,6 +125,7 @@ class VecEnv:
     action_low: torch.Tensor | None
     action_high: torch.Tensor | None
     has_action_mask: bool
+    has_adjacency: bool = False
 
     def reset(self, seed: int | Sequence[int] | None = None) -> EnvStep:
         """Start a new episode in every copy; ``seed=s`` seeds copy b with ``s + b``."""
@@ -236,6 +238,7 @@ class NativeVecEnv(VecEnv):
         self.agents = list(env.possible_agents)
         self.obs_size = env.obs_size
         self.state_size = env.state_size
+        self.has_adjacency = bool(env.has_adjacency)
         discrete = env.discrete_actions
         low = None if discrete else env._action_low.cpu().numpy()
         high = None if discrete else env._action_high.cpu().numpy()

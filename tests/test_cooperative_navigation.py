@@ -151,3 +151,40 @@ def test_continuous_variant_passes_the_generic_checks():
     assert all(env.action_space(agent).shape == (5,) for agent in env.possible_agents)
     parallel_api_test(env, num_cycles=100)
     check_batched_equals_single("cooperative_navigation_v0", same_seed=False, continuous_actions=True)
+
+
+def test_comm_radius_graph():
+    """adjacency[i, j]: agents i != j at most comm_radius apart; None without comm_radius."""
+    env = placed([[0.0, 0.0], [0.3, 0.4], [0.0, -0.6]], [[0.5, 0.5]] * 3, N=3, comm_radius=0.55)
+    step = env.env._adjacency()[0]  # distances: 0-1 0.5, 0-2 0.6, 1-2 sqrt(0.09 + 1.0)
+    assert step.tolist() == [[False, True, False], [True, False, False], [False, False, False]]
+    batched = marl_envs.make_batched("cooperative_navigation_v0", 4, comm_radius=0.55)
+    out = batched.reset(seed=0)
+    assert batched.has_adjacency and out.adjacency.shape == (4, 3, 3) and not out.adjacency.diagonal(0, 1, 2).any()
+    assert torch.equal(out.adjacency, out.adjacency.transpose(1, 2))
+    assert marl_envs.make_batched("cooperative_navigation_v0", 2).reset(seed=0).adjacency is None
+
+
+def test_nearest_neighbours_fix_the_observation_size_whatever_n():
+    """mpe2's num_*_neighbors (checked against mpe2 in test_mpe_parity.py): the observation of
+    6 agents has the size of 3 agents' with 2 agent and 3 landmark neighbours."""
+    kwargs = {"num_agent_neighbors": 2, "num_landmark_neighbors": 3}
+    for n in (3, 6, 9):
+        env = marl_envs.make_batched("cooperative_navigation_v0", 2, N=n, **kwargs)
+        out = env.reset(seed=0)
+        assert out.obs.shape == (2, n, 18) and out.state.shape == (2, 18 * n)
+    env = placed([[0.0, 0.0], [1.0, 0.0], [0.4, 0.0]], [[0.0, 0.9], [0.0, 0.1], [0.5, 0.0]], N=3, num_agent_neighbors=1, num_landmark_neighbors=2)
+    obs = env.step({f"agent_{i}": NO_OP for i in range(3)})[0]["agent_0"]
+    # own velocity, position; nearest landmarks (0, 0.1) then (0.5, 0); nearest agent (0.4, 0); its silent communication
+    np.testing.assert_allclose(obs, [0, 0, 0, 0, 0, 0.1, 0.5, 0, 0.4, 0, 0, 0], atol=1e-6)
+
+
+def test_bad_graph_and_neighbour_arguments():
+    for kwargs, message in [
+        ({"comm_radius": 0}, "comm_radius must be None or a finite number > 0, got 0"),
+        ({"comm_radius": "far"}, "comm_radius must be None or a finite number > 0"),
+        ({"num_agent_neighbors": 0}, "num_agent_neighbors must be None or an integer >= 1, got 0"),
+        ({"num_landmark_neighbors": 1.5}, "num_landmark_neighbors must be None or an integer >= 1"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            marl_envs.make_batched("cooperative_navigation_v0", 1, **kwargs)

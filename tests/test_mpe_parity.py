@@ -116,6 +116,10 @@ def test_crowded_episode_matches_mpe2(env_id, continuous, seed):
         ("cooperative_navigation_v0", {"N": 1}),
         ("cooperative_navigation_v0", {"N": 5, "local_ratio": 0.2, "max_cycles": 40}),
         ("cooperative_navigation_v0", {"N": 2, "local_ratio": 1.0}),
+        # mpe2's partial observability: the nearest landmarks / agents, closest first, zero-padded
+        ("cooperative_navigation_v0", {"N": 6, "num_agent_neighbors": 2, "num_landmark_neighbors": 3}),
+        ("cooperative_navigation_v0", {"N": 3, "num_agent_neighbors": 4, "num_landmark_neighbors": 5}),
+        ("cooperative_navigation_v0", {"N": 4, "num_agent_neighbors": 1}),
         ("predator_prey_v0", {"num_good": 2, "num_adversaries": 4, "num_obstacles": 3}),
         ("predator_prey_v0", {"num_good": 3, "num_adversaries": 1, "num_obstacles": 0, "max_cycles": 40}),
     ],
@@ -151,5 +155,8 @@ def test_same_arguments_as_mpe2():
         theirs = inspect.signature(reference.raw_env.__init__).parameters
         for name, default in marl_envs.spec(env_id).arguments.items():
             if name == "validate_actions":  # ours only: every env of the suite has it
+                continue
+            if name == "comm_radius":  # ours only: the agent graph for graph agents (None: no graph, as mpe2)
+                assert default is None, (env_id, name)
                 continue
             assert name in theirs and theirs[name].default == default, (env_id, name)

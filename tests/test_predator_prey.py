@@ -144,3 +144,15 @@ def test_continuous_variant_passes_the_generic_checks():
     assert all(env.action_space(agent).shape == (5,) for agent in env.possible_agents)
     parallel_api_test(env, num_cycles=100)
     check_batched_equals_single("predator_prey_v0", same_seed=False, continuous_actions=True)
+
+
+def test_comm_radius_graph_links_predators_and_prey():
+    env = marl_envs.make_batched("predator_prey_v0", 8, comm_radius=0.6)
+    out = env.reset(seed=0)
+    assert env.has_adjacency and out.adjacency.shape == (8, 4, 4)
+    positions = env.world.agent_pos.permute(2, 1, 0)  # [B, N, 2]
+    expected = (torch.cdist(positions, positions) <= 0.6) & ~torch.eye(4, dtype=torch.bool)
+    assert torch.equal(out.adjacency, expected)
+    assert marl_envs.make_batched("predator_prey_v0", 1).reset(seed=0).adjacency is None
+    with pytest.raises(ValueError, match="comm_radius must be None or a finite number > 0, got -1"):
+        marl_envs.make_batched("predator_prey_v0", 1, comm_radius=-1)

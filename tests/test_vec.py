@@ -92,6 +92,10 @@ def test_pettingzoo_source_cannot_give_adjacency_but_native_can():
     other = make_vec_env("target_grid_v0", 2, source="pettingzoo")
     a, b = native.reset(seed=0), other.reset(seed=0)
     assert a.adjacency is not None and a.adjacency.shape == (2, 3, 3) and b.adjacency is None
+    assert native.has_adjacency and not other.has_adjacency
+    assert not make_vec_env("goal_grid_v0", 2).has_adjacency
+    assert make_vec_env("cooperative_navigation_v0", 2, comm_radius=0.5).has_adjacency
+    assert not make_vec_env("cooperative_navigation_v0", 2).has_adjacency
     a = native.step(torch.zeros(2, 3, dtype=torch.int64))
     b = other.step(torch.zeros(2, 3, dtype=torch.int64))
     # info: both sources report per agent [B, N]

@@ -117,6 +117,9 @@ class BatchedEnv:
     """True for envs where an agent's episode can end before its sub-env's (a folded player)."""
     has_action_mask: ClassVar[bool] = False
     """True for envs whose ``_action_mask`` returns masks (some actions are illegal at times)."""
+    has_adjacency: bool = False
+    """True for envs whose ``_adjacency`` returns an agent graph (a class constant, or set per instance
+    where a constructor argument turns the graph on)."""
 
     def __init__(
         self,

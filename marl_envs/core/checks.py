@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["int_at_least", "boolean"]
+__all__ = ["int_at_least", "boolean", "optional_int_at_least", "optional_positive_number"]
 
 
 def int_at_least(name: str, value: Any, minimum: int) -> int:
@@ -20,3 +20,21 @@ def boolean(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def optional_int_at_least(name: str, value: Any, minimum: int) -> int | None:
+    """None, or ``value`` as an int >= minimum (else a ValueError naming ``name``)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be None or an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def optional_positive_number(name: str, value: Any) -> float | None:
+    """None, or ``value`` as a finite float > 0 (else a ValueError naming ``name``)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be None or a finite number > 0, got {value!r}")
+    return float(value)

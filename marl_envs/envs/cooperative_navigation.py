@@ -5,7 +5,7 @@
 | Import | `from marl_envs import cooperative_navigation_v0` |
 | Agents | `agent_0` ... `agent_2` (`N`, default 3) |
 | Action space | `Discrete(5)`; `continuous_actions=True`: `Box(0, 1, (5,), float32)` |
-| Observation space | `Box(-inf, inf, (6 N,), float32)` (18 by default) |
+| Observation space | `Box(-inf, inf, (6 N,), float32)` (18 by default; with neighbours: `4 + 2 n_landmark + 4 n_agent`) |
 | State space | `Box(-inf, inf, (6 N^2,), float32)` (54 by default): every agent's observation, concatenated |
 | Reward | `(1 - local_ratio)` x shared coverage reward + `local_ratio` x own collision penalty |
 
@@ -33,6 +33,17 @@ Agent i sees, in this order (all float32):
 each other agent's position relative to it, in index order (2 (N - 1)),
 communication of the other agents (2 (N - 1): always zeros, agents are silent)]`.
 
+Partial observability (mpe2's `num_landmark_neighbors` / `num_agent_neighbors`): only the
+`num_landmark_neighbors` nearest landmarks and the `num_agent_neighbors` nearest other agents
+(and their silent communication) are seen, closest first, each list zero-padded to its fixed
+length when there are fewer. The observation size then does not depend on `N`, so one policy
+runs on any number of agents (e.g. trained with `N=3`, evaluated with `N=6`).
+
+## Agent graph
+With `comm_radius=r`, the step record's `adjacency[b, i, j]` is True for agents i != j whose
+centres are at most r apart (for graph agents; ours only, mpe2 has no graph). Without it there
+is no adjacency.
+
 ## Rewards
 After the step, with d(a, l) the distance from agent a to landmark l:
 - shared (global): `-sum_l min_a d(a, l)`;
@@ -58,10 +69,12 @@ Per step: `collisions` (per agent: other agents overlapping it, int) and
 - `local_ratio=0.5`: weight of the own collision penalty, in [0, 1]; the shared reward gets the rest.
 - `max_cycles=25`: steps before truncation.
 - `continuous_actions=False`: Box actions instead of Discrete(5).
+- `num_agent_neighbors=None`, `num_landmark_neighbors=None`: see only the nearest other agents /
+  landmarks (integers >= 1; None: all), as mpe2.
+- `comm_radius=None`: a number > 0 gives the agent graph of that radius (ours only).
 
 mpe2's other arguments (`dynamic_rescaling`, `benchmark_data`, `curriculum`,
-`terminate_on_success`, `num_agent_neighbors`, `num_landmark_neighbors`) are not offered;
-their defaults are what this env does.
+`terminate_on_success`) are not offered; their defaults are what this env does.
 
 ## Differences from mpe2
 - Out-of-range continuous actions are refused with an error (mpe2 clips them), as in every env of the suite.
@@ -72,7 +85,8 @@ their defaults are what this env does.
 - See `marl_envs/envs/particles.py` for the two physics corner cases (coincident discs, forces below 1e-250).
 
 ## Version history
-- v0: initial release, matching mpe2's `simple_spread_v3`.
+- v0: initial release, matching mpe2's `simple_spread_v3`; later, with unchanged defaults, mpe2's
+  `num_agent_neighbors` / `num_landmark_neighbors` and the `comm_radius` graph.
 """
 
 from __future__ import annotations
@@ -82,7 +96,7 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv, action_spaces
-from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.checks import boolean, int_at_least, optional_int_at_least, optional_positive_number
 from marl_envs.envs.particles import ObservationLayout, ParticleWorld, particle_image
 
 __all__ = ["CooperativeNavigationEnv"]
@@ -106,16 +120,26 @@ class CooperativeNavigationEnv(BatchedEnv):
         local_ratio: float = 0.5,
         max_cycles: int = 25,
         continuous_actions: bool = False,
+        num_agent_neighbors: int | None = None,
+        num_landmark_neighbors: int | None = None,
+        comm_radius: float | None = None,
         validate_actions: bool = True,
     ):
         N = int_at_least("N", N, 1)
+        self.num_agent_neighbors = optional_int_at_least("num_agent_neighbors", num_agent_neighbors, 1)
+        self.num_landmark_neighbors = optional_int_at_least("num_landmark_neighbors", num_landmark_neighbors, 1)
+        self.comm_radius = optional_positive_number("comm_radius", comm_radius)
+        self.has_adjacency = self.comm_radius is not None
+        self._partial = self.num_agent_neighbors is not None or self.num_landmark_neighbors is not None
+        seen_landmarks = N if self.num_landmark_neighbors is None else self.num_landmark_neighbors
+        seen_agents = N - 1 if self.num_agent_neighbors is None else self.num_agent_neighbors
         if isinstance(local_ratio, bool) or not isinstance(local_ratio, (int, float)) or not 0.0 <= local_ratio <= 1.0:
             raise ValueError(f"local_ratio is a proportion: it must be a number in [0, 1], got {local_ratio!r}")
         self.local_ratio = float(local_ratio)
         continuous_actions = boolean("continuous_actions", continuous_actions)
 
         agents = [f"agent_{i}" for i in range(N)]
-        obs_size = 4 + 2 * N + 4 * (N - 1)
+        obs_size = 4 + 2 * seen_landmarks + 4 * seen_agents
         observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (obs_size,), np.float32)
         box = gymnasium.spaces.Box(0.0, 1.0, (5,), np.float32)
         spaces, table = action_spaces(agents, box, continuous_actions, np.eye(5))
@@ -173,10 +197,22 @@ class CooperativeNavigationEnv(BatchedEnv):
         return reward.float().T.contiguous(), terminated, info
 
     def _observe(self) -> torch.Tensor:
-        return self.layout.observe()
+        if not self._partial:
+            return self.layout.observe()
+        world, N = self.world, self.n_agents
+        landmarks = world.nearest(slice(0, N), self.num_landmark_neighbors)
+        others = world.nearest(slice(N, None), self.num_agent_neighbors)
+        own = torch.cat((world.agent_vel, world.agent_pos)).permute(2, 1, 0)  # [B, N, 4]: velocity, position
+        silent = torch.zeros_like(others)  # the nearest agents' communication (agents are silent)
+        return torch.cat((own, landmarks, others, silent), -1).float()
 
     def _state(self) -> torch.Tensor:
-        return self.layout.state()
+        if not self._partial:
+            return self.layout.state()
+        return self._observe().flatten(1)  # mpe2's state: the observations, concatenated
+
+    def _adjacency(self) -> torch.Tensor | None:
+        return self.world.neighbours(self.comm_radius) if self.comm_radius is not None else None
 
     def _render_rgb(self, env_index: int) -> np.ndarray:
         agents, _, landmarks = self.world.positions(env_index)

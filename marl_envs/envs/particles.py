@@ -207,6 +207,27 @@ class ParticleWorld:
             return [zero, zero]
         raise ValueError(f"unknown feature kind {kind!r}")
 
+    def nearest(self, columns: slice, count: int | None) -> torch.Tensor:
+        """mpe2's partial observability: the positions, relative to each agent, of the ``count``
+        nearest of its other entities in ``columns`` of ``relative`` (``slice(0, L)``: landmarks,
+        ``slice(L, None)``: other agents), closest first, zero-padded when there are fewer:
+        float64 ``[B, N, 2 * count]`` (batch first). ``count=None``: all of them, in index order."""
+        relative, distance = self.relative[:, :, columns], self.distance[:, columns]  # [2, N, K, B], [N, K, B]
+        if count is None:
+            return relative.permute(3, 1, 2, 0).reshape(self.num_envs, self.n_agents, -1)
+        k = min(count, distance.shape[1])
+        order = torch.argsort(distance, dim=1, stable=True)[:, :k]  # as mpe2's argsort (ties have probability 0)
+        picked = torch.gather(relative, 2, order.unsqueeze(0).expand(2, -1, -1, -1))  # [2, N, k, B]
+        picked = picked.permute(3, 1, 2, 0).reshape(self.num_envs, self.n_agents, 2 * k)
+        return torch.nn.functional.pad(picked, (0, 2 * (count - k)))
+
+    def neighbours(self, radius: float) -> torch.Tensor:
+        """bool ``[B, N, N]``: agents i != j whose centres are at most ``radius`` apart."""
+        difference = self.agent_pos.unsqueeze(2) - self.agent_pos.unsqueeze(1)  # [2, N, N, B]
+        close = (difference * difference).sum(0) <= radius * radius
+        close &= ~torch.eye(self.n_agents, dtype=torch.bool, device=self.device).unsqueeze(-1)
+        return close.permute(2, 0, 1)
+
     def gather(self, index: torch.Tensor) -> torch.Tensor:
         """``features`` rows ``index`` (int64 ``[K]``), batch first: float32 ``[B, K]``, a fresh tensor."""
         return torch.index_select(self.features, 0, index).T.contiguous()

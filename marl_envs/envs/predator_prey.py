@@ -67,6 +67,8 @@ benchmark data; for a good agent, the adversaries touching it).
 - `num_good=1` (>= 1), `num_adversaries=3` (>= 0), `num_obstacles=2` (>= 0).
 - `max_cycles=25`: steps before truncation.
 - `continuous_actions=False`: Box actions instead of Discrete(5).
+- `comm_radius=None`: a number > 0 gives the step record an `adjacency` `[B, N, N]`: agents i != j
+  (predators and prey alike) whose centres are at most that far apart (ours only, for graph agents).
 
 mpe2's other arguments (`dynamic_rescaling`, `benchmark_data`, `curriculum`,
 `terminate_on_success`, `num_agent_neighbors`, `num_landmark_neighbors`) are not offered;
@@ -81,7 +83,7 @@ their defaults are what this env does.
 - See `marl_envs/envs/particles.py` for the two physics corner cases (coincident discs, forces below 1e-250).
 
 ## Version history
-- v0: initial release, matching mpe2's `simple_tag_v3`.
+- v0: initial release, matching mpe2's `simple_tag_v3`; later, with unchanged defaults, the `comm_radius` graph.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv, action_spaces
-from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.checks import boolean, int_at_least, optional_positive_number
 from marl_envs.envs.particles import ObservationLayout, ParticleWorld, particle_image
 
 __all__ = ["PredatorPreyEnv"]
@@ -118,9 +120,12 @@ class PredatorPreyEnv(BatchedEnv):
         num_obstacles: int = 2,
         max_cycles: int = 25,
         continuous_actions: bool = False,
+        comm_radius: float | None = None,
         validate_actions: bool = True,
     ):
         G = int_at_least("num_good", num_good, 1)
+        self.comm_radius = optional_positive_number("comm_radius", comm_radius)
+        self.has_adjacency = self.comm_radius is not None
         A = int_at_least("num_adversaries", num_adversaries, 0)
         L = int_at_least("num_obstacles", num_obstacles, 0)
         continuous_actions = boolean("continuous_actions", continuous_actions)
@@ -196,6 +201,9 @@ class PredatorPreyEnv(BatchedEnv):
 
     def _state(self) -> torch.Tensor:
         return self.layout.state()
+
+    def _adjacency(self) -> torch.Tensor | None:
+        return self.world.neighbours(self.comm_radius) if self.comm_radius is not None else None
 
     def _render_rgb(self, env_index: int) -> np.ndarray:
         agents, _, obstacles = self.world.positions(env_index)

@@ -67,6 +67,8 @@ _MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 class TargetGridEnv(BatchedEnv):
     """Batched target grid; see the module documentation for the rules."""
 
+    has_adjacency = True
+
     def __init__(
         self,
         num_envs: int = 1,
