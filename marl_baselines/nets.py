@@ -9,6 +9,18 @@ number of agents. Every agent network maps ``[..., N, input]`` to ``[..., N, out
   (:class:`AgentLinear`), never one network call per agent.
 * Recurrent agents (``recurrent=True``) carry a GRU hidden state ``[..., N, hidden]``; the caller
   resets it to zeros at episode starts.
+
+The interface every agent network offers (this MLP/GRU agent, and the communicating agents of
+:mod:`marl_baselines.comm`), so that an algorithm can take any of them:
+
+* ``forward(obs [..., N, O], hidden, alive=None, adjacency=None) -> (out [..., N, output], hidden)``;
+* ``forward_sequence(obs [batch, T, N, O], hidden=None, starts=None, alive=None, adjacency=None)
+  -> out [batch, T, N, output]``: from ``hidden`` (zeros by default), zeroing it before step t
+  where ``starts[:, t]`` (an episode began there);
+* ``initial_state(*batch_shape, device=None) -> [*batch_shape, N, hidden]``.
+
+``alive`` (bool ``[..., N]``) and ``adjacency`` (bool ``[..., N, N]``) are what communicating
+agents need; this network ignores them.
 """
 
 from __future__ import annotations
@@ -19,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["AgentLinear", "AgentNetwork", "QMixer", "VDNMixer", "mlp", "masked_argmax"]
+__all__ = ["AgentLinear", "AgentNetwork", "QMixer", "VDNMixer", "mlp", "masked_argmax", "gru_step"]
 
 
 class AgentLinear(nn.Module):
@@ -91,34 +103,48 @@ class AgentNetwork(nn.Module):
             obs = torch.cat((obs, self.ids.expand(*obs.shape[:-1], self.n_agents)), -1)
         return F.relu(self.input(obs))
 
-    def forward(self, obs: torch.Tensor, hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, obs: torch.Tensor, hidden: torch.Tensor | None = None, alive: torch.Tensor | None = None, adjacency: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One step: ``obs [..., N, O]`` (and the hidden state) to outputs ``[..., N, output]``."""
         x = self._embed(obs)
         if self.recurrent:
             if hidden is None:
                 hidden = torch.zeros_like(x)
-            x = hidden = _gru(self.gate_input(x), self.gate_hidden(hidden), hidden)
+            x = hidden = gru_step(self.gate_input(x), self.gate_hidden(hidden), hidden)
         else:
             x = F.relu(self.middle(x))
         return self.output(x), hidden
 
-    def forward_sequence(self, obs: torch.Tensor) -> torch.Tensor:
-        """Whole sequences ``obs [batch, T, N, O]`` from a zero hidden state: outputs ``[batch, T, N, output]``.
+    def forward_sequence(
+        self,
+        obs: torch.Tensor,
+        hidden: torch.Tensor | None = None,
+        starts: torch.Tensor | None = None,
+        alive: torch.Tensor | None = None,
+        adjacency: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Whole sequences ``obs [batch, T, N, O]``: outputs ``[batch, T, N, output]``.
 
+        ``hidden [batch, N, H]``: the state before the first step (zeros by default);
+        ``starts`` bool ``[batch, T]``: the state is reset to zeros before step t where it is True.
         Only the recurrence runs step by step; the input and output layers see all steps at once.
         """
         if not self.recurrent:
             return self.forward(obs)[0]
         gates_input = self.gate_input(self._embed(obs))
-        hidden = torch.zeros(*obs.shape[:1], *obs.shape[2:-1], self.hidden_size, device=obs.device)
+        if hidden is None:
+            hidden = torch.zeros(*obs.shape[:1], *obs.shape[2:-1], self.hidden_size, device=obs.device)
         states = []
         for t in range(obs.shape[1]):
-            hidden = _gru(gates_input[:, t], self.gate_hidden(hidden), hidden)
+            if starts is not None:
+                hidden = hidden.masked_fill(starts[:, t, None, None], 0.0)
+            hidden = gru_step(gates_input[:, t], self.gate_hidden(hidden), hidden)
             states.append(hidden)
         return self.output(torch.stack(states, 1))
 
 
-def _gru(gates_input: torch.Tensor, gates_hidden: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+def gru_step(gates_input: torch.Tensor, gates_hidden: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
     """One GRU step (PyTorch's GRUCell equations) from precomputed input and hidden projections."""
     r_i, z_i, n_i = gates_input.chunk(3, -1)
     r_h, z_h, n_h = gates_hidden.chunk(3, -1)

@@ -328,10 +328,14 @@ def _parser() -> argparse.ArgumentParser:
                 continue
             added.add(f.name)
             kind = {"bool": _boolean, "int": int, "float": float}.get(str(f.type), str)
-            group.add_argument(
-                "--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=argparse.SUPPRESS,
-                metavar=str(f.type).upper(), help=f"{docs.get(f.name, '')} ({_defaults(f.name, users)})",
-            )  # fmt: skip
+            option = "--" + f.name.replace("_", "-")
+            help_text = f"{docs.get(f.name, '')} ({_defaults(f.name, users)})"
+            if kind is _boolean:
+                # --icm alone means true; --icm false and --no-icm mean false
+                group.add_argument(option, dest=f.name, type=_boolean, nargs="?", const=True, default=argparse.SUPPRESS, metavar="BOOL", help=help_text)
+                group.add_argument("--no-" + option[2:], dest=f.name, action="store_const", const=False, default=argparse.SUPPRESS, help=f"same as {option} false")
+                continue
+            group.add_argument(option, dest=f.name, type=kind, default=argparse.SUPPRESS, metavar=str(f.type).upper(), help=help_text)
     return parser
 
 
@@ -370,6 +374,11 @@ def configs_from_args(args: argparse.Namespace) -> tuple[RunConfig, Any, dict]:
     run_fields = {f.name for f in dataclasses.fields(RunConfig)}
     config_class = ALGORITHMS[args.algo].config_class
     algo_fields = {f.name for f in dataclasses.fields(config_class)}
+    cli_only = {"algo", "env", "env_arg", "resume", "no_preset"}
+    foreign = sorted(k for k in given if k not in run_fields | algo_fields | cli_only)
+    if foreign:  # an option of another algorithm's config: refuse it rather than ignore it
+        options = ", ".join("--" + k.replace("_", "-") for k in foreign)
+        raise ValueError(f"{options}: not an option of {args.algo} (its options: marl-train --help, under 'options of ... {args.algo}')")
     run = RunConfig(**{**preset.get("run", {}), **{k: v for k, v in given.items() if k in run_fields}})
     algo_config = config_class(**{**preset.get("algo", {}), **{k: v for k, v in given.items() if k in algo_fields}})
     env_kwargs = dict(preset.get("env", {}))

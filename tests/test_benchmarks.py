@@ -34,3 +34,24 @@ def test_env_throughput_quick_mode_writes_its_table_and_plot(tmp_path):
     for name in ("mpe2 simple_spread_v3", "mpe2 simple_tag_v3", *marl_envs.list_envs()):
         assert f"| {name}" in table
     assert (tmp_path / "env_throughput_cpu.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_comm_ablation_quick_mode_writes_its_tables(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "comm_ablation.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = (tmp_path / "comm_ablation.md").read_text()
+    assert "command: python benchmarks/comm_ablation.py --quick" in table
+    first_cells = {line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")}
+    for row in ("mappo, tarmac", "mappo, tarmac --no-comm", "tarmac: comm - no-comm (same seed)", "mappo, gnn", "mappo, gnn --no-comm", "random policy", "gnn trained on 3, evaluated on 6", "random policy on 6"):
+        assert row in first_cells, row
+
+
+def test_madvrl_poker_quick_mode_writes_its_tables_and_plots(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "madvrl_poker.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = (tmp_path / "madvrl_poker.md").read_text()
+    assert "command: python benchmarks/madvrl_poker.py --quick" in table
+    for row in ("| madvrl ", "| gru_ac ", "vs always_raise", "vs hand_strength", "## Exploitability on 2-player Leduc hold'em", "## Exploitability on 2-player Kuhn poker"):
+        assert row in table, row
+    for variant in ("leduc", "kuhn"):
+        assert (tmp_path / f"madvrl_poker_{variant}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,7 +11,7 @@ import torch
 
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.algos.ppo import PPO, PPOConfig, RunningMeanStd, ppo_loss
-from marl_baselines.buffers import RolloutBuffer
+from marl_baselines.buffers import RolloutBuffer, episode_ended
 from marl_baselines.train import main, train
 from marl_baselines.vec import make_vec_env
 
@@ -81,6 +81,86 @@ def test_gaussian_log_prob_matches_torch_distributions():
     normal = torch.distributions.Normal(mean, math.exp(-0.3))
     torch.testing.assert_close(log_prob, normal.log_prob(actions).sum(-1), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(entropy, normal.entropy().sum(-1), atol=1e-5, rtol=1e-5)
+
+
+# ---------------------------------------------------------------- recurrent actors
+def _collect(algo, env, steps, seed=0):
+    """Act and observe like the training loop (hidden reset where an episode ended); returns the
+    logits ``act`` computed at every step, ``[steps, B, N, A]``."""
+    out = env.reset(seed=seed)
+    algo.start(out)
+    hidden = algo.initial_hidden(env.num_envs)
+    logits = []
+    for _ in range(steps):
+        logits.append(algo.actor(out.obs, hidden)[0])
+        actions, hidden = algo.act(out, hidden, explore=True)
+        out = env.step(actions)
+        assert algo.observe(actions, out, 0) is None  # the rollout is not full yet: no training
+        hidden = hidden.masked_fill(episode_ended(out)[:, None, None], 0.0)
+    return torch.stack(logits)
+
+
+def test_recurrent_forward_over_the_rollout_equals_step_by_step_acting():
+    """Training re-runs the GRU over each env's rollout from the hidden state stored at step 0,
+    restarting where episodes began: it must give the logits acting gave, step for step."""
+    env = make_vec_env("target_grid_v0", 4, max_cycles=5, view_radius=1)
+    algo = PPO(env, PPOConfig(recurrent=True, rollout_steps=16, minibatches=2), "state", seed=0)
+    with torch.no_grad():
+        algo.actor.output.weight.mul_(100)  # logits of order 1 (the policy head starts near zero)
+    acted = _collect(algo, env, 15)  # episodes end at steps 5 and 10: two restarts inside the rollout
+    starts = algo.episode_starts()[:15]
+    assert starts[5].all() and starts[10].all() and not starts[1:5].any()
+    data = {name: tensor[:15] for name, tensor in algo.buffer.extra.items()}
+    replayed = algo.policy_output({**data, "starts": starts})
+    torch.testing.assert_close(replayed, acted, rtol=1e-5, atol=1e-5)
+    # the restarts matter: without them the replay drifts from what was acted after step 5
+    ignored = algo.policy_output({**data, "starts": torch.zeros_like(starts)})
+    torch.testing.assert_close(ignored[:5], acted[:5], rtol=1e-5, atol=1e-5)
+    assert (ignored[5:] - acted[5:]).abs().max() > 0.05
+    # the hidden state is stored for every step, zero exactly where an episode began
+    assert (data["hidden"][5] == 0).all() and (data["hidden"][10] == 0).all() and (data["hidden"][4] != 0).any()
+
+
+def test_recurrent_actor_remembers_and_starts_each_episode_afresh():
+    env = make_vec_env("target_grid_v0", 2, view_radius=1)
+    algo = PPO(env, PPOConfig(recurrent=True, minibatches=2), "state", seed=0)
+    out = env.reset(seed=0)
+    zero = algo.initial_hidden(2)
+    assert zero.shape == (2, env.n_agents, 64) and (zero == 0).all()
+    first, hidden = algo.act(out, zero, explore=False)
+    assert hidden.shape == zero.shape and (hidden != 0).any()
+    # the same observation from another hidden state gives other logits: the actor has memory
+    assert not torch.allclose(algo.actor(out.obs, hidden)[0], algo.actor(out.obs, zero)[0])
+    # an episode start (hidden reset to zeros, as the training loop does) acts as from scratch
+    again, _ = algo.act(out, hidden.masked_fill(torch.ones(2, 1, 1, dtype=torch.bool), 0.0), explore=False)
+    assert torch.equal(again, first)
+    # feed-forward actors carry no state
+    assert PPO(env, PPOConfig(minibatches=2), "state", seed=0).initial_hidden(2) is None
+
+
+def test_recurrent_minibatches_split_over_envs():
+    env = make_vec_env("goal_grid_v0", 2)
+    with pytest.raises(ValueError, match="minibatches=4 exceeds num_envs=2: with recurrent=True"):
+        PPO(env, PPOConfig(recurrent=True, minibatches=4), "state")
+    algo = PPO(env, PPOConfig(recurrent=True, rollout_steps=8, minibatches=2, epochs=1), "state", seed=0)
+    out = env.reset(seed=0)
+    algo.start(out)
+    hidden = algo.initial_hidden(2)
+    sizes = []
+    original = algo.loss
+
+    def loss(batch):
+        sizes.append(tuple(batch["obs"].shape[:2]))
+        return original(batch)
+
+    algo.loss = loss
+    stats = None
+    for _ in range(8):
+        actions, hidden = algo.act(out, hidden, explore=True)
+        out = env.step(actions)
+        stats = algo.observe(actions, out, 0)
+    assert stats is not None and math.isfinite(stats["policy_loss"])
+    assert sizes == [(8, 1), (8, 1)]  # two minibatches, each one env's whole 8-step sequence
 
 
 # ---------------------------------------------------------------- the loss
@@ -189,9 +269,12 @@ def test_observe_stores_the_value_of_the_final_observation():
 
 
 # ---------------------------------------------------------------- the training loop
-@pytest.mark.parametrize("algo, env, env_kwargs", [("mappo", "goal_grid_v0", {}), ("ippo", "coordination_v0", {})])
-def test_resume_continues_exactly(tmp_path, algo, env, env_kwargs):
-    config = dict(rollout_steps=24, minibatches=3, epochs=2)  # 24 x 4 = 96 sub-env steps a rollout: 1200 stops mid-rollout
+@pytest.mark.parametrize(
+    "algo, env, env_kwargs, recurrent",
+    [("mappo", "goal_grid_v0", {}, False), ("ippo", "coordination_v0", {}, False), ("mappo", "target_grid_v0", {"max_cycles": 10, "view_radius": 1}, True)],
+)
+def test_resume_continues_exactly(tmp_path, algo, env, env_kwargs, recurrent):
+    config = dict(rollout_steps=24, minibatches=3, epochs=2, recurrent=recurrent)  # 24 x 4 = 96 sub-env steps a rollout: 1200 stops mid-rollout
     run = dict(num_envs=4, seed=3)
     first = train(algo, env, quiet_run(tmp_path / "a", total_steps=1200, **run), PPOConfig(**config), env_kwargs)
     resumed = train(algo, env, quiet_run(tmp_path / "a", total_steps=2400, **run), PPOConfig(**config), env_kwargs, resume=first.run_dir)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marl_baselines.algos.maddpg import MADDPG, MADDPGConfig
+from marl_baselines.algos.madvrl import MADVRL, MADVRLConfig
 from marl_baselines.algos.ppo import PPO, PPOConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
 
@@ -39,5 +40,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         AlgorithmSpec("ippo", "independent PPO (each agent's value on its own observation)", PPOConfig, lambda env, c, seed: PPO(env, c, "obs", seed)),
         AlgorithmSpec("maddpg", "MADDPG (decentralised actors, centralised critics on the state and all actions)", MADDPGConfig, lambda env, c, seed: MADDPG(env, c, "maddpg", seed)),
         AlgorithmSpec("matd3", "MATD3 (MADDPG with twin critics, target smoothing, delayed actors)", MADDPGConfig, lambda env, c, seed: MADDPG(env, c, "matd3", seed)),
+        AlgorithmSpec("madvrl", "MA-DVRL for poker_v0 (variational beliefs, ELBO + PPO, self-play and an opponent pool)", MADVRLConfig, lambda env, c, seed: MADVRL(env, c, seed, variational=True), True),
+        AlgorithmSpec("gru_ac", "GRU actor-critic for poker_v0 (MA-DVRL's training without the variational parts)", MADVRLConfig, lambda env, c, seed: MADVRL(env, c, seed, variational=False), True),
     )
 }

@@ -25,6 +25,16 @@ Actions:
   ``hard - soft.detach() + soft`` (as in the reference MADDPG), so the gradient reaches the
   logits through the relaxed sample. Greedy: the masked argmax of the logits.
 
+Agent networks (``agent``, :mod:`marl_baselines.comm`): the actors can be the MLP, TarMAC or the
+graph-attention agent, all feed-forward here (transitions are replayed one at a time, so no
+agent carries memory; TarMAC's GRU memory is replaced by a feed-forward layer, its communication
+unchanged). Communicating actors see ``alive`` (and with ``graph="env"`` the env's adjacency, stored
+with each transition; at an episode's final observation the env reports no graph, so the last one
+of the episode stands in for it). Critics stay MLPs.
+
+Curiosity (``icm``): the intrinsic reward of each sampled transition, from the current module, is
+added to its reward before the targets are formed; the module trains on the same batch.
+
 Replay: single transitions in a :class:`~marl_baselines.buffers.TransitionBuffer` on the
 training device: obs, state, actions, reward ``[N]``, the observation after the step (the
 env's ``final_obs``/``final_state``, never the next episode's first one), terminated ``[N]``,
@@ -45,15 +55,18 @@ from torch.nn import functional as F
 from marl_envs import EnvStep
 
 from marl_baselines.buffers import TransitionBuffer, episode_ended
+from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
+from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax
 
 __all__ = ["MADDPGConfig", "MADDPG", "gumbel_softmax"]
 
 
 @dataclass
-class MADDPGConfig:
-    """Hyper-parameters of MADDPG / MATD3 (defaults near the reference MADDPG and EPyMARL's)."""
+class MADDPGConfig(AgentOptions, ICMOptions):
+    """Hyper-parameters of MADDPG / MATD3 (defaults near the reference MADDPG and EPyMARL's), with the
+    agent-network options (feed-forward agents only) and curiosity."""
 
     hidden_size: int = 64
     """Width of the actor network (two hidden ReLU layers)."""
@@ -119,6 +132,8 @@ class MADDPGConfig:
             raise ValueError(f"gumbel_temperature must be > 0, got {self.gumbel_temperature}")
         if self.critic_input not in ("state", "obs"):
             raise ValueError(f"critic_input must be 'state' or 'obs', got {self.critic_input!r}")
+        self.check_agent()
+        self.check_icm()
 
 
 def gumbel_softmax(logits: torch.Tensor, temperature: float, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,6 +159,7 @@ class MADDPG:
         if variant not in self.VARIANTS:
             raise ValueError(f"variant must be one of {self.VARIANTS}, got {variant!r}")
         config.check()
+        config.check_env(env)
         self.config, self.variant, self.device = config, variant, env.device
         self.discrete = env.discrete
         N, A = self.n_agents, self.n_actions = env.n_agents, env.action_size
@@ -161,7 +177,8 @@ class MADDPG:
             self.action_scale = (self.action_high - self.action_low) / 2  # [N, A]
             self.action_center = (self.action_high + self.action_low) / 2
         centralised = env.state_size if c.critic_input == "state" else N * env.obs_size
-        self.actor = AgentNetwork(env.obs_size, A, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
+        self.actor = build_agent_network(c, env.obs_size, A, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
+        self.graph = c.agent != "mlp" and c.graph == "env"  # the actors read the env's adjacency
         n_critics = 2 if variant == "matd3" else 1
         self.critics = nn.ModuleList(
             AgentNetwork(centralised + N * A, 1, N, c.critic_hidden_size, False, c.share_parameters, c.agent_id) for _ in range(n_critics)
@@ -180,7 +197,11 @@ class MADDPG:
         if self.has_mask:
             fields["action_mask"] = ((N, A), torch.bool)
             fields["next_action_mask"] = ((N, A), torch.bool)
+        if self.graph:
+            fields["adjacency"] = ((N, N), torch.bool)
+            fields["next_adjacency"] = ((N, N), torch.bool)
         self.buffer = TransitionBuffer(c.buffer_size, fields, self.device)
+        self.curiosity = Curiosity(c, env.obs_size, A, self.discrete, self.device) if c.icm else None
         self._last: dict[str, torch.Tensor] = {}  # the observation the next action is taken at
         self.gradient_steps = 0
         self._vector_steps = 0
@@ -202,8 +223,8 @@ class MADDPG:
         """Pre-tanh actor outputs ``[..., N, A]`` to actions in the Box."""
         return self.action_center + self.action_scale * torch.tanh(raw)
 
-    def _masked_logits(self, actor: nn.Module, obs: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        raw = actor(obs)[0]
+    def _masked_logits(self, actor: nn.Module, obs: torch.Tensor, mask: torch.Tensor | None, alive: torch.Tensor, adjacency: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        raw = actor(obs, None, alive, adjacency)[0]
         return (raw.masked_fill(~mask, float("-inf")) if mask is not None else raw), raw
 
     def initial_hidden(self, num_envs: int) -> None:
@@ -214,8 +235,9 @@ class MADDPG:
         """Actions for the observations of ``out``: discrete int64 ``[B, N]`` (Gumbel-max samples,
         greedy when not ``explore``), continuous float32 ``[B, N, A]`` within the Box."""
         mask = out.action_mask if self.has_mask else None
+        adjacency = out.adjacency if self.graph else None
         if self.discrete:
-            logits, _ = self._masked_logits(self.actor, out.obs, mask)
+            logits, _ = self._masked_logits(self.actor, out.obs, mask, out.alive, adjacency)
             if not explore:
                 return masked_argmax(logits, None), None
             _, actions = gumbel_softmax(logits, 1.0, self.generator)
@@ -226,7 +248,7 @@ class MADDPG:
                 chosen = torch.rand(actions.shape, generator=self.generator, device=self.device) < epsilon
                 actions = torch.where(chosen, random, actions)
             return actions, None
-        actions = self._scale(self.actor(out.obs)[0])
+        actions = self._scale(self.actor(out.obs, None, out.alive, adjacency)[0])
         if explore:
             noise = torch.randn(actions.shape, generator=self.generator, device=self.device)
             actions = actions + noise * self.noise(env_steps) * self.action_scale
@@ -242,6 +264,8 @@ class MADDPG:
         self._last = {"obs": out.obs.clone(), "state": out.state.clone(), "alive": out.alive.clone()}
         if self.has_mask:
             self._last["action_mask"] = out.action_mask.clone()
+        if self.graph:
+            self._last["adjacency"] = out.adjacency.clone()
 
     def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
         """Store the transition taken with ``actions``; train when due. Returns training statistics, if it trained."""
@@ -258,6 +282,10 @@ class MADDPG:
             fields["action_mask"] = self._last["action_mask"]
             # The mask at a final observation is not reported: after a truncation every action may be considered.
             fields["next_action_mask"] = torch.where(ended[:, None, None], True, out.action_mask)
+        if self.graph:
+            # The graph at a final observation is not reported: the episode's last one stands in for it.
+            fields["adjacency"] = self._last["adjacency"]
+            fields["next_adjacency"] = torch.where(ended[:, None, None], self._last["adjacency"], out.adjacency)
         self.buffer.add(**fields)
         self._remember(out)
         self._vector_steps += 1
@@ -287,11 +315,12 @@ class MADDPG:
 
     def _target_actions(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The target actors' actions ``[b, N, A]`` at the observations after the step (one-hot when discrete)."""
+        inputs = (batch["next_alive"], batch.get("next_adjacency"))
         if self.discrete:
-            logits, _ = self._masked_logits(self.target_actor, batch["next_obs"], batch.get("next_action_mask"))
+            logits, _ = self._masked_logits(self.target_actor, batch["next_obs"], batch.get("next_action_mask"), *inputs)
             actions, _ = gumbel_softmax(logits, self.config.gumbel_temperature, self.generator)
         else:
-            actions = self._scale(self.target_actor(batch["next_obs"])[0])
+            actions = self._scale(self.target_actor(batch["next_obs"], None, *inputs)[0])
             if self.variant == "matd3" and self.config.target_noise > 0:
                 c = self.config
                 noise = torch.randn(actions.shape, generator=self.generator, device=self.device) * c.target_noise
@@ -311,6 +340,13 @@ class MADDPG:
         batch = self.buffer.sample(c.batch_size, self.generator)
         alive = batch["alive"].float()
         count = alive.sum().clamp(min=1)
+        curiosity_stats = {}
+        if self.curiosity is not None:
+            actions = batch["actions"].argmax(-1) if self.discrete else batch["actions"]
+            bonus = self.curiosity.reward(batch["obs"], actions, batch["next_obs"], batch["alive"])
+            curiosity_stats = self.curiosity.update(batch["obs"], actions, batch["next_obs"], batch["alive"])
+            curiosity_stats["intrinsic_reward"] = float((bonus * alive).sum() / count)
+            batch["reward"] = batch["reward"] + bonus
 
         targets = self.targets(batch)
         inputs = self._critic_input(batch["obs"], batch["state"], batch["actions"])
@@ -318,7 +354,7 @@ class MADDPG:
         critic_loss = sum(((q - targets).pow(2) * alive).sum() / count for q in qs)
         self.critic_optimizer.zero_grad(set_to_none=True)
         critic_loss.backward()
-        stats = {"critic_loss": float(critic_loss.detach()), "q_taken": float((qs[0].detach() * alive).sum() / count), "target": float((targets * alive).sum() / count)}
+        stats = {"critic_loss": float(critic_loss.detach()), "q_taken": float((qs[0].detach() * alive).sum() / count), "target": float((targets * alive).sum() / count), **curiosity_stats}
         if c.grad_clip > 0:
             stats["critic_grad_norm"] = float(nn.utils.clip_grad_norm_(self.critics.parameters(), c.grad_clip))
         self.critic_optimizer.step()
@@ -331,12 +367,13 @@ class MADDPG:
 
     def _actor_step(self, batch: dict[str, torch.Tensor], alive: torch.Tensor, count: torch.Tensor) -> dict[str, float]:
         c = self.config
+        inputs = (batch["alive"], batch.get("adjacency"))
         if self.discrete:
-            logits, raw = self._masked_logits(self.actor, batch["obs"], batch.get("action_mask"))
+            logits, raw = self._masked_logits(self.actor, batch["obs"], batch.get("action_mask"), *inputs)
             own, _ = gumbel_softmax(logits, c.gumbel_temperature, self.generator)
             regularizer = raw.pow(2)
         else:
-            raw = self.actor(batch["obs"])[0]
+            raw = self.actor(batch["obs"], None, *inputs)[0]
             own = self._scale(raw)
             regularizer = raw.pow(2)
         own = own * batch["alive"][..., None]
@@ -371,6 +408,7 @@ class MADDPG:
             "actor_optimizer": self.actor_optimizer.state_dict(), "critic_optimizer": self.critic_optimizer.state_dict(),
             "gradient_steps": self.gradient_steps, "vector_steps": self._vector_steps,
             "generator": self.generator.get_state(),
+            "curiosity": self.curiosity.state_dict() if self.curiosity is not None else None,
         }  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
@@ -382,6 +420,8 @@ class MADDPG:
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.gradient_steps, self._vector_steps = state["gradient_steps"], state["vector_steps"]
         self.generator.set_state(state["generator"])
+        if self.curiosity is not None:
+            self.curiosity.load_state_dict(state["curiosity"])
         self._last = {k: v.to(self.device) for k, v in state["last"].items()}
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"])

@@ -6,8 +6,19 @@
 * IPPO (de Witt et al., 2020): the same actors, each agent's value V(o_i) on its own observation.
 
 Both share the actor's parameters across agents (with the agent's one-hot id) by default, and
-evaluate all agents in one batched pass (:class:`~marl_baselines.nets.AgentNetwork`). Agents are
-MLPs (no GRU: ``recurrent`` is not offered).
+evaluate all agents in one batched pass (:class:`~marl_baselines.nets.AgentNetwork`).
+
+Recurrent actors (``recurrent=True``, the GRU agent of recurrent MAPPO): ``act`` carries the
+hidden state ``[B, N, H]`` (the training loop passes it in, resets it to zeros where an episode
+ended, and passes it back), and the rollout stores the hidden state each step was acted from.
+Training re-runs the GRU over each env's whole rollout from the hidden state stored at the
+rollout's first step, resetting it to zeros before every step that began an episode (the step
+after one where every agent terminated or was truncated, as the training loop does). Minibatches
+are therefore split over envs, never over time: ``minibatches`` <= ``num_envs``. The critic
+stays feed-forward: MAPPO's sees the global state (Markov in the suite's envs, so memory adds
+little) and IPPO's the agent's current observation; this keeps V(final_obs), which bootstraps a
+truncated episode, a function of the observation alone (a recurrent critic would need the hidden
+state of the step after the episode's end, which the loop has already reset).
 
 The loop: collect ``rollout_steps`` vectorised steps in a
 :class:`~marl_baselines.buffers.RolloutBuffer`; compute GAE(gamma, lambda) advantages, which
@@ -26,6 +37,16 @@ Actions:
   (as CleanRL's continuous PPO does with gymnasium's ClipAction), so the env always receives a
   legal action. Greedy: the clipped mean. ``act`` keeps the unclipped sample for ``observe``.
 
+Agent networks (``agent``, :mod:`marl_baselines.comm`): the actor is an MLP/GRU agent, TarMAC
+(``agent="tarmac"``: with MAPPO's centralised critic this is the paper's actor-critic, trained end
+to end through the messages) or the graph-attention agent (``agent="gnn"``). Communicating actors
+see every agent's ``alive`` flag (and the env's ``adjacency`` with ``graph="env"``), stored in the
+rollout so training re-runs them on what acting saw. The critic is always the MLP.
+
+Curiosity (``icm``, :mod:`marl_baselines.icm`): the intrinsic reward of each transition (obs, the
+action handed to the env, the observation after the step) is added to the agent's reward when the
+step is stored, so GAE and the value targets include it; the module trains on every minibatch.
+
 Value normalisation: the critic predicts returns normalised by a running mean and standard
 deviation of the returns (:class:`RunningMeanStd`, as MAPPO's ``ValueNorm``); GAE uses its
 de-normalised outputs, and the statistics are updated with each rollout's returns before training.
@@ -42,18 +63,24 @@ from torch import nn
 from marl_envs import EnvStep
 
 from marl_baselines.buffers import RolloutBuffer
+from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
+from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax
 
 __all__ = ["PPOConfig", "PPO", "RunningMeanStd", "ppo_loss"]
 
 
 @dataclass
-class PPOConfig:
-    """Hyper-parameters of MAPPO / IPPO (defaults near CleanRL's PPO and MAPPO's on-policy code)."""
+class PPOConfig(AgentOptions, ICMOptions):
+    """Hyper-parameters of MAPPO / IPPO (defaults near CleanRL's PPO and MAPPO's on-policy code),
+    with the agent-network options (:class:`~marl_baselines.comm.AgentOptions`) and curiosity
+    (:class:`~marl_baselines.icm.ICMOptions`)."""
 
     hidden_size: int = 64
     """Width of the actor and critic networks (two hidden ReLU layers)."""
+    recurrent: bool = False
+    """GRU actor (memory across steps, reset at episode starts), trained on whole per-env rollout sequences (minibatches split over envs); the critic stays an MLP."""
     share_parameters: bool = True
     """One actor (and one critic) for every agent, with its one-hot id, rather than one per agent."""
     agent_id: bool = True
@@ -100,6 +127,8 @@ class PPOConfig:
             raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
         if not math.isfinite(self.log_std_init):
             raise ValueError(f"log_std_init must be finite, got {self.log_std_init}")
+        self.check_agent()
+        self.check_icm()
 
 
 class RunningMeanStd(nn.Module):
@@ -194,6 +223,9 @@ class PPO:
         if critic not in self.CRITICS:
             raise ValueError(f"critic must be one of {self.CRITICS}, got {critic!r}")
         config.check()
+        config.check_env(env)
+        if config.recurrent and env.num_envs < config.minibatches:
+            raise ValueError(f"minibatches={config.minibatches} exceeds num_envs={env.num_envs}: with recurrent=True a minibatch holds whole env sequences, so minibatches must be <= num_envs")
         if (config.rollout_steps * env.num_envs) < config.minibatches:
             raise ValueError(f"minibatches={config.minibatches} exceeds the rollout's {config.rollout_steps * env.num_envs} samples (rollout_steps x num_envs)")
         self.config, self.critic_input, self.device = config, critic, env.device
@@ -202,7 +234,7 @@ class PPO:
         torch.manual_seed(seed)  # network initialisation
 
         c, N, A = config, env.n_agents, env.action_size
-        self.actor = AgentNetwork(env.obs_size, A, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
+        self.actor = build_agent_network(c, env.obs_size, A, N, c.hidden_size, c.recurrent, c.share_parameters, c.agent_id).to(self.device)
         critic_size = env.state_size if critic == "state" else env.obs_size
         self.critic = AgentNetwork(critic_size, 1, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
         with torch.no_grad():  # near-uniform initial policy (CleanRL initialises the policy head with gain 0.01)
@@ -221,6 +253,8 @@ class PPO:
             self.action_used = torch.arange(A, device=self.device) < sizes[:, None]  # [N, A]
         self.value_norm = RunningMeanStd().to(self.device)
         self.optimizer = torch.optim.Adam(self.parameters, lr=c.lr, eps=c.adam_eps)
+        self.curiosity = Curiosity(c, env.obs_size, A, self.discrete, self.device) if c.icm else None
+        self.graph = c.agent != "mlp" and c.graph == "env"  # the actor reads the env's adjacency
 
         B, O, S = env.num_envs, env.obs_size, env.state_size
         extra = {
@@ -230,13 +264,22 @@ class PPO:
         }  # fmt: skip
         if env.has_action_mask:
             extra["action_mask"] = ((B, N, A), torch.bool)
+        if c.recurrent:  # the hidden state each step was acted from (training starts from step 0's)
+            extra["hidden"] = (tuple(self.actor.initial_state(B).shape), torch.float32)
+        if self.graph:
+            extra["adjacency"] = ((B, N, N), torch.bool)
+        if c.icm:  # the observation after the step (the final one at an episode's end), and the bonus given
+            extra["next_obs"] = ((B, N, O), torch.float32)
+            extra["intrinsic_reward"] = ((B, N), torch.float32)
         self.buffer = RolloutBuffer(c.rollout_steps, B, N, self.device, extra)
         self.updates = 0
         self._pending: dict[str, torch.Tensor] | None = None  # what act(explore=True) chose, for observe
 
     # ------------------------------------------------------------------ networks
-    def _logits_or_mean(self, obs: torch.Tensor, action_mask: torch.Tensor | None) -> torch.Tensor:
-        output, _ = self.actor(obs)
+    def _logits_or_mean(self, obs: torch.Tensor, action_mask: torch.Tensor | None, hidden: torch.Tensor | None = None, **inputs) -> torch.Tensor:
+        return self._masked(self.actor(obs, hidden, **inputs)[0], action_mask)
+
+    def _masked(self, output: torch.Tensor, action_mask: torch.Tensor | None) -> torch.Tensor:
         if self.discrete and action_mask is not None:
             # a row with no legal action (an agent that has left) keeps every action: its logits stay finite
             legal = action_mask | ~action_mask.any(-1, keepdim=True)
@@ -277,16 +320,21 @@ class PPO:
         return actions if self.discrete else torch.clamp(actions, self.action_low, self.action_high)
 
     # ------------------------------------------------------------------ acting
-    def initial_hidden(self, num_envs: int) -> None:
-        return None
+    def initial_hidden(self, num_envs: int) -> torch.Tensor | None:
+        """Zeros ``[num_envs, N, H]`` for a recurrent actor, else None."""
+        return self.actor.initial_state(num_envs, device=self.device) if self.config.recurrent else None
 
     @torch.no_grad()
-    def act(self, out: EnvStep, hidden: None, explore: bool, env_steps: int = 0):
+    def act(self, out: EnvStep, hidden: torch.Tensor | None, explore: bool, env_steps: int = 0):
         """Actions for the observations of ``out``: sampled from the policy when ``explore``
-        (remembered for ``observe``), greedy otherwise (masked argmax, or the clipped mean)."""
-        output = self._logits_or_mean(out.obs, out.action_mask)
+        (remembered for ``observe``), greedy otherwise (masked argmax, or the clipped mean);
+        and the actor's new hidden state (None for a feed-forward actor)."""
+        if self.config.recurrent and hidden is None:
+            hidden = self.initial_hidden(out.obs.shape[0])
+        raw, new_hidden = self.actor(out.obs, hidden, alive=out.alive, adjacency=self.config.adjacency(out))
+        output = self._masked(raw, out.action_mask)
         if not explore:
-            return (output.argmax(-1) if self.discrete else self._to_env(output)), hidden
+            return (output.argmax(-1) if self.discrete else self._to_env(output)), new_hidden
         actions = self._sample(output)
         log_prob, _ = self.log_prob_entropy(output, actions)
         self._pending = {
@@ -295,7 +343,11 @@ class PPO:
         }  # fmt: skip
         if out.action_mask is not None and "action_mask" in self.buffer.extra:
             self._pending["action_mask"] = out.action_mask
-        return self._to_env(actions), hidden
+        if self.config.recurrent:
+            self._pending["hidden"] = hidden
+        if self.graph:
+            self._pending["adjacency"] = out.adjacency
+        return self._to_env(actions), new_hidden
 
     def start(self, out: EnvStep) -> None:
         """The envs were reset (or a run resumed without its rollout): begin a new rollout."""
@@ -312,7 +364,12 @@ class PPO:
         # from it; a termination masks it in the GAE), the next one elsewhere.
         final_value = self.values(out.final_obs, out.final_state)
         value = pending.pop("value")
-        self.buffer.add(value, out.reward, final_value, out.terminated, out.truncated, **pending)
+        reward = out.reward
+        if self.curiosity is not None:
+            bonus = self.curiosity.reward(pending["obs"], self._to_env(pending["actions"]), out.final_obs, pending["alive"])
+            reward = reward + bonus
+            pending.update(next_obs=out.final_obs, intrinsic_reward=bonus)
+        self.buffer.add(value, reward, final_value, out.terminated, out.truncated, **pending)
         if not self.buffer.full:
             return None
         with torch.enable_grad():
@@ -338,9 +395,14 @@ class PPO:
             targets = returns
 
         T, B = buffer.steps, alive.shape[1]
-        flat = {name: tensor.flatten(0, 1) for name, tensor in data.items()}  # [T*B, ...]
-        flat.update(advantages=advantages.flatten(0, 1), targets=targets.flatten(0, 1), old_values=normalised_values.flatten(0, 1))
-        samples = T * B
+        fields = {**data, "advantages": advantages, "targets": targets, "old_values": normalised_values}  # [T, B, ...]
+        if c.recurrent:
+            # Whole env sequences: minibatches split the envs; the GRU restarts where an episode began.
+            fields["starts"] = self.episode_starts()
+            samples, split = B, 1
+        else:
+            fields = {name: tensor.flatten(0, 1) for name, tensor in fields.items()}  # [T*B, ...]
+            samples, split = T * B, 0
         size = samples // c.minibatches
         totals: dict[str, float] = {}
         steps = 0
@@ -348,13 +410,15 @@ class PPO:
             order = torch.randperm(samples, generator=self.generator, device="cpu").to(self.device)
             for k in range(c.minibatches):
                 index = order[k * size : (k + 1) * size] if k < c.minibatches - 1 else order[k * size :]
-                batch = {name: tensor[index] for name, tensor in flat.items()}
+                batch = {name: tensor.index_select(split, index) for name, tensor in fields.items()}
                 loss, stats = self.loss(batch)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.grad_clip > 0:
                     stats["grad_norm"] = nn.utils.clip_grad_norm_(self.parameters, c.grad_clip)
                 self.optimizer.step()
+                if self.curiosity is not None:
+                    stats.update(self.curiosity.update(batch["obs"], self._to_env(batch["actions"]), batch["next_obs"], batch["alive"]))
                 for key, value in stats.items():
                     totals[key] = totals.get(key, 0.0) + float(value)
                 steps += 1
@@ -363,14 +427,36 @@ class PPO:
         weight = alive.float()
         result["return_mean"] = float((returns * weight).sum() / weight.sum().clamp(min=1))
         result["value_norm_std"] = float(self.value_norm.std)
+        if self.curiosity is not None:
+            result["intrinsic_reward"] = float((data["intrinsic_reward"] * weight).sum() / weight.sum().clamp(min=1))
         if not self.discrete:
             result["action_std"] = float(self.log_std.detach().exp().mean())
         return result
 
+    def episode_starts(self) -> torch.Tensor:
+        """bool ``[T, B]``: rollout step t began an episode (the step before ended it for every agent;
+        the training loop then reset the hidden state). Step 0 starts from the stored hidden state."""
+        buffer = self.buffer
+        starts = torch.zeros(buffer.steps, buffer.reward.shape[1], dtype=torch.bool, device=self.device)
+        starts[1:] = buffer.ended[:-1].all(-1)
+        return starts
+
+    def policy_output(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The actor's (masked) output for a minibatch: samples ``[M, N, ...]``, or for a recurrent
+        actor whole sequences ``[T, b, N, ...]`` re-run from ``hidden[0]`` with resets at ``starts``."""
+        adjacency = batch.get("adjacency")
+        if not self.config.recurrent:
+            return self._logits_or_mean(batch["obs"], batch.get("action_mask"), alive=batch["alive"], adjacency=adjacency)
+        output = self.actor.forward_sequence(
+            batch["obs"].transpose(0, 1), batch["hidden"][0], batch["starts"].T, batch["alive"].transpose(0, 1),
+            adjacency.transpose(0, 1) if adjacency is not None else None,
+        )  # fmt: skip
+        return self._masked(output.transpose(0, 1), batch.get("action_mask"))
+
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         weight = batch["alive"].float()
-        output = self._logits_or_mean(batch["obs"], batch.get("action_mask"))
+        output = self.policy_output(batch)
         log_prob, entropy = self.log_prob_entropy(output, batch["actions"])
         advantages = batch["advantages"]
         if c.normalize_advantages:
@@ -392,6 +478,7 @@ class PPO:
             "log_std": self.log_std.detach().clone() if self.log_std is not None else None,
             "value_norm": self.value_norm.state_dict(), "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(), "updates": self.updates,
+            "curiosity": self.curiosity.state_dict() if self.curiosity is not None else None,
         }  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
@@ -404,6 +491,8 @@ class PPO:
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self.updates = state["updates"]
+        if self.curiosity is not None:
+            self.curiosity.load_state_dict(state["curiosity"])
         self._pending = None
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"])

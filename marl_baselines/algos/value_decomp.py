@@ -11,6 +11,13 @@ while training. Training samples whole episodes from an :class:`~marl_baselines.
 chunks of them, each after up to ``burn_in`` earlier steps that only warm the GRU state up (R2D2's
 zero-state-plus-burn-in), and regresses Q_tot (or each Q_i) on n-step or TD(lambda) targets from
 target networks, with double Q-learning. Targets near a chunk's end bootstrap where its window ends.
+
+Agent networks (``agent``, :mod:`marl_baselines.comm`): the MLP/GRU agent, TarMAC, or the
+graph-attention agent (a DGN-style Q-network), replayed over episodes (or chunks) with every
+agent's ``alive`` flag. The episode buffer stores no adjacency, so here the graph is the fully
+connected one among alive agents (``graph="env"`` is refused). Curiosity (``icm``): each sampled
+transition's intrinsic reward, from the current module, is added to its agents' rewards before the
+targets are formed; the module trains on the same batch.
 """
 
 from __future__ import annotations
@@ -24,15 +31,18 @@ from torch import nn
 from marl_envs import EnvStep
 
 from marl_baselines.buffers import EpisodeBatch, EpisodeBuffer
+from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
-from marl_baselines.nets import AgentNetwork, QMixer, VDNMixer, masked_argmax
+from marl_baselines.icm import Curiosity, ICMOptions
+from marl_baselines.nets import QMixer, VDNMixer, masked_argmax
 
 __all__ = ["ValueDecompConfig", "ValueDecomposition"]
 
 
 @dataclass
-class ValueDecompConfig:
-    """Hyper-parameters of IQL / VDN / QMIX (defaults follow PyMARL's QMIX where it has one)."""
+class ValueDecompConfig(AgentOptions, ICMOptions):
+    """Hyper-parameters of IQL / VDN / QMIX (defaults follow PyMARL's QMIX where it has one), with the
+    agent-network options and curiosity."""
 
     recurrent: bool = False
     """GRU agents (True) or MLP agents (False)."""
@@ -104,6 +114,10 @@ class ValueDecompConfig:
             raise ValueError(f"burn_in warms up the hidden state before a chunk: it needs chunk_length >= 1, got burn_in={self.burn_in} with chunk_length=0")
         if self.hypernet_layers not in (1, 2):
             raise ValueError(f"hypernet_layers must be 1 or 2, got {self.hypernet_layers}")
+        self.check_agent()
+        self.check_icm()
+        if self.agent != "mlp" and self.graph == "env":
+            raise ValueError("graph must be 'full' for iql/vdn/qmix, got 'env': the episode buffer stores no adjacency (the GNN and TarMAC use the fully connected graph of alive agents here)")
 
 
 class ValueDecomposition:
@@ -125,7 +139,7 @@ class ValueDecomposition:
         torch.manual_seed(seed)  # network initialisation
 
         c = config
-        self.agent = AgentNetwork(env.obs_size, env.action_size, env.n_agents, c.hidden_size, c.recurrent, c.share_parameters, c.agent_id).to(self.device)
+        self.agent = build_agent_network(c, env.obs_size, env.action_size, env.n_agents, c.hidden_size, c.recurrent, c.share_parameters, c.agent_id).to(self.device)
         if mixer == "qmix":
             self.mixer: nn.Module | None = QMixer(env.n_agents, env.state_size, c.mixer_embed, c.hypernet_layers, c.hypernet_hidden).to(self.device)
         else:
@@ -138,6 +152,7 @@ class ValueDecomposition:
             c.buffer_size, env.max_episode_steps, env.num_envs, env.n_agents, env.obs_size, env.state_size,
             n_actions_masked=env.action_size if env.has_action_mask else None, device=self.device,
         )  # fmt: skip
+        self.curiosity = Curiosity(c, env.obs_size, env.action_size, True, self.device) if c.icm else None
         self.gradient_steps = 0
         self._vector_steps = 0
 
@@ -154,7 +169,7 @@ class ValueDecomposition:
     def act(self, out: EnvStep, hidden: torch.Tensor | None, explore: bool, env_steps: int = 0):
         """Actions ``[B, N]`` for the observations of ``out`` (epsilon-greedy over legal actions
         when ``explore``, greedy otherwise) and the new hidden state."""
-        q, hidden = self.agent(out.obs, hidden)
+        q, hidden = self.agent(out.obs, hidden, alive=out.alive)
         actions = masked_argmax(q, out.action_mask)
         epsilon = self.epsilon(env_steps) if explore else 0.0
         if epsilon > 0:
@@ -188,7 +203,15 @@ class ValueDecomposition:
             batch = self.buffer.sample_chunks(c.batch_size, c.chunk_length, c.burn_in, generator)
         else:
             batch = self.buffer.sample(c.batch_size, generator)
+        curiosity_stats = {}
+        if self.curiosity is not None:
+            acting = batch.alive[:, :-1] & batch.filled[..., None]
+            bonus = self.curiosity.reward(batch.obs[:, :-1], batch.actions, batch.obs[:, 1:], acting)
+            curiosity_stats = self.curiosity.update(batch.obs[:, :-1], batch.actions, batch.obs[:, 1:], acting)
+            curiosity_stats["intrinsic_reward"] = float(bonus.sum() / acting.sum().clamp(min=1))
+            batch = batch._replace(reward=batch.reward + bonus)
         loss, stats = self.loss(batch)
+        stats.update(curiosity_stats)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip > 0:
@@ -213,9 +236,9 @@ class ValueDecomposition:
 
     def loss(self, batch: EpisodeBatch) -> tuple[torch.Tensor, dict[str, float]]:
         c = self.config
-        q = self.agent.forward_sequence(batch.obs)  # [b, L+1, N, A]; GRU agents from a zero state
+        q = self.agent.forward_sequence(batch.obs, alive=batch.alive)  # [b, L+1, N, A]; GRU agents from a zero state
         with torch.no_grad():
-            target_q = self.target_agent.forward_sequence(batch.obs)
+            target_q = self.target_agent.forward_sequence(batch.obs, alive=batch.alive)
             mask = batch.action_mask[:, 1:] if batch.action_mask is not None else None
             if c.double_q:
                 next_actions = masked_argmax(q.detach()[:, 1:], mask)
@@ -285,6 +308,7 @@ class ValueDecomposition:
             "target_mixer": self.target_mixer.state_dict() if self.target_mixer is not None else None,
             "optimizer": self.optimizer.state_dict(), "gradient_steps": self.gradient_steps,
             "generator": self.generator.get_state(),
+            "curiosity": self.curiosity.state_dict() if self.curiosity is not None else None,
         }  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
@@ -297,6 +321,8 @@ class ValueDecomposition:
         self.gradient_steps = state["gradient_steps"]
         self.generator.set_state(state["generator"])
         self._vector_steps = state["vector_steps"]
+        if self.curiosity is not None:
+            self.curiosity.load_state_dict(state["curiosity"])
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"])
 

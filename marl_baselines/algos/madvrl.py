@@ -1,0 +1,1031 @@
+"""MA-DVRL: multi-agent deep variational reinforcement learning for poker (``poker_v0``), and its ablation.
+
+The design note (``design-notes/madvrl_architecture.md``) gives the architecture; this file is our
+own implementation of it, on the batched poker env (Kuhn poker or Leduc hold'em, any number of
+players). ``marl-train madvrl poker_v0`` trains it; ``marl-train gru_ac poker_v0`` trains the same
+agent without the variational parts (the baseline the benchmark compares with).
+
+**Networks (:class:`BeliefNetworks`; widths ``hidden_size`` = 256 and ``belief_size`` = 256 by default)**
+
+Every seat's input at each env step is its observation ``o_t`` [O] and the action an opponent
+took at the previous step, one-hot [4] (zeros after its own action and at a hand's start).
+
+* encoder, the prior ``p(z_t | o_t)``: FC-ReLU-FC-ReLU on ``o_t``, then a mean head and a std
+  head (softplus + ``min_std``): the agent's belief from what it sees now;
+* inference network, the posterior ``q(z_t | o_{1:t}, a_{1:t-1})``: FC-ReLU on ``[o_t, a_{t-1}]``,
+  a GRU cell over the hand's steps (its state is the ``hidden`` the training loop carries and
+  resets at episode starts), FC-ReLU, mean and std heads: the opponent-belief;
+* joint belief ``[z_prior, z_posterior]`` (2 x ``belief_size`` = 512), from samples
+  ``z = mean + std * eps``, feeding the policy head (FC-ReLU-FC-ReLU-FC, 4 logits, illegal
+  actions at -inf) and the value head (the same shape, 1 output). The value head reads the
+  beliefs' means (a deterministic baseline); the policy reads the sample it acts on.
+* decoders of the ELBO, from the posterior sample: the observation (Bernoulli logits, O), each
+  opponent's next action (N - 1 categoricals over 4) and each opponent's private card
+  (N - 1 categoricals over the ranks).
+
+Linear layers start orthogonal (CleanRL's PPO): with PyTorch's default the signal shrinks
+through the stacked layers, the beliefs start nearly constant and the ELBO sits on a plateau
+(predicting every observation entry's mean) for hundreds of updates, while the policy, which
+reads only the beliefs, settles card-blind. The beliefs' std starts at ``init_std``.
+
+**Losses (:func:`elbo_terms`, :func:`policy_loss`, :func:`value_loss`), per learner seat and step**
+
+* ELBO = E_q[log p(o_t | z) + log p(next opponent actions | z) + log p(opponent cards | z)]
+  minus KL(q(z_t | o_{1:t}, a_{1:t-1}) || p(z_t | o_t)), with the KL in closed form (diagonal
+  Gaussians, summed over the belief's dimensions) and the expectation from the one sample the
+  agent acted on (reparameterised, so gradients reach the encoder and the inference network).
+  The opponents' cards come from the env's global state and are used at training time only
+  (a privileged target; the agent never sees them as input). Targets that do not exist (an
+  opponent acting no more in the hand, or not within the rollout) are masked out. Both the
+  prior and the posterior are learned, so the KL's gradient is balanced (Hafner et al. 2021,
+  ``kl_balance`` = 0.8): most of it trains the prior toward the posterior, less drags the
+  posterior toward a prior that is still poor; its value is the plain KL.
+* policy: PPO's clipped surrogate (Schulman et al. 2017) with GAE(gamma, lambda) advantages from
+  the value head as baseline, and an entropy bonus. PPO-clipped rather than one plain
+  policy-gradient step, because it takes ``epochs`` x ``minibatches`` steps per rollout of
+  thousands of hands without the policy running away (one-step entropy-regularised policy
+  gradient is the special case ``epochs=1, minibatches=1``, where the clip never binds).
+  Only the learner's decisions count (its seat is to act with more than one legal action).
+  The entropy weight is high by PPO's standards (0.1 on standardised advantages): with 0.01
+  the policy turned near-deterministic (and card-blind) before the beliefs had learned the
+  cards, and self-play's cycling was wider; on Kuhn, a 10% mix of the uniform policy into the
+  equilibrium costs only 0.035 chips of exploitability.
+* value: TD(lambda): 0.5 (V(b_t) - G^lambda_t)^2 on value-normalised returns (the GAE targets,
+  bootstrapping from V of the next step), at every step of the learner's seats.
+* total = ``elbo_coef`` (-ELBO, with ``kl_coef`` on the KL and a weight per reconstruction) +
+  ``policy_coef`` (lambda 1) policy + ``value_coef`` (lambda 2) value. Defaults 1, 1, 0.5.
+
+**Self-play and the opponent pool**
+
+The algorithm acts for every seat of every hand (``act`` returns ``[B, N]`` actions) and trains
+only on the seats its learner controls. At each hand's start, each of the B envs draws its
+opponents: with probability ``fixed_fraction`` a fixed strategy (uniformly among
+``fixed_strategies``: ``random``, ``always_call``, ``always_raise``, ``hand_strength``), with
+``pool_fraction`` an earlier checkpoint of the learner (uniformly among those in the pool), and
+otherwise the learner itself on every seat (self-play, both seats trained). Against a pool
+member or a fixed strategy the learner holds one seat, drawn uniformly (positions alternate).
+Every ``snapshot_interval`` updates a frozen copy of the learned policy joins the pool (at most
+``pool_size``; the oldest leaves). All of it is tensor code over the B hands; the only Python
+loops are over pool members (a forward pass on the rows each one controls) and the rollout's
+time steps in training. Fixed strategies are few by default (5% of hands): exploiting them
+pulls the policy away from the equilibrium (measured on Kuhn, 4 seeds of 300k env steps: with
+10% the learned policy's exploitability made excursions to 0.18 in the second half of training,
+with 5% it stayed below 0.09 there).
+
+**The learned policy: Polyak-averaged weights**
+
+Self-play policy gradient cycles around the equilibrium of a zero-sum game (measured on Kuhn:
+the trained networks' exploitability kept swinging between about 0.05 and 0.3 with every entropy
+weight, learning rate, batch size and opponent mix tried). The
+learned policy is therefore an exponential moving average of the trained networks' weights
+(``average_decay`` = 0.995 per gradient step, about 13 updates): it sits near the centre of the
+cycle. It is what is evaluated, played greedily, and copied into the pool; the trained
+networks explore and learn. ``exploitability_trained`` logs the trained networks' figure next
+to it; ``average_decay=0`` evaluates the trained networks themselves.
+
+**Evaluation**
+
+* :meth:`MADVRL.policy_table` gives the learned policy's action probabilities at every
+  information set of :mod:`marl_envs.poker_analysis` (by replaying the public path to it through
+  the recurrent network, averaging the policy over ``belief_samples`` draws of the beliefs), so
+  :meth:`MADVRL.exploitability` is exact for that policy (up to the belief draws). It is logged
+  as ``exploitability`` in the training statistics every ``exploitability_interval`` env steps
+  (train.csv, TensorBoard) and kept in ``exploitability_curve``.
+* :func:`chips_per_hand`: chips won per hand by one player against another over many hands in
+  parallel, mean and 95% t-interval; :class:`FixedStrategy` gives the fixed opponents.
+* ``chips_per_hand/<opponent>`` in the training statistics: the learner's chips per hand in
+  the rollout's training hands against each kind of opponent (NaN when there was none).
+
+The ``gru_ac`` ablation (``variational=False``): the same encoder and inference trunks give
+deterministic features (the mean heads, no std heads, no sampling), the same policy and value
+heads, the same training (PPO, TD(lambda), self-play, pool, averaging), and no ELBO.
+
+On a CPU, keep torch to one thread (``torch.set_num_threads(1)``) when other processes share
+the cores: these small networks gain nothing from two threads, and a contended second thread
+made the update 50 times slower here.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from marl_envs import EnvStep
+from marl_envs.envs.poker import ACTIONS, PokerEnv, PokerRules, observation_vector
+from marl_envs.poker_analysis import PokerGame
+from marl_envs.poker_analysis import game as poker_game
+
+from marl_baselines.algos.ppo import RunningMeanStd
+from marl_baselines.buffers import RolloutBuffer, episode_ended
+from marl_baselines.config import check_ranges
+from marl_baselines.nets import mlp
+
+__all__ = [
+    "FIXED_STRATEGIES",
+    "BeliefNetworks",
+    "FixedStrategy",
+    "MADVRL",
+    "MADVRLConfig",
+    "chips_per_hand",
+    "elbo_terms",
+    "fixed_strategy_probabilities",
+    "gaussian_kl",
+    "policy_loss",
+    "t_interval",
+    "value_loss",
+]
+
+FOLD, CHECK, CALL, RAISE = range(4)
+N_ACTIONS = len(ACTIONS)
+FIXED_STRATEGIES = ("random", "always_call", "always_raise", "hand_strength")
+SELF_PLAY = 0
+"""Controller code of a hand the learner plays on every seat; 1 + k: fixed strategy k; 1 + F + j: pool member j."""
+
+
+@dataclass
+class MADVRLConfig:
+    """Hyper-parameters of MA-DVRL and of its ablation gru_ac (which ignores the ELBO's fields)."""
+
+    hidden_size: int = 256
+    """Width of every hidden layer: encoder, inference network (and its GRU), policy, value and decoders."""
+    belief_size: int = 256
+    """Size of each belief (prior and posterior); the joint belief the heads read is twice this."""
+    min_std: float = 0.01
+    """Floor added to the beliefs' standard deviations (softplus + min_std; > 0, so the KL stays finite)."""
+    init_std: float = 0.1
+    """The beliefs' standard deviation at initialisation (the std heads' bias; their weights start small)."""
+    rollout_steps: int = 16
+    """Vectorised env steps per rollout (every step holds num_envs hands in progress)."""
+    epochs: int = 4
+    """Passes over each rollout."""
+    minibatches: int = 4
+    """Minibatches per pass (the rollout's num_envs x n_players seat sequences, split evenly)."""
+    lr: float = 5e-4
+    """Adam learning rate."""
+    adam_eps: float = 1e-5
+    """Adam's epsilon."""
+    grad_clip: float = 1.0
+    """Clip the gradient's global norm to this (0 turns clipping off)."""
+    gamma: float = 0.99
+    """Discount factor (the poker_v0 presets take 1: the chips at a hand's end count fully)."""
+    gae_lambda: float = 0.95
+    """Lambda of GAE and of the TD(lambda) value targets."""
+    clip: float = 0.2
+    """Clip range of the probability ratio in PPO's surrogate objective."""
+    policy_coef: float = 1.0
+    """lambda 1: weight of the policy loss in the total."""
+    value_coef: float = 0.5
+    """lambda 2: weight of the value loss in the total."""
+    entropy_coef: float = 0.1
+    """Weight of the policy's entropy bonus (inside the policy loss; the advantages are standardised)."""
+    elbo_coef: float = 1.0
+    """Weight of the negative ELBO in the total (madvrl only)."""
+    kl_coef: float = 1.0
+    """Weight (beta) of KL(posterior || prior) inside the negative ELBO."""
+    kl_balance: float = 0.8
+    """Share of the KL's gradient that moves the prior toward the posterior (the rest moves the posterior; 0.5: half the plain KL gradient on each)."""
+    obs_recon_coef: float = 1.0
+    """Weight of the observation's reconstruction (Bernoulli log-likelihood, summed over entries)."""
+    action_recon_coef: float = 1.0
+    """Weight of the prediction of the opponents' next actions."""
+    card_recon_coef: float = 1.0
+    """Weight of the prediction of the opponents' private cards (training-time target only)."""
+    normalize_advantages: bool = True
+    """Standardise the advantages of each minibatch over the learner's decisions."""
+    normalize_values: bool = True
+    """Predict returns normalised by their running mean and standard deviation."""
+    average_decay: float = 0.995
+    """Polyak averaging of the weights after every gradient step; the averaged networks are the learned policy
+    (evaluated, played greedily, copied into the pool) while the trained ones explore (0: no averaging)."""
+    pool_fraction: float = 0.3
+    """Fraction of hands against an earlier checkpoint from the pool (self-play while the pool is empty)."""
+    fixed_fraction: float = 0.05
+    """Fraction of hands against a fixed strategy; the rest (1 - pool - fixed) is self-play."""
+    fixed_strategies: str = "random,always_call,always_raise,hand_strength"
+    """Comma-separated fixed opponents of training: any of random, always_call, always_raise, hand_strength."""
+    pool_size: int = 8
+    """Most earlier checkpoints kept in the opponent pool (the oldest leaves first)."""
+    snapshot_interval: int = 10
+    """Updates between two checkpoints joining the pool."""
+    exploitability_interval: int = 50_000
+    """Env steps between exact exploitability measurements logged in the training statistics (0: never)."""
+    belief_samples: int = 32
+    """Draws of the beliefs the exact evaluation averages the policy over (madvrl; 0: the beliefs' means)."""
+
+    def check(self) -> None:
+        check_ranges(
+            self,
+            at_least_one=("hidden_size", "belief_size", "rollout_steps", "epochs", "minibatches", "pool_size", "snapshot_interval"),
+            non_negative=(
+                "lr", "grad_clip", "clip", "policy_coef", "value_coef", "entropy_coef", "elbo_coef", "kl_coef",
+                "obs_recon_coef", "action_recon_coef", "card_recon_coef", "exploitability_interval", "belief_samples",
+            ),
+            unit_interval=("gamma", "gae_lambda", "average_decay", "pool_fraction", "fixed_fraction", "kl_balance"),
+        )  # fmt: skip
+        for name in ("adam_eps", "min_std"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.average_decay < 1:
+            raise ValueError(f"average_decay must be < 1 (1 would freeze the learned policy), got {self.average_decay}")
+        if not self.init_std > self.min_std:
+            raise ValueError(f"init_std must be > min_std ({self.min_std}), got {self.init_std}")
+        if self.pool_fraction + self.fixed_fraction > 1:
+            raise ValueError(f"pool_fraction + fixed_fraction must be <= 1 (the rest is self-play), got {self.pool_fraction} + {self.fixed_fraction}")
+        names = self.strategy_names()
+        unknown = [name for name in names if name not in FIXED_STRATEGIES]
+        if unknown or len(set(names)) != len(names):
+            raise ValueError(f"fixed_strategies must be distinct names from {', '.join(FIXED_STRATEGIES)} separated by commas, got {self.fixed_strategies!r}")
+        if self.fixed_fraction > 0 and not names:
+            raise ValueError(f"fixed_strategies must name at least one strategy when fixed_fraction > 0, got {self.fixed_strategies!r}")
+
+    def strategy_names(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.fixed_strategies.split(",") if name.strip())
+
+
+# ---------------------------------------------------------------------- the observation's layout
+@dataclass(frozen=True)
+class PokerLayout:
+    """Where ``poker_v0``'s observation keeps what the fixed strategies read (see the env's docstring)."""
+
+    n_players: int
+    ranks: int
+    has_board: bool
+
+    @classmethod
+    def of(cls, rules: PokerRules) -> PokerLayout:
+        return cls(rules.n_players, rules.ranks, rules.has_board)
+
+    def card_rank(self, obs: torch.Tensor) -> torch.Tensor:
+        """``[...]`` int64: the observer's card rank (0 lowest)."""
+        return obs[..., self.n_players : self.n_players + self.ranks].argmax(-1)
+
+    def board_rank(self, obs: torch.Tensor) -> torch.Tensor:
+        """``[...]`` int64: the board's rank once revealed, else -1 (and always -1 in Kuhn)."""
+        if not self.has_board:
+            return torch.full(obs.shape[:-1], -1, dtype=torch.int64, device=obs.device)
+        start = self.n_players + self.ranks
+        board = obs[..., start : start + self.ranks]
+        return torch.where(board.sum(-1) > 0, board.argmax(-1), -1)
+
+
+# ---------------------------------------------------------------------- fixed strategies
+def _first_legal(mask: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
+    """``[...]``: the first action of ``order`` that ``mask [..., 4]`` allows (check for a seat not to act)."""
+    choice = torch.full(mask.shape[:-1], CHECK, dtype=torch.int64, device=mask.device)
+    for action in reversed(order):
+        choice = torch.where(mask[..., action], action, choice)
+    return choice
+
+
+def fixed_strategy_probabilities(name: str, obs: torch.Tensor, action_mask: torch.Tensor, layout: PokerLayout) -> torch.Tensor:
+    """Probabilities ``[..., 4]`` of fixed strategy ``name`` at ``obs [..., O]`` with legal ``action_mask [..., 4]``.
+
+    * ``random``: uniform over the legal actions;
+    * ``always_call``: check, or call facing a bet (never folds, never raises);
+    * ``always_raise``: raise while raising is legal, else call, else check;
+    * ``hand_strength``: a pair with the board or the top rank raises (else calls); a card in the
+      upper half of the ranks checks or calls; a lower card checks, and folds facing a bet.
+    """
+    if name == "random":
+        legal = action_mask.float()
+        return legal / legal.sum(-1, keepdim=True).clamp(min=1)
+    if name == "always_call":
+        choice = _first_legal(action_mask, (CHECK, CALL))
+    elif name == "always_raise":
+        choice = _first_legal(action_mask, (RAISE, CALL, CHECK))
+    elif name == "hand_strength":
+        rank, board = layout.card_rank(obs), layout.board_rank(obs)
+        strong = (rank == board) | (rank == layout.ranks - 1)
+        weak = ~strong & (rank < (layout.ranks - 1) / 2)
+        choice = torch.where(
+            strong,
+            _first_legal(action_mask, (RAISE, CALL, CHECK)),
+            torch.where(weak, _first_legal(action_mask, (CHECK, FOLD)), _first_legal(action_mask, (CHECK, CALL))),
+        )
+    else:
+        raise ValueError(f"unknown fixed strategy {name!r}; choose from {', '.join(FIXED_STRATEGIES)}")
+    return F.one_hot(choice, N_ACTIONS).float()
+
+
+def _sample(log_probabilities: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One action per row of ``log_probabilities [..., 4]`` (-inf: never), by Gumbel-max on ``generator``."""
+    uniform = torch.rand(log_probabilities.shape, generator=generator, device=log_probabilities.device)
+    gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-12, max=1 - 1e-7)))
+    return (log_probabilities + gumbel).argmax(-1)
+
+
+class FixedStrategy:
+    """A fixed poker strategy as a player of :func:`chips_per_hand`: ``play(out, hidden, generator)`` for every seat."""
+
+    def __init__(self, name: str, rules: PokerRules):
+        if name not in FIXED_STRATEGIES:
+            raise ValueError(f"unknown fixed strategy {name!r}; choose from {', '.join(FIXED_STRATEGIES)}")
+        self.name, self.layout = name, PokerLayout.of(rules)
+
+    def __repr__(self) -> str:
+        return f"FixedStrategy({self.name!r})"
+
+    def initial_hidden(self, num_envs: int) -> None:
+        return None
+
+    def probabilities(self, obs: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
+        return fixed_strategy_probabilities(self.name, obs, action_mask, self.layout)
+
+    def play(self, out: EnvStep, hidden: None, generator: torch.Generator | None = None):
+        return _sample(self.probabilities(out.obs, out.action_mask).log(), generator), None
+
+
+# ---------------------------------------------------------------------- networks
+class Belief:
+    """A diagonal Gaussian ``[..., L]`` (``std`` None: a deterministic feature, the ablation's)."""
+
+    __slots__ = ("mean", "std")
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor | None):
+        self.mean, self.std = mean, std
+
+    def sample(self, noise: torch.Tensor | None) -> torch.Tensor:
+        """``mean + std * noise`` (reparameterised); the mean when ``noise`` or ``std`` is None."""
+        return self.mean if noise is None or self.std is None else self.mean + self.std * noise
+
+
+def gaussian_kl(posterior: Belief, prior: Belief) -> torch.Tensor:
+    """``KL(posterior || prior)`` of diagonal Gaussians ``[..., L]``, summed over the last axis: ``[...]``."""
+    variance_ratio = (posterior.std / prior.std).pow(2)
+    mean_term = ((posterior.mean - prior.mean) / prior.std).pow(2)
+    return 0.5 * (variance_ratio + mean_term - 1 - variance_ratio.log()).sum(-1)
+
+
+class BeliefNetworks(nn.Module):
+    """Encoder (prior), recurrent inference network (posterior), policy and value heads, and the ELBO's decoders.
+
+    Shapes: ``obs [..., O]``, ``last_action [..., 4]`` (the opponents' previous action, one-hot),
+    ``hidden [..., H]`` (the GRU's state); beliefs ``[..., L]``; the joint belief ``[..., 2L]``.
+    """
+
+    def __init__(self, obs_size: int, n_players: int, ranks: int, hidden_size: int = 256, belief_size: int = 256, variational: bool = True, min_std: float = 0.01, init_std: float = 0.1):
+        super().__init__()
+        H, L, A = hidden_size, belief_size, N_ACTIONS
+        self.obs_size, self.n_players, self.ranks = obs_size, n_players, ranks
+        self.hidden_size, self.belief_size, self.variational, self.min_std = H, L, variational, min_std
+        self.encoder = nn.Sequential(nn.Linear(obs_size, H), nn.ReLU(), nn.Linear(H, H), nn.ReLU())
+        self.prior_mean = nn.Linear(H, L)
+        self.inference_input = nn.Sequential(nn.Linear(obs_size + A, H), nn.ReLU())
+        self.inference_cell = nn.GRUCell(H, H)
+        self.inference_output = nn.Sequential(nn.Linear(H, H), nn.ReLU())
+        self.posterior_mean = nn.Linear(H, L)
+        self.policy = mlp(2 * L, H, A, layers=3)
+        self.value = mlp(2 * L, H, 1, layers=3)
+        if variational:
+            self.prior_std = nn.Linear(H, L)
+            self.posterior_std = nn.Linear(H, L)
+            self.decoder = nn.Sequential(nn.Linear(L, H), nn.ReLU())
+            self.decode_obs = nn.Linear(H, obs_size)
+            self.decode_actions = nn.Linear(H, (n_players - 1) * A)
+            self.decode_cards = nn.Linear(H, (n_players - 1) * ranks)
+        self._initialise(init_std)
+
+    @torch.no_grad()
+    def _initialise(self, init_std: float) -> None:
+        """Orthogonal weights (gain sqrt 2 before a ReLU, 1 elsewhere) and zero biases, as CleanRL's PPO:
+        PyTorch's default shrinks the signal through the stacked layers, and the beliefs then start
+        nearly constant, which slows the ELBO's start by hundreds of updates. The policy's last layer
+        starts small (a near-uniform policy); the std heads start at ``init_std``. The GRU keeps its own."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.orthogonal_(module.weight, math.sqrt(2))
+                nn.init.zeros_(module.bias)
+        heads = [self.prior_mean, self.posterior_mean, self.value[-1]]
+        if self.variational:
+            heads += [self.decode_obs, self.decode_actions, self.decode_cards]
+        for head in heads:
+            nn.init.orthogonal_(head.weight, 1.0)
+        nn.init.orthogonal_(self.policy[-1].weight, 0.01)
+        if self.variational:
+            for head in (self.prior_std, self.posterior_std):  # std = softplus(bias) + min_std = init_std
+                nn.init.orthogonal_(head.weight, 0.01)
+                head.bias.fill_(math.log(math.expm1(init_std - self.min_std)))
+
+    def _std(self, head: nn.Module, features: torch.Tensor) -> torch.Tensor | None:
+        return F.softplus(head(features)) + self.min_std if self.variational else None
+
+    def prior(self, obs: torch.Tensor) -> Belief:
+        """``p(z_t | o_t)`` from the observation alone."""
+        features = self.encoder(obs)
+        return Belief(self.prior_mean(features), self._std(self.prior_std, features) if self.variational else None)
+
+    def posterior_from(self, hidden: torch.Tensor) -> Belief:
+        """``q(z_t | o_{1:t}, a_{1:t-1})`` from the GRU's state after step t."""
+        features = self.inference_output(hidden)
+        return Belief(self.posterior_mean(features), self._std(self.posterior_std, features) if self.variational else None)
+
+    def step(self, obs: torch.Tensor, last_action: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, Belief, Belief]:
+        """One env step for any batch shape: (the GRU's new state, prior, posterior)."""
+        inputs = self.inference_input(torch.cat((obs, last_action), -1))
+        shape = inputs.shape[:-1]
+        hidden = self.inference_cell(inputs.reshape(-1, self.hidden_size), hidden.reshape(-1, self.hidden_size)).view(*shape, self.hidden_size)
+        return hidden, self.prior(obs), self.posterior_from(hidden)
+
+    def sequence(self, obs: torch.Tensor, last_action: torch.Tensor, hidden: torch.Tensor, starts: torch.Tensor) -> tuple[torch.Tensor, Belief, Belief]:
+        """Sequences ``[T, C, ...]`` from the states ``hidden [C, H]`` before step 0; the state is reset to
+        zeros before every step t with ``starts[t]`` (``[T, C]`` bool; a new hand). Only the GRU runs step by step."""
+        inputs = self.inference_input(torch.cat((obs, last_action), -1))
+        states = []
+        for t in range(obs.shape[0]):
+            hidden = self.inference_cell(inputs[t], hidden.masked_fill(starts[t, :, None], 0.0))
+            states.append(hidden)
+        hiddens = torch.stack(states)
+        return hiddens, self.prior(obs), self.posterior_from(hiddens)
+
+    @staticmethod
+    def joint(prior: Belief, posterior: Belief, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """The joint belief ``[..., 2L]``: samples with ``noise [..., 2L]`` (prior's half first), or the means."""
+        prior_noise, posterior_noise = (None, None) if noise is None else noise.chunk(2, -1)
+        return torch.cat((prior.sample(prior_noise), posterior.sample(posterior_noise)), -1)
+
+    def logits(self, joint: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
+        """Action logits ``[..., 4]`` with illegal actions at -inf (a row without a legal action keeps all)."""
+        legal = action_mask | ~action_mask.any(-1, keepdim=True)
+        return self.policy(joint).masked_fill(~legal, float("-inf"))
+
+    def values(self, joint_mean: torch.Tensor) -> torch.Tensor:
+        return self.value(joint_mean).squeeze(-1)
+
+    def decode(self, posterior_sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Logits of the observation ``[..., O]``, the opponents' next actions ``[..., N-1, 4]`` and cards ``[..., N-1, R]``."""
+        features = self.decoder(posterior_sample)
+        opponents = self.n_players - 1
+        return (
+            self.decode_obs(features),
+            self.decode_actions(features).unflatten(-1, (opponents, N_ACTIONS)),
+            self.decode_cards(features).unflatten(-1, (opponents, self.ranks)),
+        )
+
+
+# ---------------------------------------------------------------------- losses
+def elbo_terms(
+    nets: BeliefNetworks,
+    prior: Belief,
+    posterior: Belief,
+    posterior_noise: torch.Tensor,
+    obs: torch.Tensor,
+    next_actions: torch.Tensor,
+    cards: torch.Tensor,
+    kl_balance: float = 0.5,
+) -> dict[str, torch.Tensor]:
+    """The ELBO's terms per sample ``[...]`` (negative log-likelihoods, so that -ELBO = their weighted sum + KL).
+
+    ``obs [..., O]`` (in [0, 1]: Bernoulli targets), ``next_actions [..., N-1]`` (each opponent's
+    next action, -1: none to predict), ``cards [..., N-1]`` (each opponent's card rank). The
+    reconstructions decode the posterior sample ``mean + std * posterior_noise``; the KL is
+    ``KL(posterior || prior)`` in closed form. Its value does not depend on ``kl_balance``, its
+    gradient does: ``kl_balance`` of it trains the prior toward the posterior, the rest the
+    posterior toward the prior (KL balancing, Hafner et al. 2021; 0.5: the plain gradient, halved).
+    """
+    sample = posterior.sample(posterior_noise)
+    obs_logits, action_logits, card_logits = nets.decode(sample)
+    known = next_actions >= 0
+    action_nll = F.cross_entropy(action_logits.flatten(0, -2), next_actions.clamp(min=0).flatten(), reduction="none").view_as(next_actions)
+    card_nll = F.cross_entropy(card_logits.flatten(0, -2), cards.flatten(), reduction="none").view_as(cards)
+    return {
+        "obs_nll": F.binary_cross_entropy_with_logits(obs_logits, obs, reduction="none").sum(-1),
+        "action_nll": (action_nll * known).sum(-1),
+        "card_nll": card_nll.sum(-1),
+        "kl": kl_balance * gaussian_kl(_detached(posterior), prior) + (1 - kl_balance) * gaussian_kl(posterior, _detached(prior)),
+    }
+
+
+def _detached(belief: Belief) -> Belief:
+    return Belief(belief.mean.detach(), belief.std.detach())
+
+
+def _masked_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return (values * weight).sum() / weight.sum().clamp(min=1)
+
+
+def policy_loss(
+    log_prob: torch.Tensor, old_log_prob: torch.Tensor, advantages: torch.Tensor, entropy: torch.Tensor, weight: torch.Tensor, clip: float, entropy_coef: float
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """PPO's clipped surrogate minus the entropy bonus, averaged over entries with ``weight`` 1 (the learner's decisions)."""
+    log_ratio = log_prob - old_log_prob
+    ratio = log_ratio.exp()
+    surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages)
+    entropy_mean = _masked_mean(entropy, weight)
+    loss = -_masked_mean(surrogate, weight) - entropy_coef * entropy_mean
+    with torch.no_grad():
+        stats = {"entropy": entropy_mean.detach(), "clip_fraction": _masked_mean(((ratio - 1).abs() > clip).float(), weight), "approx_kl": _masked_mean((ratio - 1) - log_ratio, weight)}
+    return loss, stats
+
+
+def value_loss(values: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The TD(lambda) loss 0.5 (V - G^lambda)^2, averaged over entries with ``weight`` 1."""
+    return 0.5 * _masked_mean((values - targets).pow(2), weight)
+
+
+# ---------------------------------------------------------------------- exact evaluation
+class InfoSetInputs:
+    """Every information set of a :class:`PokerGame` as the sequence of inputs its player saw on the way there.
+
+    ``obs [I, T, O]`` and ``last_action [I, T, 4]`` (zero-padded after ``lengths[i]`` steps) and
+    ``legal [I, 4]``: what ``poker_v0`` (``hands=1``) showed the player at every env step from the
+    hand's start to the information set, so the recurrent network's policy there can be computed
+    exactly as it acts in the env.
+    """
+
+    def __init__(self, game: PokerGame):
+        rules, N, R = game.rules, game.n_players, game.rules.ranks
+        parent: dict[int, tuple[int, int]] = {}
+        for u, kids in enumerate(game.children):
+            for action, child in kids.items():
+                parent[child] = (u, action)
+        paths = []
+        for s in game.information_sets:
+            path, v = [], s.node
+            while v != 0:
+                u, action = parent[v]
+                path.append((u, action))
+                v = u
+            paths.append(path[::-1])
+        I, T = len(game.information_sets), 1 + max(len(p) for p in paths)
+        obs = np.zeros((I, T, rules.observation_size(1)), np.float32)
+        last_action = np.zeros((I, T, N_ACTIONS), np.float32)
+        legal = np.zeros((I, N_ACTIONS), bool)
+        lengths = np.zeros(I, np.int64)
+        for s, path in zip(game.information_sets, paths):
+            rank = int(np.argmax(s.observation[N : N + R]))
+            board = int(np.argmax(s.observation[N + R : N + 2 * R])) if s.board is not None else None
+            nodes = [u for u, _ in path] + [s.node]
+            for k, node in enumerate(nodes):
+                obs[s.index, k] = observation_vector(rules, game.states[node], s.player, rank, board)
+                if k > 0:
+                    u, action = path[k - 1]
+                    if game.states[u].to_act != s.player:
+                        last_action[s.index, k, action] = 1
+            if not np.array_equal(obs[s.index, len(nodes) - 1], s.observation):
+                raise AssertionError(f"the replayed observation at {s.key!r} differs from the information set's")
+            legal[s.index, list(s.legal_actions)] = True
+            lengths[s.index] = len(nodes)
+        self.obs, self.last_action = torch.from_numpy(obs), torch.from_numpy(last_action)
+        self.legal, self.lengths = torch.from_numpy(legal), torch.from_numpy(lengths)
+
+
+@lru_cache(maxsize=8)
+def _infoset_inputs(variant: str, n_players: int, ranks: int) -> InfoSetInputs:
+    return InfoSetInputs(poker_game(variant, n_players, ranks))
+
+
+@torch.no_grad()
+def network_policy_table(nets: BeliefNetworks, inputs: InfoSetInputs, samples: int, seed: int = 0) -> np.ndarray:
+    """``[I, 4]`` float64: the policy of ``nets`` at every information set, averaged over ``samples``
+    draws of the beliefs (0, or a deterministic network: at the beliefs' means)."""
+    device = next(nets.parameters()).device
+    obs, last_action = inputs.obs.to(device).transpose(0, 1), inputs.last_action.to(device).transpose(0, 1)  # [T, I, ...]
+    T, I = obs.shape[:2]
+    starts = torch.zeros(T, I, dtype=torch.bool, device=device)
+    hiddens, _, _ = nets.sequence(obs, last_action, torch.zeros(I, nets.hidden_size, device=device), starts)
+    last = (inputs.lengths.to(device) - 1)[None, :, None]
+    hidden = hiddens.gather(0, last.expand(1, I, nets.hidden_size)).squeeze(0)
+    final_obs = obs.gather(0, last.expand(1, I, obs.shape[-1])).squeeze(0)
+    prior, posterior = nets.prior(final_obs), nets.posterior_from(hidden)
+    legal = inputs.legal.to(device)
+    if samples == 0 or not nets.variational:
+        probabilities = torch.softmax(nets.logits(nets.joint(prior, posterior), legal), -1)
+    else:
+        generator = torch.Generator(device=device).manual_seed(seed)
+        noise = torch.randn(samples, I, 2 * nets.belief_size, generator=generator, device=device)
+        joint = nets.joint(prior, posterior, noise)  # [samples, I, 2L]
+        probabilities = torch.softmax(nets.logits(joint, legal.expand(samples, I, N_ACTIONS)), -1).mean(0)
+    table = probabilities.double().cpu().numpy() * inputs.legal.numpy()
+    return table / table.sum(1, keepdims=True)
+
+
+def t_interval(values: torch.Tensor | np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of the two-sided Student-t confidence interval of the mean."""
+    from scipy import stats
+
+    values = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, np.float64).reshape(-1)
+    n = len(values)
+    if n < 2:
+        return float(values.mean()) if n else float("nan"), float("nan")
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
+    return float(values.mean()), float(half)
+
+
+@torch.no_grad()
+def chips_per_hand(player, opponent, hands: int = 20_000, seed: int = 0, device: str | torch.device = "cpu", **env_kwargs) -> dict[str, float]:
+    """Chips ``player`` wins per hand against ``opponent`` on ``poker_v0``: one hand in each of ``hands``
+    envs at once, ``player`` on seat ``b % n_players`` of env b (every position equally often),
+    ``opponent`` on the others. Both are objects with ``initial_hidden(num_envs)`` and
+    ``play(out, hidden, generator) -> (actions [B, N], hidden)`` (an MA-DVRL / gru_ac algorithm,
+    a :class:`FixedStrategy`). Returns ``mean``, ``ci95`` (t-interval half-width) and ``hands``.
+    """
+    from marl_baselines.vec import make_vec_env
+
+    env = make_vec_env("poker_v0", hands, device, **env_kwargs)
+    out = env.reset(seed=seed)
+    generator = torch.Generator(device=env.device).manual_seed(seed)
+    seat = torch.arange(hands, device=env.device) % env.n_agents
+    is_player = torch.arange(env.n_agents, device=env.device) == seat[:, None]
+    hidden_player, hidden_opponent = player.initial_hidden(hands), opponent.initial_hidden(hands)
+    total = torch.zeros(hands, device=env.device)
+    finished = torch.zeros(hands, dtype=torch.bool, device=env.device)
+    while not bool(finished.all()):
+        mine, hidden_player = player.play(out, hidden_player, generator)
+        theirs, hidden_opponent = opponent.play(out, hidden_opponent, generator)
+        out = env.step(torch.where(is_player, mine, theirs))
+        total += out.reward.gather(1, seat[:, None]).squeeze(1) * ~finished
+        finished |= episode_ended(out)
+    per_hand = total / env_kwargs.get("hands", 1)
+    mean, half = t_interval(per_hand)
+    return {"mean": mean, "ci95": half, "hands": hands}
+
+
+# ---------------------------------------------------------------------- the algorithm
+class MADVRL:
+    """MA-DVRL (``variational=True``) or its GRU actor-critic ablation (``variational=False``) on a native ``poker_v0`` VecEnv."""
+
+    def __init__(self, env, config: MADVRLConfig, seed: int = 0, variational: bool = True):
+        config.check()
+        poker = getattr(env, "env", None)
+        if not isinstance(poker, PokerEnv):
+            raise ValueError(f"{'madvrl' if variational else 'gru_ac'} trains on poker_v0 through the native source, got {getattr(env, 'name', env)!r} ({getattr(env, 'source', '?')} source)")
+        c, B, N = config, env.num_envs, env.n_agents
+        if B * N < c.minibatches:
+            raise ValueError(f"minibatches={c.minibatches} exceeds the rollout's {B * N} seat sequences (num_envs x n_players)")
+        if c.exploitability_interval > 0:
+            if poker.hands != 1:
+                raise ValueError(f"exploitability_interval must be 0 for matches of several hands (hands={poker.hands}): the exact tools evaluate single hands")
+            try:
+                poker_game(poker.rules.variant, N, poker.rules.ranks)
+            except ValueError as error:
+                raise ValueError(f"exploitability_interval must be 0 for this game: {error}") from None
+        self.config, self.variational, self.device = c, variational, env.device
+        self.rules, self.hands, self.layout = poker.rules, poker.hands, PokerLayout.of(poker.rules)
+        self.num_envs, self.n_agents, self.obs_size = B, N, env.obs_size
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        self.seed = seed
+        torch.manual_seed(seed)  # network initialisation
+        self.nets = self._new_networks()
+        self.average = copy.deepcopy(self.nets).requires_grad_(False) if c.average_decay > 0 else None
+        self.optimizer = torch.optim.Adam(self.nets.parameters(), lr=c.lr, eps=c.adam_eps)
+        self.value_norm = RunningMeanStd().to(self.device)
+
+        self.strategies = [FixedStrategy(name, self.rules) for name in c.strategy_names()]
+        self.pool: list[BeliefNetworks] = []
+        self.pool_next = 0  # the slot the next checkpoint replaces once the pool is full
+        self._seats = torch.arange(N, device=self.device)
+        self.controller = torch.zeros(B, dtype=torch.int64, device=self.device)
+        self.learner_seat = torch.zeros(B, dtype=torch.int64, device=self.device)
+        self._cumulative: torch.Tensor | None = None  # the draw's cumulative probabilities over controller codes
+        self._draw_opponents(torch.ones(B, dtype=torch.bool, device=self.device))
+
+        O, L = env.obs_size, c.belief_size
+        extra = {
+            "obs": ((B, N, O), torch.float32), "last_action": ((B, N, N_ACTIONS), torch.float32),
+            "action_mask": ((B, N, N_ACTIONS), torch.bool), "actions": ((B, N), torch.int64), "log_prob": ((B, N), torch.float32),
+            "learner": ((B, N), torch.bool), "alive": ((B, N), torch.bool), "cards": ((B, N), torch.int64),
+            "controller": ((B,), torch.int64), "env_ended": ((B,), torch.bool), "bootstrap": ((B, N), torch.float32),
+        }  # fmt: skip
+        if variational:
+            extra["noise"] = ((B, N, 2 * L), torch.float32)
+        self.buffer = RolloutBuffer(c.rollout_steps, B, N, self.device, extra)
+        self.initial_hidden_state = torch.zeros(B, N, c.hidden_size, device=self.device)  # the GRU's state before the rollout's first step
+        self.updates = 0
+        self.next_exploitability = 0  # env steps: measured at the first update, then every interval
+        self.exploitability_curve: list[tuple[int, float, float]] = []  # (env steps, learned policy, trained networks)
+        self._pending: dict[str, torch.Tensor] | None = None
+
+    @property
+    def policy_nets(self) -> BeliefNetworks:
+        """The learned policy's networks: the Polyak average of the trained ones (or those without averaging)."""
+        return self.nets if self.average is None else self.average
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        if self.average is not None:
+            for average, trained in zip(self.average.parameters(), self.nets.parameters()):
+                average.lerp_(trained, 1 - self.config.average_decay)
+
+    def _new_networks(self) -> BeliefNetworks:
+        c = self.config
+        return BeliefNetworks(self.obs_size, self.n_agents, self.rules.ranks, c.hidden_size, c.belief_size, self.variational, c.min_std, c.init_std).to(self.device)
+
+    # ------------------------------------------------------------------ opponents
+    @property
+    def opponent_names(self) -> list[str]:
+        """Names of the controller codes: ``self``, the fixed strategies, ``pool``."""
+        return ["self", *(s.name for s in self.strategies), "pool"]
+
+    def _draw_opponents(self, where: torch.Tensor) -> None:
+        """New opponents (and learner seats) for the envs ``where`` ``[B]`` is True: tensor ops, no host sync."""
+        c, F_, P = self.config, len(self.strategies), len(self.pool)
+        if self._cumulative is None or len(self._cumulative) != 1 + F_ + P:  # the pool grew: new weights
+            weights = [1.0 - (c.fixed_fraction if F_ else 0.0) - (c.pool_fraction if P else 0.0)]
+            weights += [c.fixed_fraction / max(F_, 1)] * F_ + [c.pool_fraction / max(P, 1)] * P
+            self._cumulative = torch.tensor(np.cumsum(weights) / sum(weights), dtype=torch.float32, device=self.device)
+        B = self.num_envs
+        draw = torch.rand(B, generator=self.generator, device=self.device)
+        seat = torch.randint(self.n_agents, (B,), generator=self.generator, device=self.device)
+        controller = torch.searchsorted(self._cumulative, draw, right=True).clamp(max=F_ + P)
+        self.controller = torch.where(where, controller, self.controller)
+        self.learner_seat = torch.where(where, seat, self.learner_seat)
+
+    def _add_snapshot(self) -> None:
+        snapshot = copy.deepcopy(self.policy_nets).requires_grad_(False)
+        if len(self.pool) < self.config.pool_size:
+            self.pool.append(snapshot)
+        else:
+            self.pool[self.pool_next] = snapshot
+            self.pool_next = (self.pool_next + 1) % self.config.pool_size
+
+    # ------------------------------------------------------------------ acting
+    def initial_hidden(self, num_envs: int) -> torch.Tensor:
+        """``[B, N, H + 4]``: the GRU's state and the opponents' last action (one-hot), zeros at a hand's start."""
+        return torch.zeros(num_envs, self.n_agents, self.config.hidden_size + N_ACTIONS, device=self.device)
+
+    def _next_hidden(self, gru_state: torch.Tensor, actions: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
+        """The hidden after a step: the GRU's state and, for every seat but the actor, the actor's action one-hot."""
+        acting = action_mask.sum(-1) > 1  # [B, N]: the seat to act (others may only check)
+        taken = (F.one_hot(actions, N_ACTIONS).float() * acting[..., None]).sum(1, keepdim=True)  # [B, 1, 4]
+        return torch.cat((gru_state, taken * ~acting[..., None]), -1)
+
+    def _forward(self, nets: BeliefNetworks, obs, last_action, gru_state, action_mask, noise):
+        gru_state, prior, posterior = nets.step(obs, last_action, gru_state)
+        logits = nets.logits(nets.joint(prior, posterior, noise), action_mask)
+        return gru_state, logits, prior, posterior
+
+    def _noise(self, shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor | None:
+        if not self.variational:
+            return None
+        return torch.randn(*shape, 2 * self.config.belief_size, generator=generator or self.generator, device=self.device)
+
+    @torch.no_grad()
+    def act(self, out: EnvStep, hidden: torch.Tensor, explore: bool, env_steps: int = 0):
+        """Actions ``[B, N]`` for every seat. ``explore``: the training hands (the learner's seats sample
+        from its policy on sampled beliefs, the other seats are played by each env's opponent; remembered
+        for ``observe``). Otherwise the learner plays every seat greedily (the beliefs' means, masked argmax)."""
+        B, N, H = out.obs.shape[0], self.n_agents, self.config.hidden_size
+        last_action, gru_state = hidden[..., H:], hidden[..., :H]
+        if not explore:
+            gru_state, logits, _, _ = self._forward(self.policy_nets, out.obs, last_action, gru_state, out.action_mask, None)
+            actions = logits.argmax(-1)
+            return actions, self._next_hidden(gru_state, actions, out.action_mask)
+
+        noise = self._noise((B, N), None)
+        new_state, logits, prior, posterior = self._forward(self.nets, out.obs, last_action, gru_state, out.action_mask, noise)
+        value = self.nets.values(self.nets.joint(prior, posterior))
+        learner = (self.controller == SELF_PLAY)[:, None] | (self._seats == self.learner_seat[:, None])
+        log_probs = torch.log_softmax(logits, -1)
+        chosen = log_probs
+        for k, strategy in enumerate(self.strategies):
+            theirs = ((self.controller == 1 + k)[:, None] & ~learner)[..., None]
+            chosen = torch.where(theirs, strategy.probabilities(out.obs, out.action_mask).log(), chosen)
+        if self.pool:
+            rows_of = (self.controller[:, None] - 1 - len(self.strategies)).expand(B, N).reshape(-1)
+            flat_learner = learner.reshape(-1)
+            chosen, new_state = chosen.reshape(B * N, -1).clone(), new_state.reshape(B * N, -1).clone()
+            for j, snapshot in enumerate(self.pool):
+                rows = ((rows_of == j) & ~flat_learner).nonzero().squeeze(-1)
+                if rows.numel():
+                    state_j, logits_j, _, _ = self._forward(
+                        snapshot, out.obs.reshape(B * N, -1)[rows], last_action.reshape(B * N, -1)[rows], gru_state.reshape(B * N, -1)[rows],
+                        out.action_mask.reshape(B * N, -1)[rows], self._noise((rows.numel(),), None),
+                    )  # fmt: skip
+                    chosen[rows], new_state[rows] = torch.log_softmax(logits_j, -1), state_j
+            chosen, new_state = chosen.view(B, N, -1), new_state.view(B, N, -1)
+        actions = _sample(chosen, self.generator)
+        self._pending = {
+            "obs": out.obs, "last_action": last_action, "action_mask": out.action_mask, "actions": actions,
+            "log_prob": log_probs.gather(-1, actions[..., None]).squeeze(-1), "learner": learner, "alive": out.alive,
+            "cards": self._cards(out.state), "controller": self.controller, "value": value, "gru_state": gru_state,
+        }  # fmt: skip
+        if noise is not None:
+            self._pending["noise"] = noise
+        new_hidden = self._next_hidden(new_state, actions, out.action_mask)
+        self._pending["next_hidden"] = new_hidden
+        return actions, new_hidden
+
+    @torch.no_grad()
+    def play(self, out: EnvStep, hidden: torch.Tensor, generator: torch.Generator | None = None):
+        """The learner's stochastic policy on every seat (sampled beliefs, sampled actions), recording nothing:
+        the player of :func:`chips_per_hand`."""
+        B, N, H = out.obs.shape[0], self.n_agents, self.config.hidden_size
+        noise = self._noise((B, N), generator)
+        gru_state, logits, _, _ = self._forward(self.policy_nets, out.obs, hidden[..., H:], hidden[..., :H], out.action_mask, noise)
+        actions = _sample(torch.log_softmax(logits, -1), generator)
+        return actions, self._next_hidden(gru_state, actions, out.action_mask)
+
+    def _cards(self, state: torch.Tensor) -> torch.Tensor:
+        """``[B, N]``: every seat's card rank, from the global state's first blocks (training targets only)."""
+        N, R = self.n_agents, self.rules.ranks
+        return state[:, : N * R].view(-1, N, R).argmax(-1)
+
+    # ------------------------------------------------------------------ recording and training
+    def start(self, out: EnvStep) -> None:
+        """The envs were reset (or a run resumed without its rollout): begin a new rollout."""
+        self.buffer.clear()
+        self._pending = None
+
+    @torch.no_grad()
+    def _bootstrap_values(self, out: EnvStep, next_hidden: torch.Tensor) -> torch.Tensor:
+        """Normalised V of the observation after the step (``final_obs``), from the state the step left."""
+        H = self.config.hidden_size
+        _, prior, posterior = self.nets.step(out.final_obs, next_hidden[..., H:], next_hidden[..., :H])
+        return self.nets.values(self.nets.joint(prior, posterior))
+
+    @torch.no_grad()
+    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
+        """Record the step taken with the actions ``act`` chose; train when the rollout is full."""
+        if self._pending is None:
+            raise RuntimeError("observe() follows act(..., explore=True): it records the actions act chose")
+        pending, self._pending = self._pending, None
+        t = self.buffer.position
+        if t == 0:
+            self.initial_hidden_state = pending["gru_state"].clone()
+        ended = episode_ended(out)
+        # V after the step is the next step's V, except at a truncation and after the rollout's last step
+        bootstrap = torch.zeros_like(out.reward)
+        if t == self.buffer.steps - 1 or bool(out.truncated.any()):
+            bootstrap = self._bootstrap_values(out, pending["next_hidden"])
+        value = pending.pop("value")
+        for name in ("gru_state", "next_hidden"):
+            pending.pop(name)
+        self.buffer.add(value, out.reward, torch.zeros_like(out.reward), out.terminated, out.truncated, env_ended=ended, bootstrap=bootstrap, **pending)
+        self._draw_opponents(ended)  # the next hands' opponents
+        if not self.buffer.full:
+            return None
+        with torch.enable_grad():
+            stats = self.train()
+        self.buffer.clear()
+        if self.updates % self.config.snapshot_interval == 0:
+            self._add_snapshot()
+        if self.config.exploitability_interval and env_steps >= self.next_exploitability:
+            measured = (self.exploitability(), self.exploitability(trained=True) if self.average is not None else math.nan)
+            self.exploitability_curve.append((env_steps, *measured))
+            self.next_exploitability = (env_steps // self.config.exploitability_interval + 1) * self.config.exploitability_interval
+        if self.config.exploitability_interval:
+            stats["exploitability"], stats["exploitability_trained"] = self.exploitability_curve[-1][1:]
+        stats["pool_size"] = float(len(self.pool))
+        return stats
+
+    def _targets(self) -> dict[str, torch.Tensor]:
+        """Per ``[T, B, N, ...]``: each opponent's next action in the hand (-1: none in the rollout) and card."""
+        data, N = self.buffer.extra, self.n_agents
+        actions, acting, env_ended = data["actions"], data["action_mask"].sum(-1) > 1, data["env_ended"]
+        T = actions.shape[0]
+        upcoming = torch.full_like(actions[0], -1)  # [B, N]: seat m's next action from step t on
+        next_action = torch.empty_like(actions)
+        for t in reversed(range(T)):
+            upcoming = torch.where(env_ended[t][:, None], -1, upcoming)
+            upcoming = torch.where(acting[t], actions[t], upcoming)
+            next_action[t] = upcoming
+        opponents = (self._seats[:, None] + torch.arange(1, N, device=self.device)) % N  # [N, N-1]: seat n's opponents
+        return {"next_actions": next_action[:, :, opponents], "opponent_cards": data["cards"][:, :, opponents]}
+
+    def train(self) -> dict[str, float]:
+        c, buffer, data = self.config, self.buffer, self.buffer.extra
+        T, B, N = buffer.steps, self.num_envs, self.n_agents
+        # V after step t: V of step t + 1 within the rollout, else (truncation, last step) the bootstrap.
+        following = torch.cat((buffer.value[1:], data["bootstrap"][-1:]))
+        truncated = buffer.ended & ~buffer.terminated
+        buffer.final_value.copy_(torch.where(truncated, data["bootstrap"], following))
+        normalised_values = buffer.value.clone()
+        if c.normalize_values:
+            buffer.value.copy_(self.value_norm.denormalize(normalised_values))
+            buffer.final_value.copy_(self.value_norm.denormalize(buffer.final_value))
+        advantages, returns = buffer.advantages(c.gamma, c.gae_lambda)
+        buffer.value.copy_(normalised_values)
+        value_weight = data["learner"] & data["alive"]
+        decision = value_weight & (data["action_mask"].sum(-1) > 1)
+        if c.normalize_values:
+            self.value_norm.update(returns[value_weight])
+            targets = self.value_norm.normalize(returns)
+        else:
+            targets = returns
+        starts = torch.cat((torch.zeros(1, B, dtype=torch.bool, device=self.device), data["env_ended"][:-1]))[..., None].expand(T, B, N)
+        columns = {name: tensor.flatten(1, 2) for name, tensor in data.items() if tensor.dim() >= 3}  # [T, B*N, ...]
+        columns.update({name: tensor.flatten(1, 2) for name, tensor in self._targets().items()})
+        columns.update(advantages=advantages.flatten(1, 2), targets=targets.flatten(1, 2), starts=starts.flatten(1, 2))
+        columns.update(value_weight=value_weight.flatten(1, 2), decision=decision.flatten(1, 2))
+        initial = self.initial_hidden_state.flatten(0, 1)
+        count = B * N
+        size = count // c.minibatches
+        totals: dict[str, float] = {}
+        steps = 0
+        for _ in range(c.epochs):
+            order = torch.randperm(count, generator=self.generator, device=self.device)
+            for k in range(c.minibatches):
+                index = order[k * size : (k + 1) * size] if k < c.minibatches - 1 else order[k * size :]
+                batch = {name: tensor[:, index] for name, tensor in columns.items()}
+                loss, stats = self.loss(batch, initial[index])
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if c.grad_clip > 0:
+                    stats["grad_norm"] = nn.utils.clip_grad_norm_(self.nets.parameters(), c.grad_clip)
+                self.optimizer.step()
+                self._update_average()
+                for key, value in stats.items():
+                    totals[key] = totals.get(key, 0.0) + float(value)
+                steps += 1
+        self.updates += 1
+        result = {key: value / steps for key, value in totals.items()}
+        result.update(self._chips_by_opponent())
+        return result
+
+    def loss(self, batch: dict[str, torch.Tensor], initial_hidden: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The total loss of one minibatch of seat sequences ``[T, C, ...]`` (from the GRU states ``initial_hidden [C, H]``)."""
+        c, nets = self.config, self.nets
+        _, prior, posterior = nets.sequence(batch["obs"], batch["last_action"], initial_hidden, batch["starts"])
+        noise = batch.get("noise")
+        logits = nets.logits(nets.joint(prior, posterior, noise), batch["action_mask"])
+        log_probs = torch.log_softmax(logits, -1)
+        finite = log_probs.masked_fill(torch.isinf(log_probs), 0.0)  # illegal actions: 0 * log 0 = 0, with finite gradients
+        entropy = -(log_probs.exp() * finite).sum(-1)
+        log_prob = log_probs.gather(-1, batch["actions"][..., None]).squeeze(-1)
+        decision, value_weight = batch["decision"].float(), batch["value_weight"].float()
+        advantages = batch["advantages"]
+        if c.normalize_advantages:
+            mean = _masked_mean(advantages, decision)
+            std = _masked_mean((advantages - mean).pow(2), decision).sqrt()
+            advantages = (advantages - mean) / (std + 1e-8)
+        policy, stats = policy_loss(log_prob, batch["log_prob"], advantages, entropy, decision, c.clip, c.entropy_coef)
+        values = nets.values(nets.joint(prior, posterior))
+        value = value_loss(values, batch["targets"], value_weight)
+        loss = c.policy_coef * policy + c.value_coef * value
+        stats.update(policy_loss=policy.detach(), value_loss=value.detach())
+        if self.variational:
+            terms = elbo_terms(nets, prior, posterior, noise.chunk(2, -1)[1], batch["obs"], batch["next_actions"], batch["opponent_cards"], c.kl_balance)
+            weights = {"obs_nll": c.obs_recon_coef, "action_nll": c.action_recon_coef, "card_nll": c.card_recon_coef, "kl": c.kl_coef}
+            negative_elbo = sum(weights[name] * _masked_mean(term, value_weight) for name, term in terms.items())
+            loss = loss + c.elbo_coef * negative_elbo
+            stats.update({name: _masked_mean(term, value_weight).detach() for name, term in terms.items()})
+            stats["negative_elbo"] = negative_elbo.detach()
+            stats["belief_std"] = _masked_mean(posterior.std.mean(-1), value_weight).detach()
+        return loss, stats
+
+    def _chips_by_opponent(self) -> dict[str, float]:
+        """The learner's chips per hand in this rollout's finished hands, by kind of opponent (pool members together)."""
+        data, buffer = self.buffer.extra, self.buffer
+        kinds = len(self.strategies) + 2
+        kind = data["controller"].clamp(max=kinds - 1)  # [T, B]
+        learner_chips = (buffer.reward * data["learner"]).sum(-1)  # self-play: both seats, zero-sum
+        chips = torch.zeros(kinds, device=self.device).index_add_(0, kind.flatten(), learner_chips.flatten())
+        hands = torch.zeros(kinds, device=self.device).index_add_(0, kind.flatten(), data["env_ended"].flatten().float())
+        per_hand = (chips / hands).tolist()  # hands in progress at the rollout's edges count partly: a small bias
+        return {f"chips_per_hand/{name}": value for name, value in zip(self.opponent_names, per_hand) if name != "self"}
+
+    # ------------------------------------------------------------------ exact evaluation
+    def policy_table(self, samples: int | None = None, trained: bool = False) -> np.ndarray:
+        """``[I, 4]``: the learned policy's action probabilities at every information set of ``poker_analysis``
+        (``samples`` draws of the beliefs, default ``belief_samples``; 0: the beliefs' means).
+        ``trained``: the trained networks' policy rather than their average."""
+        if self.hands != 1:
+            raise ValueError(f"the exact tools evaluate single hands; this env plays matches of {self.hands}")
+        inputs = _infoset_inputs(self.rules.variant, self.n_agents, self.rules.ranks)
+        samples = self.config.belief_samples if samples is None else samples
+        return network_policy_table(self.nets if trained else self.policy_nets, inputs, samples, seed=self.seed)
+
+    def exploitability(self, samples: int | None = None, trained: bool = False) -> float:
+        """Exploitability (NashConv / n_players, chips per hand) of the learned policy (``trained``: of the
+        trained networks'), exactly by ``poker_analysis``."""
+        table = self.policy_table(samples, trained)
+        return poker_game(self.rules.variant, self.n_agents, self.rules.ranks).exploitability(table)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self, include_buffer: bool = True) -> dict:
+        return {
+            "buffer": {"rollout": self.buffer.state_dict(), "initial_hidden_state": self.initial_hidden_state} if include_buffer else None,
+            "nets": self.nets.state_dict(), "average": None if self.average is None else self.average.state_dict(), "optimizer": self.optimizer.state_dict(), "value_norm": self.value_norm.state_dict(),
+            "pool": [snapshot.state_dict() for snapshot in self.pool], "pool_next": self.pool_next,
+            "controller": self.controller, "learner_seat": self.learner_seat, "generator": self.generator.get_state(),
+            "updates": self.updates, "next_exploitability": self.next_exploitability, "exploitability_curve": list(self.exploitability_curve),
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        self.nets.load_state_dict(state["nets"])
+        if self.average is not None:
+            self.average.load_state_dict(state["average"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.value_norm.load_state_dict(state["value_norm"])
+        self.pool = []
+        for weights in state["pool"]:
+            snapshot = self._new_networks().requires_grad_(False)
+            snapshot.load_state_dict(weights)
+            self.pool.append(snapshot)
+        self.pool_next = state["pool_next"]
+        self.controller.copy_(state["controller"])
+        self.learner_seat.copy_(state["learner_seat"])
+        self.generator.set_state(state["generator"])
+        self.updates, self.next_exploitability = state["updates"], state["next_exploitability"]
+        self.exploitability_curve = list(state["exploitability_curve"])
+        self._pending = None
+        if state["buffer"] is not None:
+            self.buffer.load_state_dict(state["buffer"]["rollout"])
+            self.initial_hidden_state.copy_(state["buffer"]["initial_hidden_state"])
