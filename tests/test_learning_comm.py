@@ -50,18 +50,28 @@ def test_tarmac_learns_faster_than_itself_without_communication(tmp_path):
     assert returns[True] > returns[False] + 0.4, returns
 
 
-def test_gnn_agent_learns_the_grid_with_mappo_and_qmix(tmp_path):
-    """The graph-attention agent as MAPPO's actor and as QMIX's Q-network (DGN-style) collects at
-    least twice random play's targets."""
+def test_gnn_actor_learns_the_grid_with_mappo(tmp_path):
+    """The graph-attention agent as MAPPO's actor, 3x3 window: at least twice random play's targets
+    after 50k env steps (benchmarks/comm_ablation.py: 2.83 of 3 at 60k over seeds 0-2)."""
     eval_env = make_vec_env("target_grid_v0", 100, **GRID)
     random_targets = evaluate(RandomPolicy(eval_env), eval_env, seed=5)["info/targets_collected"]
-    run = quiet_run(tmp_path / "mappo", total_steps=50_000, num_envs=16, eval_episodes=100, seed=0)
-    mappo = train("mappo", "target_grid_v0", run, PPOConfig(agent="gnn", **AGENT), GRID).final
-    assert mappo["info/targets_collected"] >= 2 * random_targets, (mappo, random_targets)
+    run = quiet_run(tmp_path, total_steps=50_000, num_envs=16, eval_episodes=100, seed=0)
+    final = train("mappo", "target_grid_v0", run, PPOConfig(agent="gnn", **AGENT), GRID).final
+    assert final["info/targets_collected"] >= 2 * random_targets, (final, random_targets)
+
+
+@pytest.mark.parametrize("agent", ["tarmac", "gnn"])
+def test_communicating_agents_as_qmix_agent_networks(tmp_path, agent):
+    """TarMAC and the GNN (a DGN-style Q-network) as QMIX's agent network, with the GRU QMIX preset on
+    20-step episodes (as tests/test_learning_value_decomp.py): at least twice random play's targets
+    in 30k env steps (measured: 2.80 and 2.84 of 3 against 1.24)."""
+    env_kwargs = {"max_cycles": 20}
+    eval_env = make_vec_env("target_grid_v0", 100, **env_kwargs)
+    random_targets = evaluate(RandomPolicy(eval_env), eval_env, seed=5)["info/targets_collected"]
     preset = PRESETS[("qmix", "target_grid_v0")]
-    run = quiet_run(tmp_path / "qmix", **{**preset["run"], "eval_episodes": 100, "eval_interval": 0})
-    qmix = train("qmix", "target_grid_v0", run, ValueDecompConfig(**{**preset["algo"], "agent": "gnn", "agent_id": False}), GRID).final
-    assert qmix["info/targets_collected"] >= 2 * random_targets, (qmix, random_targets)
+    run = quiet_run(tmp_path, **{**preset["run"], "eval_episodes": 100, "eval_interval": 0})
+    final = train("qmix", "target_grid_v0", run, ValueDecompConfig(**{**preset["algo"], "agent": agent, "agent_id": False}), env_kwargs).final
+    assert final["info/targets_collected"] >= 2 * random_targets, (final, random_targets)
 
 
 def trained_policy(result, env, config: PPOConfig, seed: int) -> PPO:
