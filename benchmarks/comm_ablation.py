@@ -1,6 +1,6 @@
 """Communication ablations: TarMAC and the GNN agent against themselves with --no-comm, and the GNN on more agents.
 
-    python benchmarks/comm_ablation.py [--quick] [--seeds 3] [--out DIR]
+    python benchmarks/comm_ablation.py [--quick] [--seeds 3] [--threads 1] [--out DIR]
 
 Three experiments, one run per seed each, all with MAPPO (decentralised actors, centralised
 critic on the state; for TarMAC that is the paper's actor-critic):
@@ -134,7 +134,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 seeds, tiny budgets: checks that the script runs")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: these small networks run several times faster on one thread of a busy 2-core CPU than on two)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     seeds = 2 if args.quick else args.seeds
     out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
     logs = tempfile.mkdtemp(prefix="comm_ablation-")
