@@ -18,6 +18,15 @@ agent's ``alive`` flag. The episode buffer stores no adjacency, so here the grap
 connected one among alive agents (``graph="env"`` is refused). Curiosity (``icm``): each sampled
 transition's intrinsic reward, from the current module, is added to its agents' rewards before the
 targets are formed; the module trains on the same batch.
+
+Known limit (relative overgeneralisation): on the penalty game (``matrix_game_v0``,
+``game="penalty"``, k=100) VDN and QMIX settle on the safe joint action (2 per step), not on an
+optimum (10). Under uniform exploration each agent's action 0 or 2 averages (10 + 0 - 100) / 3
+= -30 against the safe action's 2/3, and even the best *monotonic* fit of the payoff table
+(QMIX's function class) puts the safe action on top for both agents (squared error 8,067 against
+at least 8,922 for any fit with an optimum's action on top); epsilon-greedy data then only
+reinforces it. Weighted QMIX, QTRAN, QPLEX or lenient learners address this; they are not these
+three algorithms.
 """
 
 from __future__ import annotations
