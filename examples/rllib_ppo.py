@@ -30,7 +30,6 @@ and ``build_config``.
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import math
 import os
@@ -40,6 +39,7 @@ import gymnasium
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 import marl_envs
+from marl_baselines.train import env_argument
 
 
 def env_creator(env_id: str):
@@ -192,20 +192,10 @@ def _summary(result: dict) -> dict[str, float]:
     }
 
 
-def _env_arg(text: str) -> tuple[str, Any]:
-    key, equals, value = text.partition("=")
-    if not equals:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value  # a bare word: a string argument such as game=climbing
-
-
 def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="goal_grid_v0", choices=marl_envs.list_envs(), help="env name (default: %(default)s)")
-    parser.add_argument("--env-arg", type=_env_arg, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)")
+    parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)")
     parser.add_argument("--iterations", type=int, default=30, help="PPO iterations (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=400, help="env steps per iteration (default: %(default)s)")
     parser.add_argument("--minibatch-size", type=int, default=100, help="(default: %(default)s)")

@@ -29,7 +29,6 @@ PPO's own ``reset()`` then continues those seeded streams.
 from __future__ import annotations
 
 import argparse
-import ast
 from typing import Any
 
 import numpy as np
@@ -38,6 +37,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import set_random_seed
 
 import marl_envs
+from marl_baselines.train import env_argument
 
 
 def make_vec_env(env_id: str, copies: int = 4, seed: int = 0, **env_kwargs: Any):
@@ -77,20 +77,10 @@ def evaluate(model, vec_env, episodes_per_slot: int = 1) -> float:
     return float(np.mean(returns))
 
 
-def _env_arg(text: str) -> tuple[str, Any]:
-    key, equals, value = text.partition("=")
-    if not equals:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
-
-
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="cooperative_navigation_v0", choices=marl_envs.list_envs(), help="env name (default: %(default)s)")
-    parser.add_argument("--env-arg", type=_env_arg, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)")
+    parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)")
     parser.add_argument("--steps", type=int, default=20_000, help="agent-steps of training (default: %(default)s)")
     parser.add_argument("--copies", type=int, default=4, help="env copies (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)

@@ -37,7 +37,6 @@ respects action masks):
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 from typing import Any
 
@@ -49,6 +48,7 @@ from torchrl.envs.libs.pettingzoo import PettingZooWrapper
 from torchrl.envs.utils import check_env_specs
 
 import marl_envs
+from marl_baselines.train import env_argument
 
 
 # ---------------------------------------------------------------------- route 1: PettingZooWrapper
@@ -188,20 +188,10 @@ def run(env_id: str = "cooperative_navigation_v0", steps: int = 50, num_envs: in
     return single, many
 
 
-def _env_arg(text: str) -> tuple[str, Any]:
-    key, equals, value = text.partition("=")
-    if not equals:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
-
-
 def main(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="cooperative_navigation_v0", choices=marl_envs.list_envs(), help="env name (default: %(default)s)")
-    parser.add_argument("--env-arg", type=_env_arg, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)")
+    parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)")
     parser.add_argument("--steps", type=int, default=50, help="rollout length (default: %(default)s)")
     parser.add_argument("--num-envs", type=int, default=64, help="sub-envs of the batched route (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)

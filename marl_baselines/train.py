@@ -17,6 +17,7 @@ evaluation episodes that ended in a terminal state rather than at the time limit
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import dataclasses
 import json
@@ -38,7 +39,7 @@ from marl_baselines.buffers import episode_ended
 from marl_baselines.config import PRESETS, RunConfig, field_docs
 from marl_baselines.vec import make_vec_env
 
-__all__ = ["train", "evaluate", "cli", "main", "RunResult", "RandomPolicy"]
+__all__ = ["train", "evaluate", "cli", "main", "RunResult", "RandomPolicy", "env_argument"]
 
 
 @dataclass
@@ -312,7 +313,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("algo", help="algorithm: " + ", ".join(ALGORITHMS))
     parser.add_argument("env", help="a registered env name (marl_envs.list_envs())")
-    parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="an env constructor argument (repeatable), e.g. --env-arg game=two_step")
+    parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="an env constructor argument (repeatable), e.g. --env-arg game=two_step")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR (or a checkpoint.pt)")
     parser.add_argument("--no-preset", action="store_true", help="ignore the tuned preset of this algorithm and env")
     users: dict[type, list[str]] = {RunConfig: []}
@@ -355,13 +356,21 @@ def _boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _env_value(text: str) -> Any:
+def env_argument(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` (the argparse type of ``--env-arg``) as ``(key, value)``: VALUE is read as a
+    Python literal (``3``, ``0.5``, ``True``, ``None``, ``[(3, 0), (0, 3)]``), else as JSON
+    (``true``, ``null``), else kept as a string (``game=climbing``)."""
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"--env-arg takes KEY=VALUE, got {text!r}")
     try:
-        return json.loads(text)
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass
+    try:
+        return key, json.loads(value)
     except json.JSONDecodeError:
-        if text in ("True", "False"):
-            return text == "True"
-        return text
+        return key, value
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[RunConfig, Any, dict]:
@@ -382,11 +391,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[RunConfig, Any, dict]:
     run = RunConfig(**{**preset.get("run", {}), **{k: v for k, v in given.items() if k in run_fields}})
     algo_config = config_class(**{**preset.get("algo", {}), **{k: v for k, v in given.items() if k in algo_fields}})
     env_kwargs = dict(preset.get("env", {}))
-    for item in args.env_arg:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--env-arg takes KEY=VALUE, got {item!r}")
-        env_kwargs[key] = _env_value(value)
+    env_kwargs.update(args.env_arg)
     return run, algo_config, env_kwargs
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import signal
@@ -308,3 +309,13 @@ def test_ctrl_c_stops_at_a_step_boundary_and_resumes_exactly(tmp_path, monkeypat
     b = torch.load(whole.run_dir / "checkpoint.pt", weights_only=False)["algo"]["agent"]
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+
+
+def test_env_argument_reads_literals_json_and_words():
+    from marl_baselines.train import env_argument
+
+    assert env_argument("game=climbing") == ("game", "climbing")
+    assert env_argument("starts=[(3, 0), (0, 3)]") == ("starts", [(3, 0), (0, 3)])
+    assert env_argument("continuous=false") == env_argument("continuous=False") == ("continuous", False)
+    with pytest.raises(argparse.ArgumentTypeError, match="--env-arg takes KEY=VALUE, got 'oops'"):
+        env_argument("oops")
