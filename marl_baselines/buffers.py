@@ -65,8 +65,11 @@ class EpisodeBuffer:
         action_dtype: torch.dtype = torch.int64,
         n_actions_masked: int | None = None,
         device: torch.device | str = "cpu",
+        sync_free: bool | None = None,
     ):
         self.capacity, self.max_length, self.num_envs, self.device = capacity, max_length, num_envs, torch.device(device)
+        # See the class doc; None: on wherever the host would wait for the device (not on CPU).
+        self.sync_free = self.device.type != "cpu" if sync_free is None else bool(sync_free)
         T, N = max_length, n_agents
 
         def fields(lead: int) -> dict[str, torch.Tensor]:
@@ -83,21 +86,37 @@ class EpisodeBuffer:
                 shapes["action_mask"] = ((T + 1, N, n_actions_masked), torch.bool)
             return {k: torch.zeros(lead, *shape, dtype=dtype, device=self.device) for k, (shape, dtype) in shapes.items()}
 
-        self.storage = fields(capacity)
+        # Sync-free commits write every staging row, the unfinished ones into a scratch slot at the end.
+        self.storage = fields(capacity + 1 if self.sync_free else capacity)
         self.staging = fields(num_envs)
         self.step_index = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
         self._rows = torch.arange(num_envs, device=self.device)
-        self.next_slot = 0
-        self.size = 0
+        # Host ints, or device tensors in sync-free mode.
+        self.next_slot: int | torch.Tensor = torch.zeros((), dtype=torch.int64, device=self.device) if self.sync_free else 0
+        self.size: int | torch.Tensor = torch.zeros((), dtype=torch.int64, device=self.device) if self.sync_free else 0
+        self._steps_since_start = 0
 
     def __len__(self) -> int:
-        return self.size
+        """The number of stored episodes (in sync-free mode this reads a device counter: it syncs)."""
+        return int(self.size)
+
+    def holds_at_least(self, count: int) -> bool:
+        """Whether ``count`` whole episodes are stored, decided on the host without waiting for the device.
+
+        In sync-free mode the host knows only a lower bound: every env finishes an episode at
+        least every ``max_length`` steps, so ``num_envs * (steps // max_length)`` episodes are
+        stored (at most ``capacity``). Learning may therefore start a little later there.
+        """
+        if not self.sync_free:
+            return self.size >= count
+        return min(self.capacity, self.num_envs * (self._steps_since_start // self.max_length)) >= count
 
     def start(self, out: EnvStep) -> None:
         """Begin staging the episodes that ``out`` (from ``reset``) starts in every env."""
         for tensor in self.staging.values():
             tensor.zero_()
         self.step_index.zero_()
+        self._steps_since_start = 0
         self._write_first(self._rows, out)
 
     def _write_first(self, rows: torch.Tensor, out: EnvStep) -> None:
@@ -108,8 +127,8 @@ class EpisodeBuffer:
         if "action_mask" in s:
             s["action_mask"][rows, 0] = out.action_mask[rows]
 
-    def add(self, actions: torch.Tensor, out: EnvStep) -> int:
-        """Record the step every env just took with ``actions``; returns how many episodes ended."""
+    def add(self, actions: torch.Tensor, out: EnvStep) -> None:
+        """Record the step every env just took with ``actions``; the episodes that ended move into storage."""
         s, rows, t = self.staging, self._rows, self.step_index
         ended = episode_ended(out)
         s["actions"][rows, t] = actions
@@ -124,13 +143,18 @@ class EpisodeBuffer:
             # after a truncation the bootstrap may consider every action.
             s["action_mask"][rows, t + 1] = torch.where(ended[:, None, None], True, out.action_mask)
         self.step_index = t + 1
+        self._steps_since_start += 1
+        if self.sync_free:
+            # An episode longer than max_length cannot be reported here without a sync: its steps
+            # past the limit land in the last row (the env's own max_cycles prevents this).
+            self.step_index.clamp_(max=self.max_length - 1)
+            self._commit_all(ended, out)
+            return
         done = ended.nonzero().squeeze(-1)
-        count = done.numel()
-        if count:
+        if done.numel():
             self._commit(done, out)
         elif int(self.step_index.max()) >= self.max_length:
             raise ValueError(f"an episode ran past max_length={self.max_length} steps; give the buffer the env's episode limit")
-        return count
 
     def _commit(self, done: torch.Tensor, out: EnvStep) -> None:
         count = done.numel()
@@ -143,12 +167,44 @@ class EpisodeBuffer:
         self.step_index[done] = 0
         self._write_first(done, out)
 
-    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> EpisodeBatch:
+    def _commit_all(self, ended: torch.Tensor, out: EnvStep) -> None:
+        """``_commit`` without reading ``ended`` on the host: the same slots, in the same order.
+
+        Every staging row is copied; finished episodes go to the next free slots (in env order,
+        as ``_commit`` does), the others to the scratch slot ``capacity``.
+        """
+        rank = ended.cumsum(0) - 1
+        slots = torch.where(ended, (self.next_slot + rank) % self.capacity, self.capacity)
+        for name, tensor in self.staging.items():
+            self.storage[name][slots] = tensor
+            tensor.masked_fill_(ended.view(-1, *(1,) * (tensor.dim() - 1)), 0)
+        count = ended.sum()
+        self.next_slot = (self.next_slot + count) % self.capacity
+        self.size = (self.size + count).clamp(max=self.capacity)
+        self.step_index.masked_fill_(ended, 0)
+        s, first = self.staging, ended.view(-1, 1)
+        s["obs"][:, 0] = torch.where(first[..., None], out.obs, s["obs"][:, 0])
+        s["state"][:, 0] = torch.where(first, out.state, s["state"][:, 0])
+        s["alive"][:, 0] = torch.where(first, out.alive, s["alive"][:, 0])
+        if "action_mask" in s:
+            s["action_mask"][:, 0] = torch.where(first[..., None], out.action_mask, s["action_mask"][:, 0])
+
+    def _sample_index(self, batch_size: int, generator: torch.Generator | None) -> torch.Tensor:
+        """``batch_size`` stored episodes, uniformly with replacement (drawn on the CPU with ``generator``)."""
+        if self.sync_free:
+            # size is a device tensor: scale uniforms on the device instead of asking the host for it
+            draw = torch.rand(batch_size, generator=generator, device="cpu", dtype=torch.float64).to(self.device)
+            return (draw * self.size.clamp(min=1)).long().clamp(max=self.size.clamp(min=1) - 1)
         if self.size == 0:
             raise ValueError("the buffer holds no complete episode yet")
-        index = torch.randint(self.size, (batch_size,), generator=generator, device="cpu").to(self.device)
+        return torch.randint(self.size, (batch_size,), generator=generator, device="cpu").to(self.device)
+
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> EpisodeBatch:
+        """Whole episodes, cut to the longest one sampled (sync-free mode keeps all ``max_length``
+        steps: finding the longest would make the host wait; the padding is masked by ``filled``)."""
+        index = self._sample_index(batch_size, generator)
         picked = {name: tensor[index] for name, tensor in self.storage.items()}
-        length = int(picked["filled"].sum(1).max())
+        length = self.max_length if self.sync_free else int(picked["filled"].sum(1).max())
         step_fields = ("actions", "reward", "terminal", "filled")
         picked = {k: v[:, : length if k in step_fields else length + 1] for k, v in picked.items()}
         return EpisodeBatch(
@@ -167,11 +223,9 @@ class EpisodeBuffer:
         chunk_length`` steps long; rows whose episode ends early (or whose burn-in is cut by the
         episode's start, which comes first in the row) are padded with ``filled`` False.
         """
-        if self.size == 0:
-            raise ValueError("the buffer holds no complete episode yet")
         if chunk_length < 1 or burn_in < 0:
             raise ValueError(f"chunk_length must be >= 1 and burn_in >= 0, got chunk_length={chunk_length}, burn_in={burn_in}")
-        index = torch.randint(self.size, (batch_size,), generator=generator, device="cpu").to(self.device)
+        index = self._sample_index(batch_size, generator)
         lengths = self.storage["filled"][index].sum(1)  # [batch] >= 1
         chunks = (lengths + chunk_length - 1) // chunk_length
         draw = torch.rand(batch_size, generator=generator, device="cpu").to(self.device)
@@ -196,16 +250,22 @@ class EpisodeBuffer:
 
     def state_dict(self) -> dict:
         return {
-            "storage": self.storage, "staging": self.staging, "step_index": self.step_index,
-            "next_slot": self.next_slot, "size": self.size,
+            "storage": {name: tensor[: self.capacity] for name, tensor in self.storage.items()},
+            "staging": self.staging, "step_index": self.step_index, "next_slot": int(self.next_slot),
+            "size": int(self.size), "steps_since_start": self._steps_since_start,
         }  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
         for name in self.storage:
-            self.storage[name].copy_(state["storage"][name])
+            self.storage[name][: self.capacity].copy_(state["storage"][name])
             self.staging[name].copy_(state["staging"][name])
         self.step_index.copy_(state["step_index"])
-        self.next_slot, self.size = state["next_slot"], state["size"]
+        self._steps_since_start = state.get("steps_since_start", 0)
+        if self.sync_free:
+            self.next_slot = torch.tensor(state["next_slot"], dtype=torch.int64, device=self.device)
+            self.size = torch.tensor(state["size"], dtype=torch.int64, device=self.device)
+        else:
+            self.next_slot, self.size = state["next_slot"], state["size"]
 
 
 class RolloutBuffer:

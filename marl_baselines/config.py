@@ -58,6 +58,10 @@ class RunConfig:
     """Also write TensorBoard event files."""
     progress: bool = True
     """Show a progress bar."""
+    sync_free: str = "auto"
+    """auto|on|off: keep each step free of host-device syncs (the env's auto-reset and action checks, the replay buffer's bookkeeping); auto: on for CUDA, off on CPU (where a host read costs nothing)."""
+    check_syncs: bool = False
+    """Debug: fail at the first host-device sync inside a training step (act, env step, store, update); implies sync_free."""
 
     def check(self) -> None:
         check_ranges(self, at_least_one=("num_envs", "eval_episodes"), non_negative=("total_steps", "eval_interval", "checkpoint_interval"))
@@ -65,6 +69,10 @@ class RunConfig:
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.source not in ("native", "pettingzoo"):
             raise ValueError(f"source must be 'native' or 'pettingzoo', got {self.source!r}")
+        if self.sync_free not in ("auto", "on", "off"):
+            raise ValueError(f"sync_free must be auto, on or off, got {self.sync_free!r}")
+        if self.check_syncs and (self.sync_free == "off" or self.source == "pettingzoo"):
+            raise ValueError("check_syncs needs sync_free auto or on and the native source (PettingZoo envs step on the host)")
 
 
 # (algorithm, env) -> {"run": RunConfig fields, "algo": algorithm config fields, "env": env arguments}

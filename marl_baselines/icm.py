@@ -28,6 +28,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from marl_baselines.nets import one_hot
+
 __all__ = ["ICM", "ICMOptions", "Curiosity"]
 
 
@@ -68,7 +70,7 @@ class ICM(nn.Module):
         self.forward_model = nn.Sequential(nn.Linear(feature_size + action_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, feature_size))
 
     def _action_input(self, actions: torch.Tensor) -> torch.Tensor:
-        return F.one_hot(actions, self.action_size).float() if self.discrete else actions.float()
+        return one_hot(actions, self.action_size) if self.discrete else actions.float()
 
     def _forward_error(self, features: torch.Tensor, actions: torch.Tensor, next_features: torch.Tensor) -> torch.Tensor:
         predicted = self.forward_model(torch.cat((features, self._action_input(actions)), -1))
@@ -79,7 +81,7 @@ class ICM(nn.Module):
         """``eta * 1/2 ||f(phi(o), a) - phi(o')||^2``, one per transition: ``[...]``."""
         return self.eta * self._forward_error(self.encoder(obs), actions, self.encoder(next_obs))
 
-    def loss(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """``(1 - beta) L_inverse + beta L_forward`` averaged over the transitions with ``weight`` 1."""
         features, next_features = self.encoder(obs), self.encoder(next_obs)
         guess = self.inverse_model(torch.cat((features, next_features), -1))
@@ -91,7 +93,7 @@ class ICM(nn.Module):
         count = weight.sum().clamp(min=1)
         inverse_loss, forward_loss = (inverse * weight).sum() / count, (forward * weight).sum() / count
         loss = (1 - self.beta) * inverse_loss + self.beta * forward_loss
-        return loss, {"icm_inverse_loss": float(inverse_loss.detach()), "icm_forward_loss": float(forward_loss.detach())}
+        return loss, {"icm_inverse_loss": inverse_loss.detach(), "icm_forward_loss": forward_loss.detach()}
 
 
 class Curiosity:
@@ -106,7 +108,7 @@ class Curiosity:
         """Intrinsic rewards ``[..., N]``, 0 for agents that are not alive."""
         return self.module.intrinsic_reward(obs, actions, next_obs) * alive
 
-    def update(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor, alive: torch.Tensor) -> dict[str, float]:
+    def update(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor, alive: torch.Tensor) -> dict[str, float | torch.Tensor]:
         """One gradient step on the transitions of the alive agents; returns the two losses."""
         with torch.enable_grad():
             loss, stats = self.module.loss(obs, actions, next_obs, alive.float())

@@ -154,6 +154,12 @@ def gru_step(gates_input: torch.Tensor, gates_hidden: torch.Tensor, hidden: torc
     return candidate + update * (hidden - candidate)
 
 
+def one_hot(index: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """float32 one-hot of ``index`` over a new last axis. Unlike ``F.one_hot`` it never reads the
+    indices on the host (F.one_hot range-checks them on CPU, which on a device would be a sync)."""
+    return (index[..., None] == torch.arange(num_classes, device=index.device)).float()
+
+
 def masked_argmax(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """``argmax`` over the last axis among the legal entries (``mask`` True)."""
     if mask is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import csv
 import dataclasses
 import json
@@ -34,6 +35,7 @@ import torch
 from tqdm import tqdm
 
 import marl_envs
+from marl_envs.core.syncs import forbid_host_syncs
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.buffers import episode_ended
 from marl_baselines.config import PRESETS, RunConfig, field_docs
@@ -114,6 +116,46 @@ def evaluate(algo, env, seed: int) -> dict[str, float]:
     return result
 
 
+class RecentReturns:
+    """Returns of the last ``window`` finished episodes, kept on the training device.
+
+    ``add`` runs every step without reading anything on the host (no device sync); ``mean()``
+    reads the window, and the loop calls it only when it logs or refreshes the progress bar.
+    """
+
+    def __init__(self, num_envs: int, device: torch.device, window: int = 100):
+        self.window = window
+        self.running = torch.zeros(num_envs, device=device)  # return so far of each env's current episode
+        self.returns = torch.zeros(window + 1, device=device)  # a ring; the last entry is scratch
+        self.next = torch.zeros((), dtype=torch.int64, device=device)
+        self.count = torch.zeros((), dtype=torch.int64, device=device)  # episodes finished in all
+
+    def add(self, reward: torch.Tensor, ended: torch.Tensor) -> None:
+        """This step's team reward ``[B]`` and which episodes ended ``[B]`` (in env order)."""
+        self.running += reward
+        ended_count = ended.sum()
+        # Of the episodes ending now, the last `window` (in env order) enter the ring, in order.
+        rank = ended.cumsum(0) - 1
+        keep = ended & (rank >= ended_count - self.window)
+        slots = torch.where(keep, (self.next + rank - (ended_count - self.window).clamp(min=0)) % self.window, self.window)
+        self.returns[slots] = self.running
+        self.next = (self.next + ended_count.clamp(max=self.window)) % self.window
+        self.count += ended_count
+        self.running.masked_fill_(ended, 0.0)
+
+    def mean(self) -> float | None:
+        """Mean return of the last ``window`` episodes (None before the first one ends); reads the device."""
+        count = min(int(self.count), self.window)
+        return float(self.returns[:count].mean()) if count else None
+
+    def state_dict(self) -> dict:
+        return {"running": self.running, "returns": self.returns, "next": self.next, "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, value in state.items():
+            getattr(self, name).copy_(value)
+
+
 class _Logger:
     def __init__(self, run_dir: Path, tensorboard: bool):
         self.run_dir = run_dir
@@ -127,7 +169,9 @@ class _Logger:
             except ImportError:  # tensorboard is a dependency, but never fail a run over logging
                 self.writer = None
 
-    def log(self, table: str, step: int, values: dict[str, float]) -> None:
+    def log(self, table: str, step: int, values: dict[str, float | torch.Tensor]) -> None:
+        # device statistics are read here, not per step
+        values = {key: float(value) if isinstance(value, torch.Tensor) else value for key, value in values.items()}
         row = {"env_steps": step, **values}
         if table not in self.files:
             path = self.run_dir / f"{table}.csv"
@@ -162,6 +206,14 @@ def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dic
     spec = ALGORITHMS[algo_name]
     device = resolve_device(run.device)
     source = run.source if isinstance(env_name, str) else "pettingzoo"
+    if source == "native":
+        # A sync-free step skips the env's action checks (they read the actions on the host); the
+        # actions come from the algorithm, always legal. Explicit --env-arg values win.
+        sync_free = run.check_syncs or run.sync_free == "on" or (run.sync_free == "auto" and device.type != "cpu")
+        if sync_free:
+            env_kwargs = {"sync_free": True, "validate_actions": False, **env_kwargs}
+        elif run.sync_free == "off":
+            env_kwargs = {"sync_free": False, **env_kwargs}
     env = make_vec_env(env_name, run.num_envs, device, source=source, **env_kwargs)
     if spec.discrete_only and not env.discrete:
         switch = isinstance(env_name, str) and "continuous" in marl_envs.spec(env_name).arguments
@@ -189,6 +241,7 @@ def train(
     algo, env, eval_env = build(algo_name, env_name, run, algo_config, env_kwargs)
     env_name = env_name if isinstance(env_name, str) else env.name  # the label of logs and results
 
+    recent_returns = RecentReturns(env.num_envs, env.device)
     if resume is not None:
         path = Path(resume)
         path = path / "checkpoint.pt" if path.is_dir() else path
@@ -197,8 +250,8 @@ def train(
         algo.load_state_dict(checkpoint["algo"])
         env = checkpoint["env"]
         out, hidden, env_steps = checkpoint["out"], checkpoint["hidden"], checkpoint["env_steps"]
-        evaluations, episode_returns = checkpoint["evaluations"], checkpoint["episode_returns"]
-        running_return = checkpoint["running_return"]
+        evaluations = checkpoint["evaluations"]
+        recent_returns.load_state_dict(checkpoint["recent_returns"])
         if checkpoint["algo"]["buffer"] is None:
             algo.start(out)
     else:
@@ -210,8 +263,7 @@ def train(
         out = env.reset(seed=run.seed)
         algo.start(out)
         hidden = algo.initial_hidden(env.num_envs)
-        env_steps, evaluations, episode_returns = 0, [], []
-        running_return = torch.zeros(env.num_envs, device=env.device)
+        env_steps, evaluations = 0, []
 
     logger = _Logger(run_dir, run.tensorboard)
     progress = None
@@ -221,13 +273,13 @@ def train(
     start, start_steps = time.perf_counter(), env_steps
     next_eval = _next_multiple(env_steps, run.eval_interval)
     next_checkpoint = _next_multiple(env_steps, run.checkpoint_interval)
-    last_stats: dict[str, float] = {}
+    last_stats: dict[str, float | torch.Tensor] = {}
+    check_syncs = forbid_host_syncs if run.check_syncs else contextlib.nullcontext
 
     def save_checkpoint() -> None:
         torch.save({
             "algo": algo.state_dict(include_buffer=run.checkpoint_buffer), "env": env, "out": out, "hidden": hidden,
-            "env_steps": env_steps, "evaluations": evaluations, "episode_returns": episode_returns,
-            "running_return": running_return,
+            "env_steps": env_steps, "evaluations": evaluations, "recent_returns": recent_returns.state_dict(),
         }, run_dir / "checkpoint.pt")  # fmt: skip
 
     def run_evaluation() -> None:
@@ -258,27 +310,25 @@ def train(
                 save_checkpoint()
                 print(f"\ninterrupted at {env_steps:,} env steps; continue with --resume {run_dir}", file=sys.stderr)
                 raise KeyboardInterrupt
-            actions, hidden = algo.act(out, hidden, explore=True, env_steps=env_steps)
-            out = env.step(actions)
-            env_steps += env.num_envs
-            stats = algo.observe(actions, out, env_steps)
-            ended = episode_ended(out)
-            running_return += out.reward.sum(-1)
-            if bool(ended.any()):
-                episode_returns.extend(running_return[ended].tolist())
-                running_return = running_return.masked_fill(ended, 0.0)
+            # One training step; nothing in it reads the device from the host (run.check_syncs enforces it).
+            with check_syncs():
+                actions, hidden = algo.act(out, hidden, explore=True, env_steps=env_steps)
+                out = env.step(actions)
+                env_steps += env.num_envs
+                stats = algo.observe(actions, out, env_steps)
+                ended = episode_ended(out)
+                recent_returns.add(out.reward.sum(-1), ended)
                 if hidden is not None:
                     hidden = hidden.masked_fill(ended[:, None, None], 0.0)
             if stats:
                 last_stats = stats
             if progress is not None:
                 progress.update(env.num_envs)
-                if episode_returns and progress.n % (env.num_envs * 50) < env.num_envs:
-                    recent = episode_returns[-100:]
-                    progress.set_postfix(ret=f"{sum(recent) / len(recent):.2f}", sps=f"{(env_steps - start_steps) / (time.perf_counter() - start):,.0f}", refresh=False)
+                if progress.n % (env.num_envs * 50) < env.num_envs and (recent := recent_returns.mean()) is not None:
+                    progress.set_postfix(ret=f"{recent:.2f}", sps=f"{(env_steps - start_steps) / (time.perf_counter() - start):,.0f}", refresh=False)
             if next_eval and env_steps >= next_eval:
-                recent = episode_returns[-100:]
-                logger.log("train", env_steps, {**last_stats, "episode_return": sum(recent) / max(1, len(recent)), "steps_per_second": (env_steps - start_steps) / (time.perf_counter() - start)})
+                recent = recent_returns.mean()
+                logger.log("train", env_steps, {**last_stats, "episode_return": 0.0 if recent is None else recent, "steps_per_second": (env_steps - start_steps) / (time.perf_counter() - start)})
                 run_evaluation()
                 next_eval += run.eval_interval
             if next_checkpoint and env_steps >= next_checkpoint:

@@ -110,6 +110,9 @@ class VecEnv:
         has_action_mask: whether ``action_mask`` is a tensor (see the module doc).
         has_adjacency: whether ``adjacency`` is a tensor (native envs with an agent graph; never the pettingzoo source).
         max_episode_steps: the env's ``max_cycles`` if it has one, else None.
+        sync_free: whether a step runs without host-device syncs (a native env's ``sync_free``;
+            never the pettingzoo source, whose envs run on the host); algorithms keep their own
+            per-step bookkeeping sync-free too when it is set.
     """
 
     source: str
@@ -126,6 +129,7 @@ class VecEnv:
     action_high: torch.Tensor | None
     has_action_mask: bool
     has_adjacency: bool = False
+    sync_free: bool = False
 
     def reset(self, seed: int | Sequence[int] | None = None) -> EnvStep:
         """Start a new episode in every copy; ``seed=s`` seeds copy b with ``s + b``."""
@@ -239,6 +243,7 @@ class NativeVecEnv(VecEnv):
         self.obs_size = env.obs_size
         self.state_size = env.state_size
         self.has_adjacency = bool(env.has_adjacency)
+        self.sync_free = bool(getattr(env, "sync_free", False))  # TODO(merge)
         discrete = env.discrete_actions
         low = None if discrete else env._action_low.cpu().numpy()
         high = None if discrete else env._action_high.cpu().numpy()

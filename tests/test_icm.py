@@ -63,7 +63,7 @@ def test_beta_weighs_the_forward_against_the_inverse_loss():
         assert (gradient(module.inverse_model) > 0) == (beta < 1)
         assert gradient(module.encoder) > 0
         expected = (1 - beta) * stats["icm_inverse_loss"] + beta * stats["icm_forward_loss"]
-        assert float(loss.detach()) == pytest.approx(expected, rel=1e-5)
+        assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_continuous_actions_and_checkpoints():

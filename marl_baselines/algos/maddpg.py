@@ -58,7 +58,7 @@ from marl_baselines.buffers import TransitionBuffer, episode_ended
 from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
 from marl_baselines.icm import Curiosity, ICMOptions
-from marl_baselines.nets import AgentNetwork, masked_argmax
+from marl_baselines.nets import AgentNetwork, masked_argmax, one_hot
 
 __all__ = ["MADDPGConfig", "MADDPG", "gumbel_softmax"]
 
@@ -146,7 +146,7 @@ def gumbel_softmax(logits: torch.Tensor, temperature: float, generator: torch.Ge
     perturbed = logits - torch.log(-torch.log(uniform))
     soft = F.softmax(perturbed / temperature, -1)
     index = perturbed.argmax(-1)
-    hard = F.one_hot(index, logits.shape[-1]).to(soft.dtype)
+    hard = one_hot(index, logits.shape[-1]).to(soft.dtype)
     return hard - soft.detach() + soft, index
 
 
@@ -267,10 +267,10 @@ class MADDPG:
         if self.graph:
             self._last["adjacency"] = out.adjacency.clone()
 
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
+    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
         """Store the transition taken with ``actions``; train when due. Returns training statistics, if it trained."""
         ended = episode_ended(out)
-        stored = F.one_hot(actions, self.n_actions).float() if self.discrete else actions
+        stored = one_hot(actions, self.n_actions) if self.discrete else actions
         # Agents that stay in the (auto-reset) new episode are alive next; those of an ended one
         # count as alive at their final observation unless they terminated (a truncation bootstraps).
         next_alive = torch.where(ended[:, None], self._last["alive"] & ~out.terminated, out.alive)
@@ -292,7 +292,7 @@ class MADDPG:
         c = self.config
         if env_steps < c.learning_starts or len(self.buffer) < c.batch_size or self._vector_steps % c.train_every:
             return None
-        stats: dict[str, float] = {}
+        stats: dict[str, float | torch.Tensor] = {}
         for _ in range(c.gradient_steps):
             stats = self.train_step()
         stats["noise" if not self.discrete else "epsilon"] = self.noise(env_steps) if not self.discrete else self.epsilon(env_steps)
@@ -335,7 +335,7 @@ class MADDPG:
         next_q = torch.stack([critic(inputs)[0].squeeze(-1) for critic in self.target_critics]).min(0).values
         return batch["reward"] + self.config.gamma * next_q * ~batch["terminated"]
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, float | torch.Tensor]:
         c = self.config
         batch = self.buffer.sample(c.batch_size, self.generator)
         alive = batch["alive"].float()
@@ -345,7 +345,7 @@ class MADDPG:
             actions = batch["actions"].argmax(-1) if self.discrete else batch["actions"]
             bonus = self.curiosity.reward(batch["obs"], actions, batch["next_obs"], batch["alive"])
             curiosity_stats = self.curiosity.update(batch["obs"], actions, batch["next_obs"], batch["alive"])
-            curiosity_stats["intrinsic_reward"] = float((bonus * alive).sum() / count)
+            curiosity_stats["intrinsic_reward"] = (bonus * alive).sum() / count
             batch["reward"] = batch["reward"] + bonus
 
         targets = self.targets(batch)
@@ -354,9 +354,9 @@ class MADDPG:
         critic_loss = sum(((q - targets).pow(2) * alive).sum() / count for q in qs)
         self.critic_optimizer.zero_grad(set_to_none=True)
         critic_loss.backward()
-        stats = {"critic_loss": float(critic_loss.detach()), "q_taken": float((qs[0].detach() * alive).sum() / count), "target": float((targets * alive).sum() / count), **curiosity_stats}
+        stats = {"critic_loss": critic_loss.detach(), "q_taken": (qs[0].detach() * alive).sum() / count, "target": (targets * alive).sum() / count, **curiosity_stats}
         if c.grad_clip > 0:
-            stats["critic_grad_norm"] = float(nn.utils.clip_grad_norm_(self.critics.parameters(), c.grad_clip))
+            stats["critic_grad_norm"] = nn.utils.clip_grad_norm_(self.critics.parameters(), c.grad_clip)
         self.critic_optimizer.step()
         self.gradient_steps += 1
 
@@ -365,7 +365,7 @@ class MADDPG:
             self.update_targets()
         return stats
 
-    def _actor_step(self, batch: dict[str, torch.Tensor], alive: torch.Tensor, count: torch.Tensor) -> dict[str, float]:
+    def _actor_step(self, batch: dict[str, torch.Tensor], alive: torch.Tensor, count: torch.Tensor) -> dict[str, float | torch.Tensor]:
         c = self.config
         inputs = (batch["alive"], batch.get("adjacency"))
         if self.discrete:
@@ -386,9 +386,9 @@ class MADDPG:
         actor_loss = policy_loss + c.actor_regularization * regularization
         self.actor_optimizer.zero_grad(set_to_none=True)
         actor_loss.backward()
-        stats = {"actor_loss": float(policy_loss.detach())}
+        stats = {"actor_loss": policy_loss.detach()}
         if c.grad_clip > 0:
-            stats["actor_grad_norm"] = float(nn.utils.clip_grad_norm_(self.actor.parameters(), c.grad_clip))
+            stats["actor_grad_norm"] = nn.utils.clip_grad_norm_(self.actor.parameters(), c.grad_clip)
         self.actor_optimizer.step()
         return stats
 

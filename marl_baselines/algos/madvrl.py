@@ -125,7 +125,7 @@ from marl_envs.poker_analysis import game as poker_game
 from marl_baselines.algos.ppo import RunningMeanStd
 from marl_baselines.buffers import RolloutBuffer, episode_ended
 from marl_baselines.config import check_ranges
-from marl_baselines.nets import mlp
+from marl_baselines.nets import mlp, one_hot
 
 __all__ = [
     "FIXED_STRATEGIES",
@@ -311,7 +311,7 @@ def fixed_strategy_probabilities(name: str, obs: torch.Tensor, action_mask: torc
         )
     else:
         raise ValueError(f"unknown fixed strategy {name!r}; choose from {', '.join(FIXED_STRATEGIES)}")
-    return F.one_hot(choice, N_ACTIONS).float()
+    return one_hot(choice, N_ACTIONS)
 
 
 def _sample(log_probabilities: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -753,7 +753,7 @@ class MADVRL:
     def _next_hidden(self, gru_state: torch.Tensor, actions: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
         """The hidden after a step: the GRU's state and, for every seat but the actor, the actor's action one-hot."""
         acting = action_mask.sum(-1) > 1  # [B, N]: the seat to act (others may only check)
-        taken = (F.one_hot(actions, N_ACTIONS).float() * acting[..., None]).sum(1, keepdim=True)  # [B, 1, 4]
+        taken = (one_hot(actions, N_ACTIONS) * acting[..., None]).sum(1, keepdim=True)  # [B, 1, 4]
         return torch.cat((gru_state, taken * ~acting[..., None]), -1)
 
     def _forward(self, nets: BeliefNetworks, obs, last_action, gru_state, action_mask, noise):

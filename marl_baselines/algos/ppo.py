@@ -146,16 +146,21 @@ class RunningMeanStd(nn.Module):
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
 
     @torch.no_grad()
-    def update(self, values: torch.Tensor) -> None:
+    def update(self, values: torch.Tensor, weight: torch.Tensor | None = None) -> None:
+        """Fold in ``values`` (any shape); ``weight`` (bool or 0/1, same shape) selects the entries
+        that count, without the host having to know how many there are (no device sync)."""
         values = values.detach().double().flatten()
-        if values.numel() == 0:
-            return
-        batch_mean, batch_var, batch_count = values.mean(), values.var(unbiased=False), values.numel()
+        weight = torch.ones_like(values) if weight is None else weight.detach().double().flatten()
+        batch_count = weight.sum()
+        safe_count = batch_count.clamp(min=1)
+        batch_mean = (values * weight).sum() / safe_count
+        batch_var = ((values - batch_mean).pow(2) * weight).sum() / safe_count
         total = self.count + batch_count
+        safe_total = total.clamp(min=1)  # counts are whole numbers: total is 0 or >= 1
         delta = batch_mean - self.mean
-        m2 = self.var * self.count + batch_var * batch_count + delta.pow(2) * self.count * batch_count / total
-        self.mean.add_(delta * batch_count / total)
-        self.var.copy_(m2 / total)
+        m2 = self.var * self.count + batch_var * batch_count + delta.pow(2) * self.count * batch_count / safe_total
+        self.mean.add_(delta * batch_count / safe_total)
+        self.var.copy_(torch.where(total > 0, m2 / safe_total, self.var))
         self.count.copy_(total)
 
     @property
@@ -355,7 +360,7 @@ class PPO:
         self._pending = None
 
     @torch.no_grad()
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
+    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
         """Record the step taken with the actions ``act`` sampled; train when the rollout is full."""
         if self._pending is None:
             raise RuntimeError("observe() follows act(..., explore=True): it records the actions act sampled")
@@ -378,7 +383,7 @@ class PPO:
         return stats
 
     # ------------------------------------------------------------------ training
-    def train(self) -> dict[str, float]:
+    def train(self) -> dict[str, float | torch.Tensor]:
         c, buffer, data = self.config, self.buffer, self.buffer.extra
         # GAE on de-normalised values; then the normaliser learns this rollout's returns.
         normalised_values = buffer.value.clone()
@@ -389,7 +394,7 @@ class PPO:
         buffer.value.copy_(normalised_values)
         alive = data["alive"]
         if c.normalize_values:
-            self.value_norm.update(returns[alive])
+            self.value_norm.update(returns, weight=alive)
             targets = self.value_norm.normalize(returns)
         else:
             targets = returns
@@ -404,7 +409,7 @@ class PPO:
             fields = {name: tensor.flatten(0, 1) for name, tensor in fields.items()}  # [T*B, ...]
             samples, split = T * B, 0
         size = samples // c.minibatches
-        totals: dict[str, float] = {}
+        totals: dict[str, torch.Tensor] = {}
         steps = 0
         for _ in range(c.epochs):
             order = torch.randperm(samples, generator=self.generator, device="cpu").to(self.device)
@@ -420,17 +425,17 @@ class PPO:
                 if self.curiosity is not None:
                     stats.update(self.curiosity.update(batch["obs"], self._to_env(batch["actions"]), batch["next_obs"], batch["alive"]))
                 for key, value in stats.items():
-                    totals[key] = totals.get(key, 0.0) + float(value)
+                    totals[key] = totals.get(key, 0.0) + torch.as_tensor(value).detach()
                 steps += 1
         self.updates += 1
         result = {key: value / steps for key, value in totals.items()}
         weight = alive.float()
-        result["return_mean"] = float((returns * weight).sum() / weight.sum().clamp(min=1))
-        result["value_norm_std"] = float(self.value_norm.std)
+        result["return_mean"] = (returns * weight).sum() / weight.sum().clamp(min=1)
+        result["value_norm_std"] = self.value_norm.std.detach().clone()
         if self.curiosity is not None:
-            result["intrinsic_reward"] = float((data["intrinsic_reward"] * weight).sum() / weight.sum().clamp(min=1))
+            result["intrinsic_reward"] = (data["intrinsic_reward"] * weight).sum() / weight.sum().clamp(min=1)
         if not self.discrete:
-            result["action_std"] = float(self.log_std.detach().exp().mean())
+            result["action_std"] = self.log_std.detach().exp().mean()
         return result
 
     def episode_starts(self) -> torch.Tensor:

@@ -160,6 +160,7 @@ class ValueDecomposition:
         self.buffer = EpisodeBuffer(
             c.buffer_size, env.max_episode_steps, env.num_envs, env.n_agents, env.obs_size, env.state_size,
             n_actions_masked=env.action_size if env.has_action_mask else None, device=self.device,
+            sync_free=getattr(env, "sync_free", None),
         )  # fmt: skip
         self.curiosity = Curiosity(c, env.obs_size, env.action_size, True, self.device) if c.icm else None
         self.gradient_steps = 0
@@ -193,20 +194,20 @@ class ValueDecomposition:
         self.buffer.start(out)
         self._vector_steps = 0
 
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
+    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
         """Record the step taken with ``actions``; train when due. Returns training statistics, if it trained."""
         self.buffer.add(actions, out)
         self._vector_steps += 1
         c = self.config
-        if env_steps < c.learning_starts or len(self.buffer) < c.batch_size or self._vector_steps % c.train_every:
+        if env_steps < c.learning_starts or not self.buffer.holds_at_least(c.batch_size) or self._vector_steps % c.train_every:
             return None
-        stats: dict[str, float] = {}
+        stats: dict[str, float | torch.Tensor] = {}
         for _ in range(c.gradient_steps):
             stats = self.train_step()
         stats["epsilon"] = self.epsilon(env_steps)
         return stats
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, float | torch.Tensor]:
         c, generator = self.config, (None if self.device.type != "cpu" else self.generator)
         if c.chunk_length:
             batch = self.buffer.sample_chunks(c.batch_size, c.chunk_length, c.burn_in, generator)
@@ -217,18 +218,18 @@ class ValueDecomposition:
             acting = batch.alive[:, :-1] & batch.filled[..., None]
             bonus = self.curiosity.reward(batch.obs[:, :-1], batch.actions, batch.obs[:, 1:], acting)
             curiosity_stats = self.curiosity.update(batch.obs[:, :-1], batch.actions, batch.obs[:, 1:], acting)
-            curiosity_stats["intrinsic_reward"] = float(bonus.sum() / acting.sum().clamp(min=1))
+            curiosity_stats["intrinsic_reward"] = bonus.sum() / acting.sum().clamp(min=1)
             batch = batch._replace(reward=batch.reward + bonus)
         loss, stats = self.loss(batch)
         stats.update(curiosity_stats)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip > 0:
-            stats["grad_norm"] = float(nn.utils.clip_grad_norm_(self.parameters, self.config.grad_clip))
+            stats["grad_norm"] = nn.utils.clip_grad_norm_(self.parameters, self.config.grad_clip)
         self.optimizer.step()
         self.gradient_steps += 1
         self._update_targets()
-        stats["loss"] = float(loss.detach())
+        stats["loss"] = loss.detach()
         return stats
 
     def _update_targets(self) -> None:
@@ -243,7 +244,7 @@ class ValueDecomposition:
             for online, target in pairs:
                 target.load_state_dict(online.state_dict())
 
-    def loss(self, batch: EpisodeBatch) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, batch: EpisodeBatch) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         c = self.config
         q = self.agent.forward_sequence(batch.obs, alive=batch.alive)  # [b, L+1, N, A]; GRU agents from a zero state
         with torch.no_grad():
@@ -273,8 +274,8 @@ class ValueDecomposition:
         with torch.no_grad():
             alive = batch.alive[:, :-1] & batch.trained[..., None]
             stats = {
-                "q_taken": float((chosen * alive).sum() / alive.sum().clamp(min=1)),
-                "target": float((targets * valid).sum() / valid.sum().clamp(min=1)),
+                "q_taken": (chosen * alive).sum() / alive.sum().clamp(min=1),
+                "target": (targets * valid).sum() / valid.sum().clamp(min=1),
             }
         return loss, stats
 
