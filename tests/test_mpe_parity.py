@@ -154,7 +154,7 @@ def test_same_arguments_as_mpe2():
     for env_id, reference in REFERENCES.items():
         theirs = inspect.signature(reference.raw_env.__init__).parameters
         for name, default in marl_envs.spec(env_id).arguments.items():
-            if name == "validate_actions":  # ours only: every env of the suite has it
+            if name in ("validate_actions", "sync_free"):  # ours only: every env of the suite has them
                 continue
             if name == "comm_radius":  # ours only: the agent graph for graph agents (None: no graph, as mpe2)
                 assert default is None, (env_id, name)

@@ -29,9 +29,23 @@ first observation of its new episode, ``final_obs[b]``/``final_state[b]`` the la
 the episode that ended (use them to bootstrap a truncated episode), and ``reward``,
 ``terminated``, ``truncated`` and ``info`` describe the step that ended it. Where no
 episode ended, ``final_obs`` equals ``obs``. So a training loop stores
-``(obs, action, reward, final_obs, terminated)`` and carries on with ``obs``. Finding the
-sub-envs to reset costs one host sync per step (on CUDA); only those sub-envs draw new
-random numbers and rebuild their state.
+``(obs, action, reward, final_obs, terminated)`` and carries on with ``obs``.
+
+Two ways to auto-reset, with exactly the same results (trajectories and random streams):
+
+* the index path (default on CPU): ``_reset`` on the finished sub-envs only, found with
+  ``nonzero()``. Cheapest when few episodes end, but on CUDA finding them makes the host wait
+  for the device once per step;
+* the sync-free path (``sync_free=True``, default on every other device): ``_reset`` on every
+  sub-env, writing into copies of the episode state; ``torch.where`` then keeps the fresh
+  values only in the finished sub-envs, and the others keep their state and their random
+  streams' positions. No host sync, at the price of a reset's work on every sub-env per step.
+  It needs the env's ``episode_state``: the names of every tensor ``_reset`` writes (every env
+  of the suite declares it; one that does not always takes the index path).
+
+With ``validate_actions=False`` and the sync-free path, ``step`` makes no host-device
+synchronisation (``tests/test_syncfree_env.py`` checks it with
+:func:`marl_envs.core.syncs.forbid_host_syncs`); action validation costs one per step.
 
 Example (shapes for ``goal_grid_v0``, N=2 agents, O=6)::
 
@@ -43,7 +57,7 @@ Example (shapes for ``goal_grid_v0``, N=2 agents, O=6)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, NamedTuple
 
@@ -51,7 +65,7 @@ import gymnasium
 import numpy as np
 import torch
 
-from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.checks import boolean, int_at_least, optional_boolean
 from marl_envs.core.render import bars_image
 from marl_envs.core.rng import CounterRNG, seeds_for
 
@@ -104,6 +118,10 @@ class BatchedEnv:
         max_cycles: steps after which an episode is truncated.
         validate_actions: check every action's range, NaN and mask (one host sync per step).
             Shape and dtype are always checked.
+        sync_free: auto-reset without host-device synchronisation (see the module doc):
+            True, False, or None (default) for "on when ``device`` is not the CPU and the env
+            declares its ``episode_state``". The result is the same either way; on CPU the
+            index path is faster when few episodes end per step. True needs ``episode_state``.
         possible_agents, observation_spaces, action_spaces, state_space: given by the
             subclass. Agents of one team share one space object.
         action_table: float ``[N, A, D]`` for an env whose rules take continuous actions but
@@ -120,6 +138,16 @@ class BatchedEnv:
     has_adjacency: bool = False
     """True for envs whose ``_adjacency`` returns an agent graph (a class constant, or set per instance
     where a constructor argument turns the graph on)."""
+    episode_state: tuple[str, ...] | None = None
+    """Names of the attributes holding the sub-envs' episode state, for the sync-free auto-reset:
+    every tensor that ``_reset`` (or anything it calls) writes, in place or by reassignment. An
+    entry names a batch-first tensor ``[B, ...]``, or a component object that declares its own
+    ``episode_state`` and ``batch_dim`` (a ``ParticleWorld``, batch last). The base class adds
+    its own (``step_count``, ``alive``, ``rng``). A class constant, or set per instance before
+    ``BatchedEnv.__init__`` where a constructor argument adds state; None: not declared (the env
+    then always uses the index path). A missing name makes the sync-free path keep a reset value
+    in sub-envs that did not finish: ``tests/test_syncfree_env.py`` catches that for every
+    registered env."""
 
     def __init__(
         self,
@@ -133,11 +161,20 @@ class BatchedEnv:
         action_spaces: Mapping[str, gymnasium.Space],
         state_space: gymnasium.spaces.Box,
         action_table: torch.Tensor | np.ndarray | None = None,
+        sync_free: bool | None = None,
     ):
         self.num_envs = int_at_least("num_envs", num_envs, 1)
         self.max_cycles = int_at_least("max_cycles", max_cycles, 1)
         self.device = _as_device(device)
         self.validate_actions = boolean("validate_actions", validate_actions)
+        sync_free = optional_boolean("sync_free", sync_free)
+        if sync_free and self.episode_state is None:
+            raise ValueError(
+                f"{type(self).__name__} declares no episode_state, so it cannot auto-reset without host syncs; "
+                "use sync_free=False (or None)"
+            )
+        self.sync_free = (self.device.type != "cpu" and self.episode_state is not None) if sync_free is None else sync_free
+        """Auto-reset with ``torch.where`` over every sub-env (no host sync) rather than by index."""
         self.possible_agents = list(possible_agents)
         self.n_agents = len(self.possible_agents)
         self.observation_spaces = dict(observation_spaces)
@@ -251,12 +288,10 @@ class BatchedEnv:
     def _step_all(self, actions) -> EnvStep:
         reward, terminated, truncated, alive, info = self._transition(self.check_actions(actions))
         final_obs, final_state, final_mask, final_adjacency = self._observe_all()
-        done_ids = (~alive.any(-1)).nonzero().squeeze(-1)
-        if done_ids.numel() == 0:
-            obs, state, action_mask, adjacency = final_obs, final_state, final_mask, final_adjacency
-        else:
-            self._reset_envs(done_ids)
+        if self._reset_where(~alive.any(-1), self._reset_envs):
             obs, state, action_mask, adjacency = self._observe_all()
+        else:
+            obs, state, action_mask, adjacency = final_obs, final_state, final_mask, final_adjacency
         return EnvStep(
             obs, state, reward, terminated, truncated, self.alive.clone(),
             final_obs, final_state, action_mask, adjacency, info,
@@ -303,6 +338,63 @@ class BatchedEnv:
         self.step_count[env_ids] = 0
         self.alive[env_ids] = True
         self._reset(env_ids)
+
+    def _reset_where(self, rows: torch.Tensor, reset: Callable[[torch.Tensor], None]) -> bool:
+        """Apply ``reset(env_ids)`` to the sub-envs where ``rows`` (bool ``[B]``) is True.
+
+        Returns False when it is known that no sub-env changed (the index path found none).
+        ``_step_all`` auto-resets with it; a subclass that restarts part of a sub-env inside
+        ``_step`` (poker deals a match's next hand) uses it too, so that both paths apply there.
+
+        Index path: ``reset(rows.nonzero())``, one host sync. Sync-free path: ``reset`` on
+        every sub-env, with every episode-state tensor replaced by a copy first (``reset`` may
+        write in place), then each becomes ``where(rows, fresh, old)``. The random streams'
+        counters are part of that state, so the sub-envs kept also keep their stream positions,
+        and a finished one draws what it would have drawn alone: the two paths agree exactly.
+        """
+        if not self.sync_free:
+            env_ids = rows.nonzero().squeeze(-1)
+            if env_ids.numel() == 0:
+                return False
+            reset(env_ids)
+            return True
+        slots = self._episode_slots()
+        kept = []
+        for owner, name, _ in slots:
+            tensor = getattr(owner, name)
+            kept.append(tensor)
+            setattr(owner, name, tensor.clone())
+        reset(self._all_envs)
+        for (owner, name, batch_dim), old in zip(slots, kept):
+            fresh = getattr(owner, name)
+            shape = [1] * fresh.dim()
+            shape[batch_dim] = self.num_envs
+            setattr(owner, name, torch.where(rows.view(shape), fresh, old))
+        return True
+
+    def _episode_slots(self) -> list[tuple[Any, str, int]]:
+        """``(owner, attribute, batch dim)`` of every episode-state tensor (see ``episode_state``)."""
+        if self.episode_state is None:
+            raise NotImplementedError(f"{type(self).__name__} declares no episode_state: it cannot use sync_free=True")
+        slots: list[tuple[Any, str, int]] = []
+
+        def visit(owner: Any, names: Sequence[str], batch_dim: int, path: str) -> None:
+            for name in names:
+                value = getattr(owner, name)
+                if isinstance(value, torch.Tensor):
+                    if value.dim() == 0 or value.shape[batch_dim] != self.num_envs:
+                        raise ValueError(
+                            f"episode_state {path + name!r} must have the batch dimension (size {self.num_envs}) at "
+                            f"dim {batch_dim}, got shape {list(value.shape)}"
+                        )
+                    slots.append((owner, name, batch_dim))
+                elif getattr(value, "episode_state", None) is not None:
+                    visit(value, value.episode_state, getattr(value, "batch_dim", 0), f"{path}{name}.")
+                else:
+                    raise TypeError(f"episode_state {path + name!r} is neither a tensor nor a component declaring episode_state")
+
+        visit(self, ("step_count", "alive", "rng", *self.episode_state), 0, "")
+        return slots
 
     def _observe_all(self):
         self._current_action_mask = self._action_mask()

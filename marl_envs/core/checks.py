@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["int_at_least", "boolean", "optional_int_at_least", "optional_positive_number"]
+__all__ = ["int_at_least", "boolean", "optional_boolean", "optional_int_at_least", "optional_positive_number"]
 
 
 def int_at_least(name: str, value: Any, minimum: int) -> int:
@@ -19,6 +19,15 @@ def int_at_least(name: str, value: Any, minimum: int) -> int:
 def boolean(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def optional_boolean(name: str, value: Any) -> bool | None:
+    """None, or ``value`` as a bool (else a ValueError naming ``name``)."""
+    if value is None:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be None, True or False, got {value!r}")
     return bool(value)
 
 

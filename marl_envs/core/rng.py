@@ -79,6 +79,11 @@ class CounterRNG:
     is not drawing keeps its stream position.
     """
 
+    episode_state = ("counter",)
+    """The stream positions: episode state of a ``BatchedEnv`` (its sync-free auto-reset restores
+    the counters of the sub-envs that did not finish)."""
+    batch_dim = 0
+
     def __init__(self, num_envs: int, device: torch.device):
         self.key = torch.zeros(num_envs, dtype=torch.int64, device=device)
         self.counter = torch.zeros(num_envs, dtype=torch.int64, device=device)

@@ -93,6 +93,8 @@ PROTOTYPES = [[-1.0], [0.0], [1.0]]
 class AutonomousVehiclesEnv(BatchedEnv):
     """Batched autonomous vehicles; see the module documentation for the rules."""
 
+    episode_state = ("positions", "speeds", "target_speeds")
+
     def __init__(
         self,
         num_envs: int = 1,
@@ -103,6 +105,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
         continuous: bool = True,
         max_cycles: int = 100,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         n_vehicles = int_at_least("n_vehicles", n_vehicles, 2)
         if isinstance(road_length, (bool, np.bool_)) or not isinstance(road_length, (int, float, np.integer, np.floating)):
@@ -132,6 +135,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=dict.fromkeys(agents, gymnasium.spaces.Box(obs_low, obs_high, dtype=np.float32)),
             action_spaces=spaces,

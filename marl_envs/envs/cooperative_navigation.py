@@ -109,6 +109,8 @@ OCCUPIED_DISTANCE = 0.1
 class CooperativeNavigationEnv(BatchedEnv):
     """Batched cooperative navigation (MPE's simple_spread); see the module documentation."""
 
+    episode_state = ("world",)
+
     metadata = {**BatchedEnv.metadata, "render_fps": 10}
 
     def __init__(
@@ -124,6 +126,7 @@ class CooperativeNavigationEnv(BatchedEnv):
         num_landmark_neighbors: int | None = None,
         comm_radius: float | None = None,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         N = int_at_least("N", N, 1)
         self.num_agent_neighbors = optional_int_at_least("num_agent_neighbors", num_agent_neighbors, 1)
@@ -148,6 +151,7 @@ class CooperativeNavigationEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=dict.fromkeys(agents, observation_space),
             action_spaces=spaces,

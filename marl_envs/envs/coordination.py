@@ -62,6 +62,8 @@ MODES = ("cooperative", "competitive")
 class CoordinationEnv(BatchedEnv):
     """Batched coordination env; see the module documentation for the rules."""
 
+    episode_state = ("x",)
+
     def __init__(
         self,
         num_envs: int = 1,
@@ -75,6 +77,7 @@ class CoordinationEnv(BatchedEnv):
         continuous: bool = True,
         max_cycles: int = 200,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         n_agents = int_at_least("n_agents", n_agents, 1)
         self.state_dim = int_at_least("state_dim", state_dim, 1)
@@ -98,6 +101,7 @@ class CoordinationEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=dict.fromkeys(agents, vector),
             action_spaces=spaces,

@@ -71,6 +71,8 @@ _MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
 class GoalGridEnv(BatchedEnv):
     """Batched goal grid; see the module documentation for the rules."""
 
+    episode_state = ("positions", "goals")
+
     def __init__(
         self,
         num_envs: int = 1,
@@ -83,6 +85,7 @@ class GoalGridEnv(BatchedEnv):
         goals: Sequence[Sequence[int]] | None = None,
         max_cycles: int = 100,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         size = int_at_least("size", size, 2)
         n_agents = int_at_least("n_agents", n_agents, 2)
@@ -114,6 +117,7 @@ class GoalGridEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=dict.fromkeys(agents, obs_space),
             action_spaces=dict.fromkeys(agents, action_space),

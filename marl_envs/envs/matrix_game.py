@@ -110,6 +110,7 @@ class MatrixGameEnv(BatchedEnv):
         episode_length: int | None = None,
         max_cycles: int = 1000,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         if payoffs is not None and game is not None:
             raise ValueError(f"give either game= (a named game) or payoffs= (a table of your own), not both; got game={game!r}")
@@ -147,6 +148,7 @@ class MatrixGameEnv(BatchedEnv):
         self.common_payoff = all(is_common_payoff(stage) for stage in stages)
         self.zero_sum = all(is_zero_sum(stage) for stage in stages)
 
+        self.episode_state = ("last_actions_one_hot", "stage") if self.two_step else ("last_actions_one_hot",)
         agents = [f"player_{i}" for i in range(n_players)]
         size = n_players * n_actions + (3 if self.two_step else 1)
         space = gymnasium.spaces.Box(0.0, 1.0, (size,), np.float32)
@@ -155,6 +157,7 @@ class MatrixGameEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=dict.fromkeys(agents, space),
             action_spaces=dict.fromkeys(agents, gymnasium.spaces.Discrete(n_actions)),

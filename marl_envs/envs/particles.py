@@ -94,6 +94,13 @@ class ParticleWorld:
         dtype: of the state and of the physics (float64, as mpe2; observations are float32).
     """
 
+    episode_state = ("agent_pos", "agent_vel", "landmark_pos", "relative", "distance", "features")
+    """Per-sub-env state, for an env's sync-free auto-reset (``BatchedEnv.episode_state``): the
+    state and the geometry ``refresh`` derives from it. ``version`` needs no merging: the reset's
+    own increment invalidates ``ObservationLayout``'s cache, and nothing is cached between the
+    reset and the merge."""
+    batch_dim = -1
+
     def __init__(
         self,
         num_envs: int,

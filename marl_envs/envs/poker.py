@@ -403,6 +403,8 @@ def observation_vector(
 class PokerEnv(BatchedEnv):
     """Batched Kuhn poker / Leduc hold'em; see the module documentation for the rules."""
 
+    episode_state = ("node", "cards", "private_view", "deal_one_hot", "deal_code", "strength", "hand")
+
     agents_can_leave = True
     has_action_mask = True
 
@@ -417,6 +419,7 @@ class PokerEnv(BatchedEnv):
         hands: int = 1,
         max_cycles: int = 1000,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         rules = PokerRules(variant, n_players, ranks)
         self.rules = rules
@@ -430,6 +433,7 @@ class PokerEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=dict.fromkeys(agents, obs_space),
             action_spaces=dict.fromkeys(agents, gymnasium.spaces.Discrete(len(ACTIONS))),
@@ -592,10 +596,9 @@ class PokerEnv(BatchedEnv):
         if self.hands > 1:
             last = self.hand == self.hands - 1
             terminated = terminated & last[:, None]
-            next_hand = (self._terminal.index_select(0, new) & ~last).nonzero().squeeze(-1)
-            if next_hand.numel():
-                self.hand[next_hand] += 1
-                self._new_hand(next_hand)
+            next_hand = self._terminal.index_select(0, new) & ~last
+            self.hand = self.hand + next_hand
+            self._reset_where(next_hand, self._new_hand)  # the base class's auto-reset mechanism, for one hand
         return reward, terminated, {}
 
     def _observe(self) -> torch.Tensor:

@@ -108,6 +108,8 @@ CATCH_REWARD = 10.0
 class PredatorPreyEnv(BatchedEnv):
     """Batched predator-prey (MPE's simple_tag); see the module documentation."""
 
+    episode_state = ("world",)
+
     metadata = {**BatchedEnv.metadata, "render_fps": 10}
 
     def __init__(
@@ -122,6 +124,7 @@ class PredatorPreyEnv(BatchedEnv):
         continuous_actions: bool = False,
         comm_radius: float | None = None,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         G = int_at_least("num_good", num_good, 1)
         self.comm_radius = optional_positive_number("comm_radius", comm_radius)
@@ -145,6 +148,7 @@ class PredatorPreyEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=observation_spaces,
             action_spaces=spaces,

@@ -108,6 +108,8 @@ DEPLETED = 0.1
 class ResourceAllocationEnv(BatchedEnv):
     """Batched resource allocation; see the module documentation for the rules."""
 
+    episode_state = ("utilities", "allocated", "remaining")
+
     def __init__(
         self,
         num_envs: int = 1,
@@ -120,6 +122,7 @@ class ResourceAllocationEnv(BatchedEnv):
         continuous: bool = True,
         max_cycles: int = 20,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         n_agents = int_at_least("n_agents", n_agents, 1)
         self.n_resources = R = int_at_least("n_resources", n_resources, 1)
@@ -150,6 +153,7 @@ class ResourceAllocationEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=dict.fromkeys(agents, obs_space),
             action_spaces=spaces,

@@ -144,6 +144,8 @@ DISCRETE_LEVELS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 class SmartGridEnv(BatchedEnv):
     """Batched smart grid; see the module documentation for the rules."""
 
+    episode_state = ("capacity", "cost", "base_demand", "demand", "demand_factors", "renewable", "level", "hour")
+
     def __init__(
         self,
         num_envs: int = 1,
@@ -155,6 +157,7 @@ class SmartGridEnv(BatchedEnv):
         continuous: bool = True,
         max_cycles: int = HOURS_PER_DAY,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         P = self.n_producers = int_at_least("n_producers", n_producers, 1)
         C = self.n_consumers = int_at_least("n_consumers", n_consumers, 1)
@@ -178,6 +181,7 @@ class SmartGridEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=observation_spaces,
             action_spaces=spaces,

@@ -67,6 +67,8 @@ _MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 class TargetGridEnv(BatchedEnv):
     """Batched target grid; see the module documentation for the rules."""
 
+    episode_state = ("positions", "targets", "uncollected", "collected")
+
     has_adjacency = True
 
     def __init__(
@@ -80,6 +82,7 @@ class TargetGridEnv(BatchedEnv):
         view_radius: int = 2,
         max_cycles: int = 50,
         validate_actions: bool = True,
+        sync_free: bool | None = None,
     ):
         if isinstance(grid_size, (int, np.integer)) and not isinstance(grid_size, bool):
             grid_size = (grid_size, grid_size)
@@ -106,6 +109,7 @@ class TargetGridEnv(BatchedEnv):
             device,
             max_cycles=max_cycles,
             validate_actions=validate_actions,
+            sync_free=sync_free,
             possible_agents=agents,
             observation_spaces=dict.fromkeys(agents, obs_space),
             action_spaces=dict.fromkeys(agents, action_space),
