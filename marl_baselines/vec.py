@@ -243,7 +243,7 @@ class NativeVecEnv(VecEnv):
         self.obs_size = env.obs_size
         self.state_size = env.state_size
         self.has_adjacency = bool(env.has_adjacency)
-        self.sync_free = bool(getattr(env, "sync_free", False))  # TODO(merge)
+        self.sync_free = bool(env.sync_free)
         discrete = env.discrete_actions
         low = None if discrete else env._action_low.cpu().numpy()
         high = None if discrete else env._action_high.cpu().numpy()
