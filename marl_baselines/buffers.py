@@ -51,7 +51,14 @@ def episode_ended(out: EnvStep) -> torch.Tensor:
 
 
 class EpisodeBuffer:
-    """Ring buffer of ``capacity`` whole episodes of at most ``max_length`` steps, fed by ``num_envs`` envs."""
+    """Ring buffer of ``capacity`` whole episodes of at most ``max_length`` steps, fed by ``num_envs`` envs.
+
+    ``sync_free`` (None: on for every device but the CPU) keeps ``add`` and ``sample`` free of
+    host-device syncs: a step's finished episodes are committed with ``torch.where`` (every staging
+    row is copied, the unfinished ones into a scratch slot: more copying, no waiting), the slot
+    pointer and size stay on the device, ``holds_at_least`` answers from a host-side lower bound, and
+    ``sample`` returns all ``max_length`` steps. The stored episodes are the same either way.
+    """
 
     def __init__(
         self,
@@ -68,7 +75,6 @@ class EpisodeBuffer:
         sync_free: bool | None = None,
     ):
         self.capacity, self.max_length, self.num_envs, self.device = capacity, max_length, num_envs, torch.device(device)
-        # See the class doc; None: on wherever the host would wait for the device (not on CPU).
         self.sync_free = self.device.type != "cpu" if sync_free is None else bool(sync_free)
         T, N = max_length, n_agents
 
