@@ -57,6 +57,7 @@ from marl_envs import EnvStep
 from marl_baselines.buffers import TransitionBuffer, episode_ended
 from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
+from marl_baselines.distributed import clip_grad_norm_
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax, one_hot
 
@@ -356,7 +357,7 @@ class MADDPG:
         critic_loss.backward()
         stats = {"critic_loss": critic_loss.detach(), "q_taken": (qs[0].detach() * alive).sum() / count, "target": (targets * alive).sum() / count, **curiosity_stats}
         if c.grad_clip > 0:
-            stats["critic_grad_norm"] = nn.utils.clip_grad_norm_(self.critics.parameters(), c.grad_clip)
+            stats["critic_grad_norm"] = clip_grad_norm_(self.critics.parameters(), c.grad_clip)
         self.critic_optimizer.step()
         self.gradient_steps += 1
 
@@ -388,7 +389,7 @@ class MADDPG:
         actor_loss.backward()
         stats = {"actor_loss": policy_loss.detach()}
         if c.grad_clip > 0:
-            stats["actor_grad_norm"] = nn.utils.clip_grad_norm_(self.actor.parameters(), c.grad_clip)
+            stats["actor_grad_norm"] = clip_grad_norm_(self.actor.parameters(), c.grad_clip)
         self.actor_optimizer.step()
         return stats
 

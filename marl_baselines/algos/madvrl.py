@@ -125,6 +125,7 @@ from marl_envs.poker_analysis import game as poker_game
 from marl_baselines.algos.ppo import RunningMeanStd
 from marl_baselines.buffers import RolloutBuffer, episode_ended
 from marl_baselines.config import check_ranges
+from marl_baselines.distributed import clip_grad_norm_
 from marl_baselines.nets import mlp, one_hot
 
 __all__ = [
@@ -928,7 +929,7 @@ class MADVRL:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.grad_clip > 0:
-                    stats["grad_norm"] = nn.utils.clip_grad_norm_(self.nets.parameters(), c.grad_clip)
+                    stats["grad_norm"] = clip_grad_norm_(self.nets.parameters(), c.grad_clip)
                 self.optimizer.step()
                 self._update_average()
                 for key, value in stats.items():

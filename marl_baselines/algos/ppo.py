@@ -65,6 +65,7 @@ from marl_envs import EnvStep
 from marl_baselines.buffers import RolloutBuffer
 from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
+from marl_baselines.distributed import clip_grad_norm_
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax
 
@@ -155,6 +156,12 @@ class RunningMeanStd(nn.Module):
         safe_count = batch_count.clamp(min=1)
         batch_mean = (values * weight).sum() / safe_count
         batch_var = ((values - batch_mean).pow(2) * weight).sum() / safe_count
+        self.merge_moments(batch_mean, batch_var, batch_count)
+
+    @torch.no_grad()
+    def merge_moments(self, batch_mean: torch.Tensor, batch_var: torch.Tensor, batch_count: torch.Tensor) -> None:
+        """Fold in a batch given by its mean, (biased) variance and weight (a count, possibly 0).
+        Under torchrun (:mod:`marl_baselines.distributed`) ``update`` passes every rank's batch here."""
         total = self.count + batch_count
         safe_total = total.clamp(min=1)  # counts are whole numbers: total is 0 or >= 1
         delta = batch_mean - self.mean
@@ -420,7 +427,7 @@ class PPO:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.grad_clip > 0:
-                    stats["grad_norm"] = nn.utils.clip_grad_norm_(self.parameters, c.grad_clip)
+                    stats["grad_norm"] = clip_grad_norm_(self.parameters, c.grad_clip)
                 self.optimizer.step()
                 if self.curiosity is not None:
                     stats.update(self.curiosity.update(batch["obs"], self._to_env(batch["actions"]), batch["next_obs"], batch["alive"]))

@@ -42,6 +42,7 @@ from marl_envs import EnvStep
 from marl_baselines.buffers import EpisodeBatch, EpisodeBuffer
 from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
+from marl_baselines.distributed import clip_grad_norm_
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import QMixer, VDNMixer, masked_argmax
 
@@ -199,13 +200,21 @@ class ValueDecomposition:
         self.buffer.add(actions, out)
         self._vector_steps += 1
         c = self.config
-        if env_steps < c.learning_starts or not self.buffer.holds_at_least(c.batch_size) or self._vector_steps % c.train_every:
+        if env_steps < c.learning_starts or not self.buffer_ready() or self._vector_steps % c.train_every:
             return None
         stats: dict[str, float | torch.Tensor] = {}
         for _ in range(c.gradient_steps):
             stats = self.train_step()
         stats["epsilon"] = self.epsilon(env_steps)
         return stats
+
+    def buffer_ready(self) -> bool:
+        """The buffer holds ``batch_size`` finished episodes (:meth:`EpisodeBuffer.holds_at_least`).
+        Outside sync-free mode that count depends on how this process's episodes ended, so under
+        torchrun :mod:`marl_baselines.distributed` makes it one decision of all ranks (they must
+        train at the same steps, or the gradient all-reduce hangs); the sync-free lower bound
+        counts steps and is the same on every rank."""
+        return self.buffer.holds_at_least(self.config.batch_size)
 
     def train_step(self) -> dict[str, float | torch.Tensor]:
         c, generator = self.config, (None if self.device.type != "cpu" else self.generator)
@@ -225,7 +234,7 @@ class ValueDecomposition:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip > 0:
-            stats["grad_norm"] = nn.utils.clip_grad_norm_(self.parameters, self.config.grad_clip)
+            stats["grad_norm"] = clip_grad_norm_(self.parameters, self.config.grad_clip)
         self.optimizer.step()
         self.gradient_steps += 1
         self._update_targets()
