@@ -35,11 +35,11 @@ class RunConfig:
     """Settings of a training run, whatever the algorithm."""
 
     total_steps: int = 200_000
-    """Env steps to train for (sub-env steps: one vectorised step of 8 envs counts 8)."""
+    """Env steps to train for (sub-env steps: one vectorised step of 8 envs counts 8; under torchrun, every rank's together)."""
     num_envs: int = 8
-    """Envs stepped together while collecting experience."""
+    """Envs stepped together while collecting experience (under torchrun: on each rank)."""
     seed: int = 0
-    """Seed of the networks, the exploration and the envs (sub-env b is seeded seed + b)."""
+    """Seed of the networks, the exploration and the envs (sub-env b is seeded seed + b; under torchrun rank r's sub-env b, seed + r * num_envs + b)."""
     device: str = "auto"
     """Training device: auto (cuda when present), cpu or cuda."""
     source: str = "native"

@@ -4,6 +4,8 @@
     marl-train vdn matrix_game_v0 --env-arg game=two_step --total-steps 20000
     marl-train qmix goal_grid_v0 --resume runs/goal_grid_v0/qmix/0-20261121-101500
     marl-train --help                                  # algorithms, envs, every option and its default
+    torchrun --standalone --nproc-per-node 2 --no-python marl-train mappo target_grid_v0 --num-envs 8
+                                                       # data-parallel: marl_baselines.distributed
 
 Also ``python -m marl_baselines.train``. Each run writes under
 ``<log_dir>/<env>/<algo>/<seed>-<time>/``: ``config.json``, ``train.csv`` (training statistics),
@@ -39,6 +41,9 @@ from marl_envs.core.syncs import forbid_host_syncs
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.buffers import episode_ended
 from marl_baselines.config import PRESETS, RunConfig, field_docs
+from marl_baselines.distributed import DistributedAlgorithm, World
+from marl_baselines.distributed import start as start_distributed
+from marl_baselines.distributed import stop as stop_distributed
 from marl_baselines.vec import make_vec_env
 
 __all__ = ["train", "evaluate", "cli", "main", "RunResult", "RandomPolicy", "env_argument"]
@@ -157,11 +162,11 @@ class RecentReturns:
 
 
 class _Logger:
-    def __init__(self, run_dir: Path, tensorboard: bool):
-        self.run_dir = run_dir
+    def __init__(self, run_dir: Path, tensorboard: bool, enabled: bool = True):
+        self.run_dir, self.enabled = run_dir, enabled  # under torchrun only rank 0 writes
         self.files: dict[str, tuple[Any, csv.DictWriter]] = {}
         self.writer = None
-        if tensorboard:
+        if tensorboard and enabled:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
@@ -170,6 +175,8 @@ class _Logger:
                 self.writer = None
 
     def log(self, table: str, step: int, values: dict[str, float | torch.Tensor]) -> None:
+        if not self.enabled:
+            return
         # device statistics are read here, not per step
         values = {key: float(value) if isinstance(value, torch.Tensor) else value for key, value in values.items()}
         row = {"env_steps": step, **values}
@@ -233,19 +240,30 @@ def train(
     quiet: bool = False,
 ) -> RunResult:
     """Train ``algo_name`` on ``env_name`` (a registered name, or a callable returning any PettingZoo
-    ParallelEnv, such as ``mpe2.simple_spread_v3.parallel_env``); returns the evaluations."""
+    ParallelEnv, such as ``mpe2.simple_spread_v3.parallel_env``); returns the evaluations.
+
+    Under ``torchrun`` every rank trains its own envs and the gradients are averaged
+    (:mod:`marl_baselines.distributed`): env-step counts (``total_steps``, the intervals, the
+    algorithms' schedules) are those of all ranks together, and only rank 0 logs and evaluates
+    (the other ranks' results hold no evaluations)."""
     run = run or RunConfig()
     env_kwargs = env_kwargs or {}
     if algo_config is None and algo_name in ALGORITHMS:
         algo_config = ALGORITHMS[algo_name].config_class()
-    algo, env, eval_env = build(algo_name, env_name, run, algo_config, env_kwargs)
+    world, device = start_distributed(run.device)
+    if world.parallel:  # this rank's device and sampling seed; rank 0 keeps the run's seed
+        algo, env, eval_env = build(algo_name, env_name, dataclasses.replace(run, seed=world.seed(run.seed), device=device), algo_config, env_kwargs)
+        algo = DistributedAlgorithm(algo, world)  # rank 0's networks everywhere, gradients averaged
+    else:
+        algo, env, eval_env = build(algo_name, env_name, run, algo_config, env_kwargs)
     env_name = env_name if isinstance(env_name, str) else env.name  # the label of logs and results
 
     recent_returns = RecentReturns(env.num_envs, env.device)
     if resume is not None:
-        path = Path(resume)
-        path = path / "checkpoint.pt" if path.is_dir() else path
+        path = world.checkpoint_path(resume)  # RUN_DIR/checkpoint.pt; under torchrun rank r > 0 reads its own
         checkpoint = torch.load(path, weights_only=False, map_location=env.device)
+        if checkpoint.get("world_size", 1) != world.size:
+            raise ValueError(f"{path} was saved by {checkpoint.get('world_size', 1)} rank(s); resume it with as many (--nproc-per-node), not {world.size}")
         run_dir = path.parent
         algo.load_state_dict(checkpoint["algo"])
         env = checkpoint["env"]
@@ -255,19 +273,22 @@ def train(
         if checkpoint["algo"]["buffer"] is None:
             algo.start(out)
     else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        stamp = world.broadcast(time.strftime("%Y%m%d-%H%M%S"))  # rank 0's: one run directory for all ranks
         run_dir = Path(run.log_dir) / env_name / algo_name / f"{run.seed}-{stamp}"
         run_dir.mkdir(parents=True, exist_ok=True)
         config = {"algo": algo_name, "env": env_name, "run": dataclasses.asdict(run), "algo_config": dataclasses.asdict(algo_config), "env_kwargs": env_kwargs}
-        (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str))
-        out = env.reset(seed=run.seed)
+        if world.parallel:
+            config["world_size"] = world.size
+        if world.main:
+            (run_dir / "config.json").write_text(json.dumps(config, indent=2, default=str))
+        out = env.reset(seed=world.env_seed(run.seed, env.num_envs))  # a single process: run.seed
         algo.start(out)
         hidden = algo.initial_hidden(env.num_envs)
         env_steps, evaluations = 0, []
 
-    logger = _Logger(run_dir, run.tensorboard)
+    logger = _Logger(run_dir, run.tensorboard, enabled=world.main)
     progress = None
-    if run.progress and not quiet:
+    if run.progress and not quiet and world.main:
         # disable=None: no bar when the output is not a terminal (logs, CI); evaluations still print
         progress = tqdm(total=run.total_steps, initial=env_steps, unit="step", unit_scale=True, dynamic_ncols=True, mininterval=0.5, disable=None, desc=f"{algo_name} {env_name}")
     start, start_steps = time.perf_counter(), env_steps
@@ -277,12 +298,17 @@ def train(
     check_syncs = forbid_host_syncs if run.check_syncs else contextlib.nullcontext
 
     def save_checkpoint() -> None:
-        torch.save({
+        checkpoint = {
             "algo": algo.state_dict(include_buffer=run.checkpoint_buffer), "env": env, "out": out, "hidden": hidden,
             "env_steps": env_steps, "evaluations": evaluations, "recent_returns": recent_returns.state_dict(),
-        }, run_dir / "checkpoint.pt")  # fmt: skip
+        }  # fmt: skip
+        if world.parallel:  # every rank saves its own envs, buffer and generator
+            checkpoint["world_size"] = world.size
+        torch.save(checkpoint, run_dir / world.checkpoint_name)
 
     def run_evaluation() -> None:
+        if not world.main:  # rank 0 evaluates; the others wait for it at their next all-reduce
+            return
         result = evaluate(algo, eval_env, seed=run.seed + 1_000_003)
         result["env_steps"] = env_steps
         result["seconds"] = time.perf_counter() - start  # wall time of this session of the run
@@ -302,7 +328,8 @@ def train(
         stop_requested = True
 
     interrupt_handler = None
-    if threading.current_thread() is threading.main_thread():
+    # Not under torchrun: the ranks would stop at different steps (there, --checkpoint-interval and --resume).
+    if threading.current_thread() is threading.main_thread() and not world.parallel:
         interrupt_handler = signal.signal(signal.SIGINT, request_stop)
     try:
         while env_steps < run.total_steps:
@@ -314,7 +341,7 @@ def train(
             with check_syncs():
                 actions, hidden = algo.act(out, hidden, explore=True, env_steps=env_steps)
                 out = env.step(actions)
-                env_steps += env.num_envs
+                env_steps += env.num_envs * world.size  # all ranks' env steps
                 stats = algo.observe(actions, out, env_steps)
                 ended = episode_ended(out)
                 recent_returns.add(out.reward.sum(-1), ended)
@@ -323,7 +350,7 @@ def train(
             if stats:
                 last_stats = stats
             if progress is not None:
-                progress.update(env.num_envs)
+                progress.update(env.num_envs * world.size)
                 if progress.n % (env.num_envs * 50) < env.num_envs and (recent := recent_returns.mean()) is not None:
                     progress.set_postfix(ret=f"{recent:.2f}", sps=f"{(env_steps - start_steps) / (time.perf_counter() - start):,.0f}", refresh=False)
             if next_eval and env_steps >= next_eval:
@@ -343,6 +370,10 @@ def train(
         if progress is not None:
             progress.close()
         logger.close()
+    if world.parallel:
+        algo.check_synchronised()  # every rank ends with rank 0's networks, or the run fails
+        algo.close()
+        stop_distributed(world)
     return RunResult(algo_name, env_name, env_steps, time.perf_counter() - start, run_dir, evaluations)
 
 
@@ -468,7 +499,8 @@ def cli(argv: list[str] | None = None) -> RunResult:
         result = train(args.algo, args.env, run, algo_config, env_kwargs, resume=args.resume)
     except (ValueError, TypeError) as error:
         parser.exit(2, f"marl-train: error: {error}\n")
-    print(summary_table(result))
+    if World.from_environment().main:  # under torchrun, rank 0 prints
+        print(summary_table(result))
     return result
 
 
