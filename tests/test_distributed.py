@@ -237,7 +237,8 @@ def test_a_replay_decision_is_one_of_all_ranks(two_ranks):
 
 # ---------------------------------------------------------------------- torchrun and marl-train
 QUIET = ["--progress", "false", "--tensorboard", "false", "--eval-episodes", "4"]
-MAPPO = ["mappo", "matrix_game_v0", "--total-steps", "2048", "--eval-interval", "256", "--rollout-steps", "8", *QUIET]
+# --check-syncs: the data-parallel step stays free of host reads (on the CPU, a proxy for CUDA's device syncs)
+MAPPO = ["mappo", "matrix_game_v0", "--total-steps", "2048", "--eval-interval", "256", "--rollout-steps", "8", "--sync-free", "on", "--check-syncs", *QUIET]
 QMIX = ["qmix", "matrix_game_v0", "--total-steps", "2048", "--eval-interval", "256", "--learning-starts", "256", "--epsilon-anneal-steps", "1024", "--target-update-interval", "50", *QUIET]
 
 
