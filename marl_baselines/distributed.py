@@ -35,7 +35,8 @@ The averaged gradient is the full batch's exactly when every rank's loss average
 number of samples (equal ``num_envs``, and, for losses masked by ``alive`` or by an episode's
 length, equal counts): then the mean of the per-rank means is the mean over the union. Otherwise it
 is the mean of the per-rank means, as with ``torch.nn.parallel.DistributedDataParallel``. Two
-statistics are per minibatch rather than per sample and are made global or stay local:
+statistics are taken over a whole batch rather than summed per sample; one is made global, one
+stays local:
 
 * value normalisation (:class:`~marl_baselines.algos.ppo.RunningMeanStd`): its update is fed the
   moments of every rank's returns (two small all-reduces per rollout), so the normaliser is the one
@@ -67,6 +68,12 @@ The per-step additions keep the sync-free training step (``--sync-free``, ``--ch
 host reads: the gradient all-reduce, the statistics and the normaliser's moments stay on the device.
 Host reads remain where a decision needs one: a parameter without a gradient on some rank (the
 rank lacking it reads which ranks had one), and the replay readiness above before learning starts.
+
+MA-DVRL: its opponent pool holds copies of the networks, identical on every rank, so the pool is too;
+each rank draws its own opponents for its hands. ``--exploitability-interval`` measures on every
+rank (only rank 0's figure is logged; the others spend the same time and wait).
+
+The NCCL path (CUDA) has not run here (no multi-GPU machine); the tests run gloo on the CPU.
 
 Rank 0 alone writes the logs, ``config.json``, the progress bar and the evaluations. Checkpoints are
 per rank (each rank's envs, buffer and generator differ): rank 0 writes ``checkpoint.pt``, rank r
