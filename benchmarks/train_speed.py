@@ -9,8 +9,9 @@ Figures from one process on this machine:
   implementation (``--source native``) and once with that many copies of its PettingZoo env
   (``--source pettingzoo``).
 * Every algorithm on its preset env (``TARGETS``): the preset run from scratch through each
-  source, its training env-steps/s, and the wall time (evaluations included) until the greedy
-  policy first reaches the target (evaluated every tenth of the budget, 100 episodes).
+  source, its training env-steps/s (the time spent evaluating left out), and the wall time
+  (evaluations included) until the greedy policy first reaches the target (evaluated every tenth
+  of the budget, 100 episodes, through the same source).
 
 Printed and written to ``benchmarks/results/train_speed_<device>.md``; ``--quick`` (tiny budgets,
 writing only where ``--out`` says) checks that the script runs.
@@ -74,7 +75,7 @@ def time_to_target(algo: str, args, logs: str) -> tuple:
             "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
         })  # fmt: skip
         result = train(algo, env, run, ALGORITHMS[algo].config_class(**preset["algo"]), {**env_kwargs, **preset.get("env", {})})
-        rates.append(result.env_steps / result.seconds)
+        rates.append(result.env_steps / (result.seconds - sum(e["eval_seconds"] for e in result.evaluations)))
         hit = next((e for e in result.evaluations if e[metric] >= target), None)
         reached.append(f"{hit['seconds']:.1f} s ({hit['env_steps']:,})" if hit else f"not reached ({result.final[metric]:.2f})")
     return (*cells, f"{rates[0]:,.0f}", f"{rates[1]:,.0f}", f"{rates[0] / rates[1]:.1f}x", *reached)
@@ -97,7 +98,7 @@ def main() -> None:
         f"{machine()}; command: {command()}. First table: QMIX with its goal_grid_v0 preset, a gradient step every "
         f"{PRESETS[('qmix', 'goal_grid_v0')]['algo']['train_every']} vectorised steps from the first step, so more envs mean more env steps "
         "per gradient step. Second table: each algorithm's preset (marl_baselines/config.py) from scratch through each source; "
-        "times include the evaluations (every tenth of the budget, 100 episodes)."
+        "env-steps/s leave the evaluations out, times to target include them (every tenth of the budget, 100 episodes, through the same source)."
     )
     name = "train_speed_cuda.md" if torch.cuda.is_available() else "train_speed_cpu.md"
     publish("Training speed", context, speed + "\n\n" + targets, out / name if out else None)

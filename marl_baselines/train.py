@@ -309,9 +309,11 @@ def train(
     def run_evaluation() -> None:
         if not world.main:  # rank 0 evaluates; the others wait for it at their next all-reduce
             return
+        began = time.perf_counter()
         result = evaluate(algo, eval_env, seed=run.seed + 1_000_003)
         result["env_steps"] = env_steps
         result["seconds"] = time.perf_counter() - start  # wall time of this session of the run
+        result["eval_seconds"] = time.perf_counter() - began  # of which this evaluation took
         evaluations.append(result)
         logger.log("eval", env_steps, result)
         if run.progress and not quiet:

@@ -256,6 +256,8 @@ def test_command_line_help_and_options(capsys, tmp_path):
     result = cli(["vdn", "matrix_game_v0", "--env-arg", "game=two_step", "--total-steps", "64", "--num-envs", "4",
                    "--eval-episodes", "2", "--learning-starts", "0", "--batch-size", "2", "--log-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false"])  # fmt: skip
     assert result.env_steps == 64 and (result.run_dir / "eval.csv").exists() and (result.run_dir / "checkpoint.pt").exists()
+    final = result.evaluations[-1]  # when it ended, and how long the evaluation itself took
+    assert 0 < final["eval_seconds"] <= final["seconds"] <= result.seconds
     assert "| greedy return" in capsys.readouterr().out
     # the console script's status after a finished run is 0 (a RunResult would make it 1)
     assert main(["iql", "matrix_game_v0", "--total-steps", "16", "--num-envs", "4", "--eval-episodes", "2", "--log-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false"]) == 0
