@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+REFERENCES = ("VMAS", "random policy", "mpe2")  # peers' and baselines' lines in the plots
+
 
 def machine() -> str:
     """Date, processor, cores, torch version and threads, and the GPU (if any) of this run."""
@@ -31,15 +33,23 @@ def command() -> str:
 
 
 def save_plot(path: Path, series: list[tuple[str, list[float], list[float]]], *, title: str, xlabel: str, ylabel: str, log: bool = False) -> Path:
-    """A line plot (one line per ``(label, xs, ys)``) written as a PNG; log-log axes with ``log``."""
+    """A line plot (one line per ``(label, xs, ys)``) written as a PNG; log-log axes with ``log``.
+    Reference lines (labels starting with ``REFERENCES``) are black and dashed; the others get
+    distinct colours however many there are."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
     figure, axes = plt.subplots(figsize=(8, 5), dpi=100)
+    colours = plt.get_cmap("tab10" if len(series) <= 10 else "tab20").colors
+    ours = 0
     for label, xs, ys in series:
-        axes.plot(xs, ys, marker="o", label=label)
+        if label.startswith(REFERENCES):
+            axes.plot(xs, ys, "k--", marker="o", label=label)
+        else:
+            axes.plot(xs, ys, marker="o", label=label, color=colours[ours % len(colours)])
+            ours += 1
     if log:
         axes.set_xscale("log", base=2)
         axes.set_yscale("log")
