@@ -35,6 +35,11 @@ from report import command, machine, publish, save_plot  # noqa: E402
 ENVS = ("cooperative_navigation_v0", "target_grid_v0", "goal_grid_v0", "coordination_v0")
 # target_grid_v0's presets are tuned for (and its random level only leaves room to double on) 20-step episodes
 ENV_KWARGS = {"target_grid_v0": {"max_cycles": 20}}
+# What a reader of the table needs to know about an env's rows
+ENV_NOTES = {
+    "coordination_v0": "on coordination_v0 every agent observes the whole state, so MAPPO's centralised critic and IPPO's local one read the same input and their runs are the same computation",
+    "goal_grid_v0": "goal_grid_v0's default layout is fixed, so every greedy episode is the same (no spread over seeds once solved)",
+}
 # Student t quantiles (two-sided 95%) for n - 1 degrees of freedom
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
@@ -101,6 +106,7 @@ def main() -> None:
     notes = [f"{machine()}; command: {command()}", "each algorithm trains with its preset for the env (marl_baselines/config.py)"]
     notes += ["returns are summed over agents and steps; final greedy evaluation of 100 episodes per seed"]
     notes += [f"{env} with {kwargs}" for env, kwargs in ENV_KWARGS.items() if env in envs]
+    notes += [note for env, note in ENV_NOTES.items() if env in envs]
     context = "; ".join(notes) + "."
     publish("Returns per algorithm and env", context, markdown_table(header, rows), out / "returns_table.md" if out else None)
 
