@@ -21,7 +21,7 @@ ordinary differentiable tensors, so the whole network trains end to end from the
   after communication is what the next step starts from. ``agent_id`` appends the one-hot id
   (tied to the number of agents). The paper's agent is recurrent; ``recurrent=False`` replaces the
   GRU memory by a feed-forward layer (for algorithms that replay single transitions).
-* :class:`GraphAgentNetwork` (DGN-style; attention as GAT, Velickovic et al., ICLR 2018): encoder,
+* :class:`GraphAgentNetwork` (DGN-style; attention as GAT, Velickovic et al., ICLR 2018, with GATv2's dynamic scores): encoder,
   ``num_layers`` multi-head graph-attention layers over the agent graph with self-loops
   (:class:`GraphAttentionLayer`), each added to its input (residual), then optionally a GRU memory
   (so what an agent heard stays in its memory), then the head. Message passing depends on the
@@ -218,7 +218,8 @@ class GraphAttentionLayer(nn.Module):
     """A multi-head graph-attention layer (GAT): ``x [..., N, in], mask [..., N, N] ->
     (out [..., N, out], attention [..., heads, N, N])``.
 
-    ``z = W x`` split into heads; ``e_ij = LeakyReLU(a_t . z_i + a_s . z_j)`` for the edges the
+    ``z = W x`` split into heads; per head, ``e_ij = a . LeakyReLU(r * z_i + z_j)`` (GATv2's dynamic
+    attention, Brody et al., ICLR 2022, with an elementwise receiver weight ``r``) for the edges the
     mask allows (receiver i, sender j; give it self-loops), softmax over j, ``out_i = sum_j a_ij z_j``,
     heads concatenated, plus a bias. No weight depends on the number of agents.
     """
@@ -238,11 +239,13 @@ class GraphAttentionLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.linear(x).unflatten(-1, (self.heads, -1))  # [..., N, h, d]
-        receiver = (z * self.attend_receiver).sum(-1).transpose(-1, -2)  # [..., h, N]
-        sender = (z * self.attend_sender).sum(-1).transpose(-1, -2)
-        scores = F.leaky_relu(receiver[..., :, None] + sender[..., None, :], self.negative_slope)  # [..., h, N, N]
+        z = z.transpose(-2, -3)  # [..., h, N, d]
+        # dynamic attention (GATv2): the non-linearity comes before the product with a, so how a
+        # receiver ranks the senders depends on the receiver (GAT's a . [z_i, z_j] ranks them alike for all)
+        pairs = F.leaky_relu(self.attend_receiver[:, None, None] * z[..., :, None, :] + z[..., None, :, :], self.negative_slope)  # [..., h, N, N, d]
+        scores = (pairs * self.attend_sender[:, None, None]).sum(-1)  # [..., h, N receivers, N senders]
         weights = masked_softmax(scores, mask)
-        out = (weights @ z.transpose(-2, -3)).transpose(-2, -3).flatten(-2)  # [..., N, h * d]
+        out = (weights @ z).transpose(-2, -3).flatten(-2)  # [..., N, h * d]
         return out + self.bias, weights
 
 

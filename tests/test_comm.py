@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from marl_baselines.comm import (
     AgentOptions,
@@ -185,6 +186,24 @@ def test_attention_follows_the_queries_and_keys():
     expected = torch.softmax(scores, 0)
     torch.testing.assert_close(attention[0, 0, 0], torch.stack([torch.tensor(0.0), *expected]), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(message[0, 0], expected[0] * v[1] + expected[1] * v[2], rtol=1e-5, atol=1e-6)
+
+
+def test_graph_attention_scores_are_dynamic():
+    """GATv2 scores by hand, e_ij = a . LeakyReLU(r * z_i + z_j) with z = W x, softmax over the senders
+    (self-loops included); and the receivers do not all rank the senders alike (with GAT's
+    a . [z_i, z_j] they would: the ranking would depend on the sender alone)."""
+    torch.manual_seed(0)
+    layer = GraphAttentionLayer(H, H, heads=1)
+    x = torch.randn(1, 5, H)
+    out, attention = layer(x, communication_mask(5, None, None, True, self_loops=True))
+    with torch.no_grad():
+        z = layer.linear(x)[0]
+        r, a = layer.attend_receiver[0], layer.attend_sender[0]
+        scores = torch.tensor([[float(a @ F.leaky_relu(r * z[i] + z[j], 0.2)) for j in range(5)] for i in range(5)])
+    expected = torch.softmax(scores, -1)
+    torch.testing.assert_close(attention[0, 0], expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out[0], expected @ z + layer.bias, rtol=1e-5, atol=1e-5)
+    assert len({tuple(row.argsort().tolist()) for row in attention[0, 0]}) > 1
 
 
 # ---------------------------------------------------------------- sequences and scaling

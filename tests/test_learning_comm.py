@@ -6,6 +6,8 @@ The 3-seed versions, with confidence intervals, are ``benchmarks/comm_ablation.p
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 import torch
 from helpers import quiet_run
@@ -48,6 +50,19 @@ def test_tarmac_learns_faster_than_itself_without_communication(tmp_path):
         run = quiet_run(tmp_path / f"comm-{comm}", total_steps=20_000, num_envs=16, eval_episodes=200, seed=0)
         returns[comm] = train("mappo", "target_grid_v0", run, PPOConfig(agent="tarmac", comm=comm, **AGENT), GRID).final["return"]
     assert returns[True] > returns[False] + 0.4, returns
+
+
+def test_gnn_beats_itself_without_communication_over_three_seeds(tmp_path):
+    """MAPPO with the graph-attention agent against the same network with --no-comm after 50k env
+    steps, seeds 0-2 (the benchmark's seeds and evaluation): ahead in mean greedy return. Measured:
+    8.12 against 7.63 (ahead by 1.02, 0.07 and 0.37); over seeds 0-6 ahead in all seven at 50k, by
+    0.28 ± 0.32 (95% CI), so the gain is small and this checks its sign with some margin."""
+    returns: dict[bool, list[float]] = {True: [], False: []}
+    for seed in range(3):
+        for comm in (True, False):
+            run = quiet_run(tmp_path / f"{seed}-{comm}", total_steps=50_000, num_envs=16, eval_episodes=200, seed=seed)
+            returns[comm].append(train("mappo", "target_grid_v0", run, PPOConfig(agent="gnn", comm=comm, **AGENT), GRID).final["return"])
+    assert statistics.fmean(returns[True]) > statistics.fmean(returns[False]) + 0.2, returns
 
 
 def test_gnn_actor_learns_the_grid_with_mappo(tmp_path):
