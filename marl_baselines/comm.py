@@ -219,7 +219,8 @@ class GraphAttentionLayer(nn.Module):
     (out [..., N, out], attention [..., heads, N, N])``.
 
     ``z = W x`` split into heads; per head, ``e_ij = a . LeakyReLU(r * z_i + z_j)`` (GATv2's dynamic
-    attention, Brody et al., ICLR 2022, with an elementwise receiver weight ``r``) for the edges the
+    attention, Brody et al., ICLR 2022, with an elementwise receiver weight ``r``; ``r`` and ``a`` are
+    the parameters ``attend_receiver`` and ``attend_sender``, named as in GAT's form) for the edges the
     mask allows (receiver i, sender j; give it self-loops), softmax over j, ``out_i = sum_j a_ij z_j``,
     heads concatenated, plus a bias. No weight depends on the number of agents.
     """
