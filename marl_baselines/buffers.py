@@ -140,7 +140,7 @@ class EpisodeBuffer:
         s["actions"][rows, t] = actions
         s["reward"][rows, t] = out.reward
         s["terminal"][rows, t] = ended & ~out.truncated.any(-1)
-        s["filled"][rows, t] = True
+        s["filled"][rows, t] = torch.ones_like(ended)  # not `= True`: on CUDA a Python number is copied to the device with a sync
         s["obs"][rows, t + 1] = out.final_obs
         s["state"][rows, t + 1] = out.final_state
         s["alive"][rows, t + 1] = ~(out.terminated | out.truncated)
@@ -196,14 +196,14 @@ class EpisodeBuffer:
             s["action_mask"][:, 0] = torch.where(first[..., None], out.action_mask, s["action_mask"][:, 0])
 
     def _sample_index(self, batch_size: int, generator: torch.Generator | None) -> torch.Tensor:
-        """``batch_size`` stored episodes, uniformly with replacement (drawn on the CPU with ``generator``)."""
+        """``batch_size`` stored episodes, uniformly with replacement (drawn with ``generator``, which lives on the buffer's device)."""
         if self.sync_free:
             # size is a device tensor: scale uniforms on the device instead of asking the host for it
-            draw = torch.rand(batch_size, generator=generator, device="cpu", dtype=torch.float64).to(self.device)
+            draw = torch.rand(batch_size, generator=generator, device=self.device, dtype=torch.float64)
             return (draw * self.size.clamp(min=1)).long().clamp(max=self.size.clamp(min=1) - 1)
         if self.size == 0:
             raise ValueError("the buffer holds no complete episode yet")
-        return torch.randint(self.size, (batch_size,), generator=generator, device="cpu").to(self.device)
+        return torch.randint(self.size, (batch_size,), generator=generator, device=self.device)
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> EpisodeBatch:
         """Whole episodes, cut to the longest one sampled (sync-free mode keeps all ``max_length``
@@ -234,7 +234,7 @@ class EpisodeBuffer:
         index = self._sample_index(batch_size, generator)
         lengths = self.storage["filled"][index].sum(1)  # [batch] >= 1
         chunks = (lengths + chunk_length - 1) // chunk_length
-        draw = torch.rand(batch_size, generator=generator, device="cpu").to(self.device)
+        draw = torch.rand(batch_size, generator=generator, device=self.device)
         start = (draw * chunks).long().clamp(max=chunks - 1) * chunk_length  # the chunk's first step
         first = (start - burn_in).clamp(min=0)  # the window's first step
         window = first[:, None] + torch.arange(burn_in + chunk_length + 1, device=self.device)  # [batch, W+1]

@@ -493,7 +493,8 @@ def test_cuda_matches_cpu(env_id):
         outs[device] = history
     for a, b in zip(outs["cpu"], outs["cuda"]):
         for field in ("obs", "state", "reward", "terminated", "truncated"):
-            torch.testing.assert_close(getattr(a, field), getattr(b, field), rtol=0, atol=1e-6)
+            # CUDA kernels may round float32 differently from the CPU's (fused multiply-adds): a few ulps
+            torch.testing.assert_close(getattr(a, field), getattr(b, field), rtol=1e-6, atol=1e-6)
 
 
 def _to_cpu(out):

@@ -20,6 +20,7 @@ SYNCS = {
     "where_one_arg": lambda: torch.where(mask),
     "bool_index": lambda: x[mask],
     "bool_index_put": lambda: x.clone().__setitem__(mask, 0.0),
+    "number_through_index": lambda: x.clone().__setitem__(torch.tensor([0, 2]), 0.0),
     "masked_select": lambda: x.masked_select(mask),
     "unique": lambda: x.unique(),
     "repeat_interleave": lambda: x.repeat_interleave(torch.tensor([1, 2, 0, 1, 1, 1])),
@@ -40,6 +41,10 @@ def test_device_side_work_passes():
         y.masked_fill_(mask, 0.0)
         w = torch.zeros(6).scatter_add(0, torch.tensor([0, 0, 1, 1, 2, 2]), x)
         _ = torch.nonzero_static(mask, size=6)
+        ids = torch.tensor([0, 2])
+        y.index_fill_(0, ids, 1.0)  # a number through an index, passed to the kernel
+        y[ids] = x[4:6]  # tensors through an index
+        y[ids] = x[:1].squeeze(0)  # a 0-dim tensor that is no Python number
     assert z.shape == (2,) and float(w.sum()) == float(x.sum())
 
 

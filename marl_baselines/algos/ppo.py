@@ -419,7 +419,7 @@ class PPO:
         totals: dict[str, torch.Tensor] = {}
         steps = 0
         for _ in range(c.epochs):
-            order = torch.randperm(samples, generator=self.generator, device="cpu").to(self.device)
+            order = torch.randperm(samples, generator=self.generator, device=self.device)
             for k in range(c.minibatches):
                 index = order[k * size : (k + 1) * size] if k < c.minibatches - 1 else order[k * size :]
                 batch = {name: tensor.index_select(split, index) for name, tensor in fields.items()}

@@ -217,7 +217,7 @@ class ValueDecomposition:
         return self.buffer.holds_at_least(self.config.batch_size)
 
     def train_step(self) -> dict[str, float | torch.Tensor]:
-        c, generator = self.config, (None if self.device.type != "cpu" else self.generator)
+        c, generator = self.config, self.generator
         if c.chunk_length:
             batch = self.buffer.sample_chunks(c.batch_size, c.chunk_length, c.burn_in, generator)
         else:

@@ -12,7 +12,8 @@ A subclass writes only the rules:
 
 ``_reset(env_ids)``
     put the sub-envs ``env_ids`` (int64 ``[K]``) at the start of a new episode, drawing any
-    randomness from ``self.rng`` with those ids;
+    randomness from ``self.rng`` with those ids; write numbers with ``x.index_fill_(0, env_ids, 0)``,
+    not ``x[env_ids] = 0`` (on CUDA torch copies the number to the device with a host sync);
 ``_step(actions) -> (reward [B, N], terminated [B, N], info)``
     advance every sub-env by one step; ``info`` maps names to numeric tensors ``[B]`` or
     ``[B, N, ...]`` that describe the step (they are reported before any auto-reset);
@@ -335,8 +336,8 @@ class BatchedEnv:
 
     # ------------------------------------------------------------------ shared mechanism
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
-        self.step_count[env_ids] = 0
-        self.alive[env_ids] = True
+        self.step_count.index_fill_(0, env_ids, 0)
+        self.alive.index_fill_(0, env_ids, True)
         self._reset(env_ids)
 
     def _reset_where(self, rows: torch.Tensor, reset: Callable[[torch.Tensor], None]) -> bool:

@@ -8,6 +8,9 @@ env's throughput. This module finds them:
 
 - on any device, a dispatch mode refuses those operations (on CPU it is a proxy: CPU tensors
   never wait, but the same code on CUDA would);
+- a number assigned through an index tensor (``x[ids] = 0``) is refused too: torch turns it into
+  a CPU scalar, and on CUDA ``index_put_`` copies that to the device and waits for it
+  (``x.index_fill_(0, ids, 0)`` passes the number to the kernel instead);
 - when CUDA is available, ``torch.cuda.set_sync_debug_mode("error")`` is switched on as well,
   which catches every synchronising CUDA call, including ones this list does not name.
 
@@ -65,8 +68,15 @@ def _inside_torch_optim() -> bool:
 
 
 class _SyncGuard(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.number = None  # the last tensor torch made from a Python number (``lift_fresh``)
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func._schema.name
+        if name == "aten::lift_fresh":
+            self.number = func(*args, **(kwargs or {}))
+            return self.number
         if name in _DATA_DEPENDENT:
             tensor = args[0] if args and isinstance(args[0], torch.Tensor) else None
             optimizer_counter = name == "aten::_local_scalar_dense" and tensor is not None and tensor.device.type == "cpu"
@@ -74,6 +84,8 @@ class _SyncGuard(TorchDispatchMode):
                 raise HostSyncError(f"host-device sync: {func} {_DATA_DEPENDENT[name]}")
         elif name in _INDEXING and _bool_index(args):
             raise HostSyncError(f"host-device sync: {func} with a boolean mask (use torch.where or integer indices)")
+        elif name in _INDEXING and self.number is not None and any(a is self.number for a in (*args, *(kwargs or {}).values())):
+            raise HostSyncError(f"host-device sync: {func} of a number through an index (x[ids] = 0) copies it to the device; use x.index_fill_(dim, ids, value)")
         elif name in ("aten::_to_copy", "aten::copy_"):
             source = args[1] if name == "aten::copy_" else args[0]
             target = args[0].device if name == "aten::copy_" else (kwargs or {}).get("device")

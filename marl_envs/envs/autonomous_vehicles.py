@@ -155,7 +155,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
         draws = self.rng.uniform((2, self.n_agents), env_ids)
         self.positions[env_ids] = draws[:, 0] * (0.3 * self.road_length)
         self.target_speeds[env_ids] = draws[:, 1] * 10.0 + 10.0
-        self.speeds[env_ids] = START_SPEED
+        self.speeds.index_fill_(0, env_ids, START_SPEED)
 
     def _step(self, actions: torch.Tensor):
         speeds = (self.speeds + actions[..., 0] * (MAX_ACCELERATION * DT)).clamp_(0.0, MAX_SPEED)

@@ -180,9 +180,9 @@ class MatrixGameEnv(BatchedEnv):
         self.last_actions_one_hot = torch.zeros(self.num_envs, n_players * n_actions, device=dev)
 
     def _reset(self, env_ids: torch.Tensor) -> None:
-        self.last_actions_one_hot[env_ids] = 0.0
+        self.last_actions_one_hot.index_fill_(0, env_ids, 0.0)
         if self.two_step:
-            self.stage[env_ids] = 0
+            self.stage.index_fill_(0, env_ids, 0)
 
     def _step(self, actions: torch.Tensor):
         # index_select rather than table[index]: the same at B=1, several times faster at large B.

@@ -159,7 +159,7 @@ class ParticleWorld:
     def reset(self, env_ids: torch.Tensor, agent_pos: torch.Tensor, landmark_pos: torch.Tensor) -> None:
         """Start the sub-envs ``env_ids`` (int64 ``[K]``) at rest at these positions (``[K, N, 2]``, ``[K, L, 2]``)."""
         self.agent_pos[:, :, env_ids] = agent_pos.permute(2, 1, 0).to(self.dtype)
-        self.agent_vel[:, :, env_ids] = 0.0
+        self.agent_vel.index_fill_(2, env_ids, 0.0)
         self.landmark_pos[:, :, env_ids] = landmark_pos.permute(2, 1, 0).to(self.dtype)
         self.refresh()
 

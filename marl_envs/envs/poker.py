@@ -571,12 +571,12 @@ class PokerEnv(BatchedEnv):
         self.strength[env_ids] = own
 
     def _new_hand(self, env_ids: torch.Tensor) -> None:
-        self.node[env_ids] = 0
+        self.node.index_fill_(0, env_ids, 0)
         self._deal(env_ids, self.rng.distinct(self.rules.deck_size, self.rules.cards_dealt, env_ids))
 
     # ------------------------------------------------------------------ the rules (batched)
     def _reset(self, env_ids: torch.Tensor) -> None:
-        self.hand[env_ids] = 0
+        self.hand.index_fill_(0, env_ids, 0)
         self._new_hand(env_ids)
 
     def _step(self, actions: torch.Tensor):

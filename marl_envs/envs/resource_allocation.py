@@ -172,7 +172,7 @@ class ResourceAllocationEnv(BatchedEnv):
             self.utilities[env_ids] = self.rng.uniform((self.n_agents, self.n_resources), env_ids) * 2.0
         else:
             self.utilities[env_ids] = self._fixed_utilities
-        self.allocated[env_ids] = 0.0
+        self.allocated.index_fill_(0, env_ids, 0.0)
         self.remaining[env_ids] = self.capacities
 
     def _step(self, actions: torch.Tensor):

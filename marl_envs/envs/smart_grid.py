@@ -228,8 +228,8 @@ class SmartGridEnv(BatchedEnv):
         self.demand[env_ids] = base * factors[:, 0]
         self.demand_factors[env_ids] = factors[:, 1:]
         self.renewable[env_ids] = u[:, -1] * 0.5 + 0.5
-        self.level[env_ids] = STORAGE_CAPACITY / 2
-        self.hour[env_ids] = 0
+        self.level.index_fill_(0, env_ids, STORAGE_CAPACITY / 2)
+        self.hour.index_fill_(0, env_ids, 0)
 
     def _step(self, actions: torch.Tensor):
         P, C = self.n_producers, self.n_consumers

@@ -136,8 +136,8 @@ class TargetGridEnv(BatchedEnv):
         rows_cols = torch.stack((cells // self.width, cells % self.width), dim=-1)
         self.positions[env_ids] = rows_cols[:, : self.n_agents]
         self.targets[env_ids] = rows_cols[:, self.n_agents :]
-        self.uncollected[env_ids] = True
-        self.collected[env_ids] = 0
+        self.uncollected.index_fill_(0, env_ids, True)
+        self.collected.index_fill_(0, env_ids, 0)
 
     def _step(self, actions: torch.Tensor):
         proposed = self.positions + self._moves[actions]
