@@ -42,6 +42,8 @@ class RunConfig:
     """Seed of the networks, the exploration and the envs (sub-env b is seeded seed + b; under torchrun rank r's sub-env b, seed + r * num_envs + b)."""
     device: str = "auto"
     """Training device: auto (cuda when present), cpu or cuda."""
+    threads: int = 1
+    """Torch intra-op CPU threads for the run (0: torch's default, one per core). One is fastest for these small networks, several times so on a shared machine (benchmarks/results/threads_cpu.md)."""
     source: str = "native"
     """native: the env's batched implementation; pettingzoo: num_envs copies of its PettingZoo env."""
     eval_interval: int = 20_000
@@ -64,7 +66,7 @@ class RunConfig:
     """Debug: fail at the first host-device sync inside a training step (act, env step, store, update); implies sync_free."""
 
     def check(self) -> None:
-        check_ranges(self, at_least_one=("num_envs", "eval_episodes"), non_negative=("total_steps", "eval_interval", "checkpoint_interval"))
+        check_ranges(self, at_least_one=("num_envs", "eval_episodes"), non_negative=("total_steps", "eval_interval", "checkpoint_interval", "threads"))
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.source not in ("native", "pettingzoo"):

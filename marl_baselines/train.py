@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 import marl_envs
 from marl_envs.core.syncs import forbid_host_syncs
+from marl_envs.core.threads import torch_threads
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.buffers import episode_ended
 from marl_baselines.config import PRESETS, RunConfig, field_docs
@@ -245,8 +246,17 @@ def train(
     Under ``torchrun`` every rank trains its own envs and the gradients are averaged
     (:mod:`marl_baselines.distributed`): env-step counts (``total_steps``, the intervals, the
     algorithms' schedules) are those of all ranks together, and only rank 0 logs and evaluates
-    (the other ranks' results hold no evaluations)."""
+    (the other ranks' results hold no evaluations).
+
+    Torch runs on ``run.threads`` intra-op threads for the duration of the call (restored after).
+    """
     run = run or RunConfig()
+    run.check()
+    with torch_threads(run.threads):
+        return _train(algo_name, env_name, run, algo_config, env_kwargs, resume, quiet)
+
+
+def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume, quiet) -> RunResult:
     env_kwargs = env_kwargs or {}
     if algo_config is None and algo_name in ALGORITHMS:
         algo_config = ALGORITHMS[algo_name].config_class()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from marl_envs.core.batched import BatchedEnv, EnvStep, ResetNeeded
 from marl_envs.core.parallel import BatchedParallelEnv
 from marl_envs.core.registry import REGISTRY, EnvSpec, list_envs, make, make_batched, register, spec
+from marl_envs.core import threads as _threads  # noqa: F401  (registers the after-fork hook: one torch thread in forked children)
 
 __all__ = [
     "BatchedEnv",
