@@ -477,6 +477,47 @@ def test_bad_names_and_arguments(env_id):
         marl_envs.make(env_id, render_mode="movie")
 
 
+# ---------------------------------------------------------------- fork safety
+def _build_and_step(env_id, results):
+    """In a forked child: build the env through both APIs, reset, step; report success."""
+    env = marl_envs.make(env_id)
+    observations, _ = env.reset(seed=1)
+    for _ in range(3):
+        if not env.agents:
+            observations, _ = env.reset()
+        observations = env.step({a: sample_action(env, a, observations[a]) for a in env.agents})[0]
+    batched = marl_envs.make_batched(env_id, num_envs=8)
+    batched.reset(seed=1)
+    batched.step(batched.random_actions(torch.Generator().manual_seed(0)))
+    results.put("ok")
+
+
+def test_safe_to_build_and_step_in_a_forked_child(env_id):
+    """Vectorisers fork on Linux (SB3's SubprocVecEnv, AgileRL's, SuperSuit's with num_cpus > 0). A
+    child forked after the parent's OpenMP pool has run hangs at its first parallel op (goal_grid_v0
+    did, in its constructor) unless it runs torch on one thread: ``import marl_envs`` registers an
+    after-fork hook for that (marl_envs/core/threads.py). Without the hook this test hangs and fails."""
+    import multiprocessing
+
+    from marl_envs.core.threads import torch_threads
+
+    env = marl_envs.make(env_id)
+    env.reset(seed=0)
+    with torch_threads(2):
+        torch.ones(1024, 1024).triu(1).sum()  # the parent's pool has run with 2 threads
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        child = context.Process(target=_build_and_step, args=(env_id, results))
+        child.start()
+        child.join(timeout=60)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+        child.join()
+    assert not hung, f"{env_id}: the forked child did not finish within 60 s"
+    assert child.exitcode == 0 and results.get(timeout=5) == "ok", child.exitcode
+
+
 # ---------------------------------------------------------------- CUDA (run on a machine that has one)
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
