@@ -1,0 +1,103 @@
+"""Learning tests over seeds and thread counts: how far each run lands from its test's threshold.
+
+    python benchmarks/learning_margins.py [--seeds 0 1 2 3 4 5] [--threads 1 2] [--workers 2] [-k EXPR]
+
+A learning test trains with one seed and asserts a threshold; a threshold tuned to one machine's
+trajectory fails on the next machine, whose CPU rounds differently. This script runs every
+``learning`` test (``pytest -m learning``) once per seed with one torch thread, and once more per
+extra thread count with seed 0 (a thread count changes the order of floating-point sums, as
+another CPU does), each time with ``MARL_TEST_SEED``, ``MARL_TEST_THREADS`` and
+``MARL_MARGINS_FILE`` set (``tests/conftest.py``). Every quantity a test asserts on is collected:
+its bound, its value in every run, the worst run, and the worst margin (value minus bound,
+signed so that positive passes). A test's docstring quotes its row.
+
+Printed and written to ``benchmarks/results/learning_margins.md`` (``--out`` for another
+folder). Runs share the CPU as pytest-xdist workers (``--workers``); results do not depend on
+the load, only the wall time does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from marl_envs.demo import markdown_table  # noqa: E402
+from report import command, machine, publish  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_tests(seed: int, threads: int, workers: int, expression: str | None, records: Path) -> tuple[int, float]:
+    """One ``pytest -m learning`` run; returns its exit status and wall time."""
+    arguments = [sys.executable, "-m", "pytest", "-m", "learning", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--no-header"]
+    if workers > 1:
+        arguments += ["-n", str(workers), "--dist", "worksteal"]
+    if expression:
+        arguments += ["-k", expression]
+    environment = {**os.environ, "MARL_TEST_SEED": str(seed), "MARL_TEST_THREADS": str(threads), "MARL_MARGINS_FILE": str(records)}
+    began = time.perf_counter()
+    done = subprocess.run(arguments, cwd=ROOT, env=environment, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:]
+    print(f"seed {seed}, {threads} thread(s): {summary} ({seconds:.0f} s)", flush=True)
+    return done.returncode, seconds
+
+
+def table(records: list[dict], runs: list[tuple[int, int]]) -> str:
+    grouped: dict[tuple[str, str], dict[tuple[int, int], dict]] = defaultdict(dict)
+    for record in records:
+        grouped[(record["test"], record["quantity"])][(record["seed"], record["threads"])] = record
+    header = ("test", "quantity", "bound", *[f"seed {s}" + (f", {t} threads" if t != 1 else "") for s, t in runs], "mean ± sd", "worst margin")
+    rows = []
+    for (test, quantity), by_run in sorted(grouped.items()):
+        first = next(iter(by_run.values()))
+        sign = 1.0 if first["kind"] == "at_least" else -1.0
+        values = [by_run[run]["value"] for run in runs if run in by_run]
+        margins = [sign * (value - first["bound"]) for value in values]
+        spread = f"{statistics.fmean(values):.3g} ± {statistics.stdev(values):.2g}" if len(values) > 1 else f"{values[0]:.3g}"
+        bound = (">= " if sign > 0 else "<= ") + f"{first['bound']:.4g}"
+        cells = [f"{by_run[run]['value']:.4g}" if run in by_run else "—" for run in runs]
+        name = test.split("::", 1)[1] if "::" in test else test
+        rows.append((name, quantity, bound, *cells, spread, f"{min(margins):+.3g}"))
+    return markdown_table(header, rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5], help="seeds run with one thread")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts; counts other than 1 run with the first seed")
+    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers per run")
+    parser.add_argument("-k", dest="expression", default=None, help="pytest -k expression: only these learning tests")
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results)")
+    args = parser.parse_args()
+    out = args.out or Path(__file__).resolve().parent / "results"
+
+    runs = [(seed, 1) for seed in args.seeds] + [(args.seeds[0], threads) for threads in args.threads if threads != 1]
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "margins.jsonl"
+        path.touch()
+        loads, walls = [], []
+        for seed, threads in runs:
+            loads.append(os.getloadavg()[0])
+            walls.append(run_tests(seed, threads, args.workers, args.expression, path)[1])
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    context = (
+        f"{machine()}; command: {command()}. {len(runs)} runs of `pytest -m learning` "
+        f"({args.workers} xdist workers each, {sum(walls) / 60:.0f} min in all, load average at the starts "
+        f"{min(loads):.1f}-{max(loads):.1f}). Margin: value minus bound, positive when the test passes."
+    )
+    publish("Learning tests: margins over seeds and thread counts", context, table(records, runs), out / "learning_margins.md")
+
+
+if __name__ == "__main__":
+    main()
