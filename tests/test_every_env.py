@@ -420,6 +420,61 @@ def test_bad_actions_give_clear_errors(env_id):
         env.step(valid)
 
 
+BAD_SEEDS = [
+    ("abc", TypeError, "got 'abc' \\(str\\)"),
+    (1.5, TypeError, "got 1.5 \\(float\\)"),
+    (3.0, TypeError, "got 3.0 \\(float\\)"),
+    (True, TypeError, "got True \\(bool\\)"),
+    ([None], TypeError, "got seed\\[0\\] = None"),
+    ([[1]], TypeError, "got seed\\[0\\] = \\[1\\] \\(list\\)"),
+    (np.array([1.0]), TypeError, "got a NumPy array of dtype float64"),
+    ([1, 2, 3, 4, 5], ValueError, "got a list of 5 seeds"),
+    (2**64, ValueError, "seed must lie in \\[-2\\*\\*62, 2\\*\\*62\\); got 18446744073709551616"),
+]
+
+
+def test_bad_seeds_give_clear_errors(env_id):
+    """A bad ``reset(seed=...)`` raises one line naming the seed, in both APIs, and changes nothing."""
+    env, twin = marl_envs.make(env_id), marl_envs.make(env_id)
+    batched, batched_twin = marl_envs.make_batched(env_id, num_envs=2), marl_envs.make_batched(env_id, num_envs=2)
+    for target in (env, batched):
+        for seed, error, message in BAD_SEEDS:
+            with pytest.raises(error, match=message) as caught:
+                target.reset(seed=seed)
+            assert str(caught.value).startswith("seed") and "\n" not in str(caught.value)
+    # Refused before any reset: the envs still need one.
+    with pytest.raises(ResetNeeded):
+        env.step({a: 0 for a in env.possible_agents})
+    with pytest.raises(ResetNeeded):
+        env.state()
+    with pytest.raises(ResetNeeded):
+        batched.step(batched.random_actions())
+    # Refused mid-episode: the episode and the random streams go on as if nothing had been asked.
+    obs, _ = env.reset(seed=3)
+    twin.reset(seed=3)
+    batched.reset(seed=3), batched_twin.reset(seed=3)
+    actions = {a: sample_action(env, a, obs[a]) for a in env.agents}
+    obs, twin_obs = env.step(actions)[0], twin.step(actions)[0]
+    generator = torch.Generator().manual_seed(0)
+    actions = batched.random_actions(generator)
+    batched.step(actions), batched_twin.step(actions)
+    for seed, error, _ in BAD_SEEDS:
+        with pytest.raises(error):
+            env.reset(seed=seed)
+        with pytest.raises(error):
+            batched.reset(seed=seed)
+    assert env.agents == twin.agents
+    np.testing.assert_array_equal(env.state(), twin.state())
+    assert_same_records(rollout_continue(env, 40, obs), rollout_continue(twin, 40, twin_obs))
+    for _ in range(40):  # across auto-resets, which draw from the random streams
+        actions = batched.random_actions(generator)
+        a, b = batched.step(actions), batched_twin.step(actions)
+        assert torch.equal(a.obs, b.obs) and torch.equal(a.reward, b.reward)
+    # A reset with no seed draws the same from both: the refused seeds did not reseed the streams.
+    assert_same_records([env.reset()], [twin.reset()])
+    assert torch.equal(batched.reset().obs, batched_twin.reset().obs)
+
+
 def test_bad_batched_actions_give_clear_errors(env_id):
     env = marl_envs.make_batched(env_id, num_envs=3)
     with pytest.raises(ResetNeeded):
