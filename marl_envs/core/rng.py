@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from marl_envs.core.checks import is_int
+
 __all__ = ["CounterRNG", "seeds_for"]
 
 
@@ -79,22 +81,18 @@ def seeds_for(seed: int | Sequence[int] | np.ndarray | torch.Tensor | None, num_
         if tuple(seed.shape) != (num_envs,):
             raise ValueError(f"seed must be {expected}; got a {kind} of shape {list(seed.shape)}")
         values = seed.tolist()
-    elif _is_int(seed):
+    elif is_int(seed):
         return torch.arange(num_envs, dtype=torch.int64) + _in_range(int(seed), "seed")
     elif isinstance(seed, Sequence) and not isinstance(seed, (str, bytes)):
         values = list(seed)
         for k, value in enumerate(values):
-            if not _is_int(value):
+            if not is_int(value):
                 raise TypeError(f"seed must be {expected}; got seed[{k}] = {_short(value)} ({type(value).__name__})")
         if len(values) != num_envs:
             raise ValueError(f"seed must be {expected}; got a {type(seed).__name__} of {len(values)} seeds")
     else:
         raise TypeError(f"seed must be {expected}; got {_short(seed)} ({type(seed).__name__})")
     return torch.tensor([_in_range(int(v), f"seed[{k}]") for k, v in enumerate(values)], dtype=torch.int64)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _in_range(value: int, name: str) -> int:
