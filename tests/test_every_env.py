@@ -31,6 +31,10 @@ LONG_EPISODES: dict[str, dict] = {
     "poker_v0": {"hands": 100},  # a poker hand lasts 2 to 8 steps; a match of 100 hands outlasts 4
 }
 
+# Envs where agents leave mid-episode (``agents_can_leave``), with arguments under which the others
+# go on after one leaves (with two poker players a fold ends the hand for both).
+AGENTS_LEAVE = {"poker_v0": {"n_players": 3, "variant": "kuhn"}}
+
 
 def module_of(env_id):
     return importlib.import_module(f"marl_envs.{env_id}")
@@ -473,6 +477,41 @@ def test_bad_seeds_give_clear_errors(env_id):
     # A reset with no seed draws the same from both: the refused seeds did not reseed the streams.
     assert_same_records([env.reset()], [twin.reset()])
     assert torch.equal(batched.reset().obs, batched_twin.reset().obs)
+
+
+@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if marl_envs.spec(e).batched_class.agents_can_leave])
+def test_actions_of_agents_that_have_left_are_ignored(env_id):
+    """The PettingZoo view takes an action for an agent that has left (TorchRL and AgileRL send one for
+    every agent) and ignores its value, out of range or illegal; its type is still checked."""
+    kwargs = AGENTS_LEAVE.get(env_id, {})
+    env, twin = marl_envs.make(env_id, **kwargs), marl_envs.make(env_id, **kwargs)
+    obs, _ = env.reset(seed=0)
+    twin.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for agent in env.possible_agents:
+        env.action_space(agent).seed(int(rng.integers(2**31)))
+    steps_with_agents_gone = 0
+    for _ in range(300):
+        if not env.agents:
+            obs, _ = env.reset()
+            twin.reset()
+            continue
+        actions = {a: sample_action(env, a, obs[a]) for a in env.agents}
+        gone = [a for a in env.possible_agents if a not in env.agents]
+        extra = {}
+        for k, agent in enumerate(gone):
+            space = env.action_space(agent)
+            if hasattr(space, "n"):
+                extra[agent] = (int(space.n) + 5, -1, 0)[k % 3]  # out of range, negative, or illegal (poker: fold)
+                with pytest.raises(TypeError, match=f"agent '{agent}': action must be an integer"):
+                    env.step({**actions, agent: 1.5})
+            else:
+                extra[agent] = np.full(space.shape, np.nan, space.dtype)
+        steps_with_agents_gone += bool(gone)
+        step = env.step({**actions, **extra})
+        assert_same_records([step], [twin.step(actions)])
+        obs = step[0]
+    assert steps_with_agents_gone >= 20, "the rollout should include steps after an agent left"
 
 
 def test_bad_batched_actions_give_clear_errors(env_id):
