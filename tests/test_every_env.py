@@ -207,6 +207,27 @@ def test_observations_match_their_spaces(env_id):
                 assert all(isinstance(v, (int, float, bool, np.ndarray, np.number)) for v in value.values())
 
 
+def test_infos_carry_the_observations_action_mask(env_id):
+    """Masked envs put each agent's mask in its infos too (AgileRL reads it there): equal to the observation's,
+    an array of its own, at reset and at every step. Envs without masks have no such key."""
+    env = marl_envs.make(env_id, **AGENTS_LEAVE.get(env_id, {}))
+    masked = marl_envs.spec(env_id).batched_class.has_action_mask
+    checked = 0
+    for kind, *record in rollout(env, seed=2, steps=200):
+        observations, infos = (record[0], record[1]) if kind == "reset" else (record[1], record[5])
+        assert set(infos) == set(observations)
+        for agent, observation in observations.items():
+            if not masked:
+                assert "action_mask" not in infos[agent]
+                continue
+            mask = infos[agent]["action_mask"]
+            assert mask.dtype == np.int8 and env.observation_space(agent)["action_mask"].contains(mask)
+            np.testing.assert_array_equal(mask, observation["action_mask"])
+            assert not np.shares_memory(mask, observation["action_mask"])
+            checked += 1
+    assert checked or not masked
+
+
 # ---------------------------------------------------------------- determinism
 def test_same_seed_same_trajectory_pettingzoo(env_id):
     first = rollout(marl_envs.make(env_id), seed=11, steps=400)

@@ -10,9 +10,17 @@ Infos are dicts with numeric, stable keys: whatever the env reports per step (fo
 ``targets_collected``), per agent, and for envs with illegal actions an ``action_mask``.
 
 Envs with illegal actions (``has_action_mask``) observe, as PettingZoo's classic games do, a
-dict ``{"observation": float32 array, "action_mask": int8 array}`` with a ``Dict`` space, so
-PettingZoo's tools, AgileRL, RLlib's action-masking models and CleanRL-style scripts find
-the mask where they look for it.
+dict ``{"observation": float32 array, "action_mask": int8 array}`` with a ``Dict`` space:
+PettingZoo's tests and tutorials read the mask there, TorchRL's ``PettingZooWrapper`` moves it
+next to the action, and RLlib's ``ActionMaskingTorchRLModule`` reads it once ``observation`` is
+renamed ``observations`` (``examples/rllib_ppo.py`` does that). The same mask (equal values, an
+array of its own) is in each agent's infos, ``infos[agent]["action_mask"]``, at ``reset`` and
+at every step, for the observation returned with it: that is where AgileRL's multi-agent
+algorithms (IPPO, MADDPG, MATD3: ``get_action(obs, infos)``) read masks. AgileRL also refuses
+observations that hold an ``action_mask`` key (an assertion in ``get_action``), so an AgileRL
+user hands it ``obs[agent]["observation"]`` with the Box ``observation_space(agent)["observation"]``
+(a small ``BaseParallelWrapper``, like the RLlib example's) and the infos as they are. (Read
+from AgileRL 2.58's source, not run here: it needs PettingZoo < 1.27.)
 
 Agents that have left. ``step`` needs an action for every agent in ``agents``; an action for
 an agent that has left (in ``possible_agents``, no longer in ``agents``: a folded poker
