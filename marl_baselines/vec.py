@@ -88,6 +88,7 @@ import torch
 
 import marl_envs
 from marl_envs import BatchedEnv, EnvStep
+from marl_envs.core.rng import seeds_for
 
 __all__ = ["EnvStep", "NativeVecEnv", "PettingZooVecEnv", "VecEnv", "make_vec_env"]
 
@@ -697,17 +698,11 @@ def _num_envs(num_envs: Any) -> int:
 
 
 def _copy_seeds(seed: Any, num_envs: int) -> list[int] | None:
-    """Copy k's seed: ``seed + k`` for an int, the k-th of a sequence, or None (no reseeding)."""
-    if seed is None:
-        return None
-    if isinstance(seed, (bool, np.bool_)):
-        raise TypeError(f"seed must be an int or a sequence of {num_envs} ints, got {seed!r}")
-    if isinstance(seed, (int, np.integer)):
-        return [int(seed) + k for k in range(num_envs)]
-    values = np.asarray(seed.cpu() if isinstance(seed, torch.Tensor) else seed)
-    if values.shape != (num_envs,) or values.dtype.kind not in "iu":
-        raise ValueError(f"seed must be an int or a sequence of {num_envs} ints (one per copy), got {seed!r}")
-    return [int(v) for v in values]
+    """Copy k's seed: ``seed + k`` for an int, the k-th of a sequence, or None (no reseeding).
+
+    Checked as the batched envs check theirs (:func:`marl_envs.core.rng.seeds_for`): same forms, same errors.
+    """
+    return None if seed is None else seeds_for(seed, num_envs).tolist()
 
 
 def _max_cycles(env: Any) -> int | None:

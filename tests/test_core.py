@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import gymnasium
 import numpy as np
 import pytest
@@ -43,12 +45,52 @@ def test_draws_are_uniform_enough():
 def test_seed_forms():
     assert seeds_for(5, 3).tolist() == [5, 6, 7]
     assert seeds_for([4, 4, 9], 3).tolist() == [4, 4, 9]
+    assert seeds_for((4, np.int32(4), 9), 3).tolist() == [4, 4, 9]
     assert seeds_for(np.int64(2), 2).tolist() == [2, 3]
+    assert seeds_for(np.array(2), 2).tolist() == seeds_for(torch.tensor(2), 2).tolist() == [2, 3]  # 0-d: an int
+    assert seeds_for(np.arange(3, dtype=np.uint8), 3).tolist() == seeds_for(torch.arange(3), 3).tolist() == [0, 1, 2]
+    assert seeds_for(range(3), 3).tolist() == [0, 1, 2]
+    assert seeds_for(-(2**62), 1).tolist() == [-(2**62)] and seeds_for(2**62 - 1, 1).tolist() == [2**62 - 1]
     assert seeds_for(None, 2).shape == (2,)
-    with pytest.raises(ValueError, match="one per sub-env"):
-        seeds_for([1, 2], 3)
-    with pytest.raises(TypeError):
-        seeds_for(True, 1)
+
+
+EXPECTED_SEED = re.escape("seed must be None, an int or a sequence of 3 ints (one per sub-env); got ")
+
+
+@pytest.mark.parametrize(
+    "seed, error, message",
+    [
+        ("abc", TypeError, EXPECTED_SEED + "'abc' \\(str\\)"),
+        (1.5, TypeError, EXPECTED_SEED + "1.5 \\(float\\)"),
+        (3.0, TypeError, EXPECTED_SEED + "3.0 \\(float\\)"),  # integral floats too, as in Gymnasium
+        (np.float32(3), TypeError, EXPECTED_SEED + ".*float32"),
+        (True, TypeError, EXPECTED_SEED + "True \\(bool\\)"),
+        (np.bool_(True), TypeError, EXPECTED_SEED + ".*bool"),
+        (b"1", TypeError, EXPECTED_SEED + "b'1' \\(bytes\\)"),
+        ({1, 2, 3}, TypeError, EXPECTED_SEED + "\\{1, 2, 3\\} \\(set\\)"),
+        ([1, None, 3], TypeError, EXPECTED_SEED + "seed\\[1\\] = None \\(NoneType\\)"),
+        ([1, 2.0, 3], TypeError, EXPECTED_SEED + "seed\\[1\\] = 2.0 \\(float\\)"),
+        ([[1, 2], [3, 4], [5, 6]], TypeError, EXPECTED_SEED + "seed\\[0\\] = \\[1, 2\\] \\(list\\)"),
+        ([0, True, 2], TypeError, EXPECTED_SEED + "seed\\[1\\] = True \\(bool\\)"),
+        (np.array([1.0, 2.0, 3.0]), TypeError, EXPECTED_SEED + "a NumPy array of dtype float64 and shape \\[3\\]"),
+        (np.array(["a", "b", "c"]), TypeError, EXPECTED_SEED + "a NumPy array of dtype <U1"),
+        (torch.tensor([1.0, 2.0, 3.0]), TypeError, EXPECTED_SEED + "a tensor of dtype torch.float32 and shape \\[3\\]"),
+        (torch.tensor([True, False, True]), TypeError, EXPECTED_SEED + "a tensor of dtype torch.bool"),
+        ([1, 2], ValueError, EXPECTED_SEED + "a list of 2 seeds"),
+        (np.zeros((3, 1), np.int64), ValueError, EXPECTED_SEED + "a NumPy array of shape \\[3, 1\\]"),
+        (torch.zeros(1, 3, dtype=torch.int64), ValueError, EXPECTED_SEED + "a tensor of shape \\[1, 3\\]"),
+        (2**62, ValueError, re.escape(f"seed must lie in [-2**62, 2**62); got {2**62}")),
+        (-(2**62) - 1, ValueError, re.escape("seed must lie in [-2**62, 2**62)")),
+        (2**70, ValueError, re.escape(f"seed must lie in [-2**62, 2**62); got {2**70}")),
+        (np.uint64(2**63), ValueError, re.escape(f"seed must lie in [-2**62, 2**62); got {2**63}")),
+        ([0, 1, 2**63], ValueError, re.escape(f"seed[2] must lie in [-2**62, 2**62); got {2**63}")),
+        (np.array([0, 1, 2**63], np.uint64), ValueError, re.escape(f"seed[2] must lie in [-2**62, 2**62); got {2**63}")),
+    ],
+)
+def test_bad_seeds(seed, error, message):
+    with pytest.raises(error, match=f"^{message}") as caught:
+        seeds_for(seed, 3)
+    assert "\n" not in str(caught.value)  # one line
 
 
 def test_reset_without_seed_continues_the_streams():

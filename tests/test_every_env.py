@@ -31,6 +31,10 @@ LONG_EPISODES: dict[str, dict] = {
     "poker_v0": {"hands": 100},  # a poker hand lasts 2 to 8 steps; a match of 100 hands outlasts 4
 }
 
+# Envs where agents leave mid-episode (``agents_can_leave``), with arguments under which the others
+# go on after one leaves (with two poker players a fold ends the hand for both).
+AGENTS_LEAVE = {"poker_v0": {"n_players": 3, "variant": "kuhn"}}
+
 
 def module_of(env_id):
     return importlib.import_module(f"marl_envs.{env_id}")
@@ -201,6 +205,27 @@ def test_observations_match_their_spaces(env_id):
             assert env.state_space.contains(record[-1])
             for value in record[-1 - 1].values():  # infos are numeric
                 assert all(isinstance(v, (int, float, bool, np.ndarray, np.number)) for v in value.values())
+
+
+def test_infos_carry_the_observations_action_mask(env_id):
+    """Masked envs put each agent's mask in its infos too (AgileRL reads it there): equal to the observation's,
+    an array of its own, at reset and at every step. Envs without masks have no such key."""
+    env = marl_envs.make(env_id, **AGENTS_LEAVE.get(env_id, {}))
+    masked = marl_envs.spec(env_id).batched_class.has_action_mask
+    checked = 0
+    for kind, *record in rollout(env, seed=2, steps=200):
+        observations, infos = (record[0], record[1]) if kind == "reset" else (record[1], record[5])
+        assert set(infos) == set(observations)
+        for agent, observation in observations.items():
+            if not masked:
+                assert "action_mask" not in infos[agent]
+                continue
+            mask = infos[agent]["action_mask"]
+            assert mask.dtype == np.int8 and env.observation_space(agent)["action_mask"].contains(mask)
+            np.testing.assert_array_equal(mask, observation["action_mask"])
+            assert not np.shares_memory(mask, observation["action_mask"])
+            checked += 1
+    assert checked or not masked
 
 
 # ---------------------------------------------------------------- determinism
@@ -418,6 +443,96 @@ def test_bad_actions_give_clear_errors(env_id):
         obs = env.step({a: sample_action(env, a, obs[a]) for a in env.agents})[0]
     with pytest.raises(ResetNeeded, match="episode is over"):
         env.step(valid)
+
+
+BAD_SEEDS = [
+    ("abc", TypeError, "got 'abc' \\(str\\)"),
+    (1.5, TypeError, "got 1.5 \\(float\\)"),
+    (3.0, TypeError, "got 3.0 \\(float\\)"),
+    (True, TypeError, "got True \\(bool\\)"),
+    ([None], TypeError, "got seed\\[0\\] = None"),
+    ([[1]], TypeError, "got seed\\[0\\] = \\[1\\] \\(list\\)"),
+    (np.array([1.0]), TypeError, "got a NumPy array of dtype float64"),
+    ([1, 2, 3, 4, 5], ValueError, "got a list of 5 seeds"),
+    (2**64, ValueError, "seed must lie in \\[-2\\*\\*62, 2\\*\\*62\\); got 18446744073709551616"),
+]
+
+
+def test_bad_seeds_give_clear_errors(env_id):
+    """A bad ``reset(seed=...)`` raises one line naming the seed, in both APIs, and changes nothing."""
+    env, twin = marl_envs.make(env_id), marl_envs.make(env_id)
+    batched, batched_twin = marl_envs.make_batched(env_id, num_envs=2), marl_envs.make_batched(env_id, num_envs=2)
+    for target in (env, batched):
+        for seed, error, message in BAD_SEEDS:
+            with pytest.raises(error, match=message) as caught:
+                target.reset(seed=seed)
+            assert str(caught.value).startswith("seed") and "\n" not in str(caught.value)
+    # Refused before any reset: the envs still need one.
+    with pytest.raises(ResetNeeded):
+        env.step({a: 0 for a in env.possible_agents})
+    with pytest.raises(ResetNeeded):
+        env.state()
+    with pytest.raises(ResetNeeded):
+        batched.step(batched.random_actions())
+    # Refused mid-episode: the episode and the random streams go on as if nothing had been asked.
+    obs, _ = env.reset(seed=3)
+    twin.reset(seed=3)
+    batched.reset(seed=3), batched_twin.reset(seed=3)
+    actions = {a: sample_action(env, a, obs[a]) for a in env.agents}
+    obs, twin_obs = env.step(actions)[0], twin.step(actions)[0]
+    generator = torch.Generator().manual_seed(0)
+    actions = batched.random_actions(generator)
+    batched.step(actions), batched_twin.step(actions)
+    for seed, error, _ in BAD_SEEDS:
+        with pytest.raises(error):
+            env.reset(seed=seed)
+        with pytest.raises(error):
+            batched.reset(seed=seed)
+    assert env.agents == twin.agents
+    np.testing.assert_array_equal(env.state(), twin.state())
+    assert_same_records(rollout_continue(env, 40, obs), rollout_continue(twin, 40, twin_obs))
+    for _ in range(40):  # across auto-resets, which draw from the random streams
+        actions = batched.random_actions(generator)
+        a, b = batched.step(actions), batched_twin.step(actions)
+        assert torch.equal(a.obs, b.obs) and torch.equal(a.reward, b.reward)
+    # A reset with no seed draws the same from both: the refused seeds did not reseed the streams.
+    assert_same_records([env.reset()], [twin.reset()])
+    assert torch.equal(batched.reset().obs, batched_twin.reset().obs)
+
+
+@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if marl_envs.spec(e).batched_class.agents_can_leave])
+def test_actions_of_agents_that_have_left_are_ignored(env_id):
+    """The PettingZoo view takes an action for an agent that has left (TorchRL and AgileRL send one for
+    every agent) and ignores its value, out of range or illegal; its type is still checked."""
+    kwargs = AGENTS_LEAVE.get(env_id, {})
+    env, twin = marl_envs.make(env_id, **kwargs), marl_envs.make(env_id, **kwargs)
+    obs, _ = env.reset(seed=0)
+    twin.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for agent in env.possible_agents:
+        env.action_space(agent).seed(int(rng.integers(2**31)))
+    steps_with_agents_gone = 0
+    for _ in range(300):
+        if not env.agents:
+            obs, _ = env.reset()
+            twin.reset()
+            continue
+        actions = {a: sample_action(env, a, obs[a]) for a in env.agents}
+        gone = [a for a in env.possible_agents if a not in env.agents]
+        extra = {}
+        for k, agent in enumerate(gone):
+            space = env.action_space(agent)
+            if hasattr(space, "n"):
+                extra[agent] = (int(space.n) + 5, -1, 0)[k % 3]  # out of range, negative, or illegal (poker: fold)
+                with pytest.raises(TypeError, match=f"agent '{agent}': action must be an integer"):
+                    env.step({**actions, agent: 1.5})
+            else:
+                extra[agent] = np.full(space.shape, np.nan, space.dtype)
+        steps_with_agents_gone += bool(gone)
+        step = env.step({**actions, **extra})
+        assert_same_records([step], [twin.step(actions)])
+        obs = step[0]
+    assert steps_with_agents_gone >= 20, "the rollout should include steps after an agent left"
 
 
 def test_bad_batched_actions_give_clear_errors(env_id):

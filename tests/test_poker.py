@@ -376,6 +376,45 @@ def test_bad_cards():
         env.set_cards(["Ks", "Qs", "Jh"])
 
 
+def test_card_ids_are_integers_or_names():
+    env = marl_envs.make_batched("poker_v0", 2)
+    env.reset(seed=0)
+    env.set_cards([[0, np.int64(1), "Kh"], [3, 4, 5]])
+    assert env.cards.tolist() == [[0, 1, 5], [3, 4, 5]]
+    env.set_cards(torch.tensor([[5, 4, 3], [2, 1, 0]]))
+    env.set_cards(np.array([[1, 0, 2]], np.int8), env_ids=[1])
+    env.set_cards([[2, 3, 4]], env_ids=torch.tensor([0]))
+    assert env.cards.tolist() == [[2, 3, 4], [1, 0, 2]]
+
+
+@pytest.mark.parametrize(
+    "cards, env_ids, error, message",
+    [
+        ([[0.5, 1, 2]], [0], TypeError, "cards\\[0\\]\\[0\\] must be a card id \\(an integer in \\[0, 6\\)\\) or a name such as 'Kh', got 0.5 \\(float\\)"),
+        ([[0, 1.0, 2]], [0], TypeError, "cards\\[0\\]\\[1\\] must be a card id .*, got 1.0 \\(float\\)"),
+        ([[0, 1, True]], [0], TypeError, "cards\\[0\\]\\[2\\] must be a card id .*, got True \\(bool\\)"),
+        ([[0, 1, np.bool_(True)]], [0], TypeError, "cards\\[0\\]\\[2\\] must be a card id .*\\(bool\\)"),
+        ([[0, 1, None]], [0], TypeError, "cards\\[0\\]\\[2\\] must be a card id .*, got None \\(NoneType\\)"),
+        (np.array([[0.0, 1.0, 2.0]]), [0], TypeError, "cards\\[0\\]\\[0\\] must be a card id .*, got 0.0 \\(float\\)"),
+        (torch.tensor([[0.0, 1.0, 2.0]]), [0], TypeError, "cards\\[0\\]\\[0\\] must be a card id .*, got 0.0 \\(float\\)"),
+        (torch.tensor([[False, True, True]]), [0], TypeError, "cards\\[0\\]\\[0\\] must be a card id .*, got False \\(bool\\)"),
+        ([[0, 1, 6]], [0], ValueError, "each sub-env needs 3 distinct cards in \\[0, 6\\), got \\[0, 1, 6\\]"),
+        ([[0, 1, 2]], [0.5], TypeError, "env_ids must be None, an int or a sequence of ints \\(sub-env indices\\), got \\[0.5\\]"),
+        ([[0, 1, 2]], torch.tensor([True]), TypeError, "env_ids must be None, an int or a sequence of ints .*, got tensor\\(\\[True\\]\\)"),
+        ([[0, 1, 2]], [2], ValueError, "env_ids must be distinct sub-env indices in \\[0, 2\\), got \\[2\\]"),
+        ([[0, 1, 2], [3, 4, 5]], [1, 1], ValueError, "env_ids must be distinct sub-env indices in \\[0, 2\\), got \\[1, 1\\]"),
+    ],
+)
+def test_bad_card_ids_are_refused_and_change_nothing(cards, env_ids, error, message):
+    env = marl_envs.make_batched("poker_v0", 2)
+    env.reset(seed=0)
+    before = env.cards.clone(), env.strength.clone(), env.private_view.clone()
+    with pytest.raises(error, match=f"^{message}$") as caught:
+        env.set_cards(cards, env_ids)
+    assert "\n" not in str(caught.value)
+    assert all(torch.equal(a, b) for a, b in zip(before, (env.cards, env.strength, env.private_view)))
+
+
 # ---------------------------------------------------------------- matches of several hands
 def test_a_match_of_three_hands():
     table = Table(["J", "Q"], variant="kuhn", hands=3)

@@ -428,8 +428,10 @@ def test_seed_per_copy_and_sequence_seeds():
     observations, _ = single.reset(seed=5)
     assert torch.equal(out.obs[1], torch.as_tensor(np.stack([observations[a] for a in single.possible_agents])))
     assert torch.equal(other.reset(seed=4).obs, make_vec_env("goal_grid_v0", 3, randomize=True).reset(seed=4).obs)
-    with pytest.raises(ValueError, match="one per copy"):
+    with pytest.raises(ValueError, match="seed must be None, an int or a sequence of 3 ints \\(one per sub-env\\); got a list of 2"):
         other.reset(seed=[1, 2])
+    with pytest.raises(TypeError, match="seed must be .*; got 'abc' \\(str\\)"):
+        other.reset(seed="abc")
 
 
 @pytest.mark.cuda

@@ -261,7 +261,9 @@ class BatchedEnv:
 
         ``seed``: an int ``s`` seeds sub-env ``b`` with ``s + b``; a sequence gives one seed
         per sub-env; ``None`` continues the current random streams (seeding them from OS
-        entropy the first time).
+        entropy the first time). Ints only (NumPy integers too; floats and bools are refused),
+        in ``[-2**62, 2**62)``: see :func:`marl_envs.core.rng.seeds_for`. A refused seed
+        raises before anything changes.
         """
         with _plain_tensors():
             return self._reset_all(seed)

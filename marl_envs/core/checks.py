@@ -6,12 +6,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["int_at_least", "boolean", "optional_boolean", "optional_int_at_least", "optional_positive_number"]
+__all__ = ["is_int", "int_at_least", "boolean", "optional_boolean", "optional_int_at_least", "optional_positive_number"]
+
+
+def is_int(value: Any) -> bool:
+    """True for a Python int or a NumPy integer; False for bools (``True`` is not the number 1 here) and everything else."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def int_at_least(name: str, value: Any, minimum: int) -> int:
     """``value`` as an int, or a ValueError naming ``name`` if it is not an integer >= minimum."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
@@ -35,7 +40,7 @@ def optional_int_at_least(name: str, value: Any, minimum: int) -> int | None:
     """None, or ``value`` as an int >= minimum (else a ValueError naming ``name``)."""
     if value is None:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f"{name} must be None or an integer >= {minimum}, got {value!r}")
     return int(value)
 

@@ -10,9 +10,26 @@ Infos are dicts with numeric, stable keys: whatever the env reports per step (fo
 ``targets_collected``), per agent, and for envs with illegal actions an ``action_mask``.
 
 Envs with illegal actions (``has_action_mask``) observe, as PettingZoo's classic games do, a
-dict ``{"observation": float32 array, "action_mask": int8 array}`` with a ``Dict`` space, so
-PettingZoo's tools, AgileRL, RLlib's action-masking models and CleanRL-style scripts find
-the mask where they look for it.
+dict ``{"observation": float32 array, "action_mask": int8 array}`` with a ``Dict`` space:
+PettingZoo's tests and tutorials read the mask there, TorchRL's ``PettingZooWrapper`` moves it
+next to the action, and RLlib's ``ActionMaskingTorchRLModule`` reads it once ``observation`` is
+renamed ``observations`` (``examples/rllib_ppo.py`` does that). The same mask (equal values, an
+array of its own) is in each agent's infos, ``infos[agent]["action_mask"]``, at ``reset`` and
+at every step, for the observation returned with it: that is where AgileRL's multi-agent
+algorithms (IPPO, MADDPG, MATD3: ``get_action(obs, infos)``) read masks. AgileRL also refuses
+observations that hold an ``action_mask`` key (an assertion in ``get_action``), so an AgileRL
+user hands it ``obs[agent]["observation"]`` with the Box ``observation_space(agent)["observation"]``
+(a small ``BaseParallelWrapper``, like the RLlib example's) and the infos as they are. (Read
+from AgileRL 2.58's source, not run here: it needs PettingZoo < 1.27.)
+
+Agents that have left. ``step`` needs an action for every agent in ``agents``; an action for
+an agent that has left (in ``possible_agents``, no longer in ``agents``: a folded poker
+player) is accepted and ignored. Its type and shape are checked as any action's, its value is
+not (out of range or illegal is fine) and never reaches the env's rules; the batched ``step``
+likewise ignores the actions of agents that have left. PettingZoo's own ``aec_to_parallel``
+ignores such actions too, and refusing them would break TorchRL's ``PettingZooWrapper``
+(``use_mask=True``) and AgileRL's PettingZoo vectoriser, which send an action for every agent,
+gone or not. An action for a name that is not one of the env's agents raises.
 
 Pickling keeps everything, the episode in progress and the random streams included: an
 unpickled copy continues exactly where the original was.
@@ -108,6 +125,7 @@ class BatchedParallelEnv(ParallelEnv):
         return observations, infos
 
     def step(self, actions: dict[str, Any]):
+        """One step: ``actions`` maps every agent in ``agents`` to its action (agents that have left are ignored)."""
         if self._needs_reset:
             raise ResetNeeded("the episode is over (or never started): call reset() before step()")
         active = self.agents
@@ -163,24 +181,17 @@ class BatchedParallelEnv(ParallelEnv):
             raise TypeError(f"actions must be a dict {{agent: action}}, got {type(actions).__name__}")
         buffer = self._action_buffer
         buffer[...] = 0  # agents that have left get a neutral placeholder; the env ignores it
-        index = self._index
+        index, acting = self._index, set(active)
         for agent, action in actions.items():
             i = index.get(agent)
             if i is None:
                 raise ValueError(f"unknown agent {agent!r}; agents are {self.possible_agents}")
             value = np.asarray(action)
+            self._check_action_type(agent, action, value)
+            if agent not in acting:  # an agent that has left: its value is ignored (see the module doc)
+                continue
             if self._discrete:
-                if value.shape != () or value.dtype.kind not in "iu":
-                    raise TypeError(
-                        f"agent {agent!r}: action must be an integer ({self.action_spaces[agent]}), "
-                        f"got {action!r} of type {type(action).__name__}"
-                    )
                 buffer[0, i] = value
-            elif value.dtype.kind != "f" or value.shape != self.action_spaces[agent].shape:
-                raise ValueError(
-                    f"agent {agent!r}: action must be a float array of shape {self.action_spaces[agent].shape} "
-                    f"({self.action_spaces[agent]}), got {action!r}"
-                )
             else:
                 buffer[0, i, : value.shape[0]] = value  # the rest is padding, left at 0
         if len(actions) < len(active):
@@ -188,6 +199,20 @@ class BatchedParallelEnv(ParallelEnv):
             if missing:
                 raise ValueError(f"no action for active agents {missing}; every agent in env.agents must act")
         return buffer
+
+    def _check_action_type(self, agent: str, action: Any, value: np.ndarray) -> None:
+        """An integer (discrete envs) or a float array of the agent's shape (continuous envs), else an error."""
+        if self._discrete:
+            if value.shape != () or value.dtype.kind not in "iu":
+                raise TypeError(
+                    f"agent {agent!r}: action must be an integer ({self.action_spaces[agent]}), "
+                    f"got {action!r} of type {type(action).__name__}"
+                )
+        elif value.dtype.kind != "f" or value.shape != self.action_spaces[agent].shape:
+            raise ValueError(
+                f"agent {agent!r}: action must be a float array of shape {self.action_spaces[agent].shape} "
+                f"({self.action_spaces[agent]}), got {action!r}"
+            )
 
     def _split_obs(self, obs: torch.Tensor, agents: list[str], action_mask: torch.Tensor | None) -> dict[str, Any]:
         array = obs[0].numpy()

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from marl_envs.core.checks import is_int
+
 __all__ = ["CounterRNG", "seeds_for"]
 
 
@@ -47,28 +49,63 @@ def _mix(x: torch.Tensor) -> torch.Tensor:
     return x ^ _shift_right(x, 31)
 
 
+_SEED_LIMIT = 1 << 62
+"""Seeds lie in ``[-2**62, 2**62)``, so ``seed + b`` never leaves int64."""
+
+
 def seeds_for(seed: int | Sequence[int] | np.ndarray | torch.Tensor | None, num_envs: int) -> torch.Tensor:
     """Per-sub-env seeds as an int64 CPU tensor ``[num_envs]``.
 
     ``None`` draws fresh entropy from the OS; an int ``s`` gives sub-env ``b`` the seed
-    ``s + b``; a sequence gives each sub-env its own seed.
+    ``s + b``; a sequence (list, tuple, 1-D array or tensor) of ``num_envs`` ints gives each
+    sub-env its own seed. Every seed lies in ``[-2**62, 2**62)``.
+
+    An int is a Python ``int``, a NumPy integer, or a 0-d integer array or tensor. Floats are
+    refused, integral ones (``3.0``) included, as Gymnasium refuses them, and so are bools: a
+    ``TypeError`` for a seed of the wrong type (also a sequence holding a non-int, or an array
+    or tensor of another dtype), a ``ValueError`` for the wrong length or shape or an
+    out-of-range value. Each message names ``seed`` (``seed[k]`` for one entry), what was
+    expected and what was received, on one line. Nothing is changed before the check, so a
+    refused ``reset(seed=...)`` leaves the env as it was.
     """
+    expected = f"None, an int or a sequence of {num_envs} int{'s' if num_envs != 1 else ''} (one per sub-env)"
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy) & ((1 << 62) - 1)
-    if isinstance(seed, (bool, np.bool_)):
-        raise TypeError(f"seed must be an int or a sequence of {num_envs} ints, got {seed!r}")
-    if isinstance(seed, (int, np.integer)):
-        seed = int(seed)
-        if not -(1 << 62) <= seed < (1 << 62):
-            raise ValueError(f"seed must lie in [-2**62, 2**62), got {seed}")
-        return torch.arange(num_envs, dtype=torch.int64) + seed
-    values = torch.as_tensor(np.asarray(seed) if not isinstance(seed, torch.Tensor) else seed).cpu()
-    if values.dtype.is_floating_point or values.dtype == torch.bool or values.shape != (num_envs,):
-        raise ValueError(
-            f"seed must be an int or a sequence of {num_envs} ints (one per sub-env), "
-            f"got {values.dtype} of shape {tuple(values.shape)}"
-        )
-    return values.to(torch.int64)
+        seed = int(np.random.SeedSequence().entropy) & (_SEED_LIMIT - 1)
+    if isinstance(seed, (torch.Tensor, np.ndarray)):  # before the int check: a 0-d one is an int
+        dtype, kind = seed.dtype, "NumPy array" if isinstance(seed, np.ndarray) else "tensor"
+        integer = (dtype.kind in "iu") if isinstance(seed, np.ndarray) else not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+        if not integer:
+            raise TypeError(f"seed must be {expected}; got a {kind} of dtype {dtype} and shape {list(seed.shape)}")
+        if seed.ndim == 0:
+            return torch.arange(num_envs, dtype=torch.int64) + _in_range(int(seed), "seed")
+        if tuple(seed.shape) != (num_envs,):
+            raise ValueError(f"seed must be {expected}; got a {kind} of shape {list(seed.shape)}")
+        values = seed.tolist()
+    elif is_int(seed):
+        return torch.arange(num_envs, dtype=torch.int64) + _in_range(int(seed), "seed")
+    elif isinstance(seed, Sequence) and not isinstance(seed, (str, bytes)):
+        values = list(seed)
+        for k, value in enumerate(values):
+            if not is_int(value):
+                raise TypeError(f"seed must be {expected}; got seed[{k}] = {_short(value)} ({type(value).__name__})")
+        if len(values) != num_envs:
+            raise ValueError(f"seed must be {expected}; got a {type(seed).__name__} of {len(values)} seeds")
+    else:
+        raise TypeError(f"seed must be {expected}; got {_short(seed)} ({type(seed).__name__})")
+    return torch.tensor([_in_range(int(v), f"seed[{k}]") for k, v in enumerate(values)], dtype=torch.int64)
+
+
+def _in_range(value: int, name: str) -> int:
+    """``value`` if it lies in ``[-2**62, 2**62)``, else a ValueError naming ``name``."""
+    if not -_SEED_LIMIT <= value < _SEED_LIMIT:
+        raise ValueError(f"{name} must lie in [-2**62, 2**62); got {value}")
+    return value
+
+
+def _short(value, limit: int = 60) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class CounterRNG:

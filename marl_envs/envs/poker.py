@@ -93,9 +93,10 @@ turn `[1, 0]`, pot 2/26, contributions `[1/13, 1/13]`, folded `[0, 0]`, history 
 
 ## Starting state
 Cards dealt from the env's seeded stream (`self.rng`), the antes in the pot, `player_0` to act.
-`PokerEnv.set_cards(cards, env_ids)` deals chosen cards instead (ids `suit * ranks + rank`, or
-names such as `"Kh"`; suits `s` and `h`), for tests and analysis; `PokerEnv.cards` holds the
-deal and `PokerEnv.states[PokerEnv.node[b]]` the public state of sub-env b.
+`PokerEnv.set_cards(cards, env_ids)` deals chosen cards instead (integer ids `suit * ranks + rank`,
+or names such as `"Kh"`; suits `s` and `h`; floats and bools are refused), for tests and
+analysis; `PokerEnv.cards` holds the deal and `PokerEnv.states[PokerEnv.node[b]]` the public
+state of sub-env b.
 
 ## Episode end
 With `hands=1` (default) an episode is one hand. A player that folds terminates at that step
@@ -138,7 +139,7 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.checks import int_at_least
+from marl_envs.core.checks import int_at_least, is_int
 
 __all__ = [
     "ACTIONS",
@@ -537,23 +538,49 @@ class PokerEnv(BatchedEnv):
             self._state_table = tensor(np.concatenate(parts, -1).reshape(M * self._deal_codes, -1))
 
     # ------------------------------------------------------------------ cards
-    def set_cards(self, cards, env_ids: torch.Tensor | Sequence[int] | None = None) -> None:
-        """Deal ``cards`` (ids or names such as ``"Kh"``; ``[K, N (+1 board)]``) to the sub-envs ``env_ids`` (default all).
+    def set_cards(self, cards, env_ids: torch.Tensor | Sequence[int] | int | None = None) -> None:
+        """Deal ``cards`` (``[K, N (+1 board)]``) to the sub-envs ``env_ids`` (K distinct indices; default all).
 
-        For tests and analysis: replaces the cards of the hands in progress.
+        A card is an id ``suit * ranks + rank`` (a Python or NumPy integer, or an entry of an
+        integer tensor or array) or a name such as ``"Kh"``. Floats (``0.5``, ``1.0``) and
+        bools are refused with a ``TypeError``, not rounded to a card; a wrong shape, a card
+        outside the deck or a card dealt twice gives a ``ValueError``. A refused deal changes
+        nothing. For tests and analysis: replaces the cards of the hands in progress.
         """
-        env_ids = self._all_envs if env_ids is None else torch.as_tensor(env_ids, dtype=torch.int64, device=self.device).reshape(-1)
-        if isinstance(cards, torch.Tensor):
-            cards = cards.tolist()
-        width = self.rules.cards_dealt
-        table = np.asarray(cards, dtype=object)
+        env_ids = self._env_ids(env_ids)
+        width, deck = self.rules.cards_dealt, self.rules.deck_size
+        table = np.asarray(cards.tolist() if isinstance(cards, torch.Tensor) else cards, dtype=object)
         if table.ndim != 2 or table.shape[0] != len(env_ids):
             raise ValueError(f"cards must be [{len(env_ids)}, {width}] (one row per sub-env), got shape {list(table.shape)}")
-        rows = [[self.rules.card_id(c) if isinstance(c, str) else int(c) for c in row] for row in table.tolist()]
+        rows = [[self._card(card, k, j) for j, card in enumerate(row)] for k, row in enumerate(table.tolist())]
         for row in rows:
-            if len(row) != width or len(set(row)) != width or not all(0 <= c < self.rules.deck_size for c in row):
-                raise ValueError(f"each sub-env needs {width} distinct cards in [0, {self.rules.deck_size}), got {row}")
+            if len(row) != width or len(set(row)) != width or not all(0 <= c < deck for c in row):
+                raise ValueError(f"each sub-env needs {width} distinct cards in [0, {deck}), got {row}")
         self._deal(env_ids, torch.tensor(rows, dtype=torch.int64, device=self.device))
+
+    def _card(self, card, k: int, j: int) -> int:
+        """The id of ``cards[k][j]``: an integer as it is, a name through ``card_id``; anything else a TypeError."""
+        if isinstance(card, str):
+            return self.rules.card_id(card)
+        if is_int(card):
+            return int(card)
+        example = self.rules.card_name(self.rules.deck_size - 1)
+        raise TypeError(
+            f"cards[{k}][{j}] must be a card id (an integer in [0, {self.rules.deck_size})) or a name such as "
+            f"{example!r}, got {card!r} ({type(card).__name__})"
+        )
+
+    def _env_ids(self, env_ids) -> torch.Tensor:
+        """``env_ids`` (None: all; an int; or a sequence, array or tensor of ints) as distinct checked indices."""
+        if env_ids is None:
+            return self._all_envs
+        ids = env_ids.tolist() if isinstance(env_ids, (torch.Tensor, np.ndarray)) else env_ids
+        ids = [ids] if is_int(ids) else ids
+        if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence) or not all(is_int(i) for i in ids):
+            raise TypeError(f"env_ids must be None, an int or a sequence of ints (sub-env indices), got {env_ids!r}")
+        if not all(0 <= i < self.num_envs for i in ids) or len(set(ids)) != len(ids):
+            raise ValueError(f"env_ids must be distinct sub-env indices in [0, {self.num_envs}), got {list(ids)}")
+        return torch.tensor([int(i) for i in ids], dtype=torch.int64, device=self.device)
 
     def _deal(self, env_ids: torch.Tensor, cards: torch.Tensor) -> None:
         rules = self.rules
