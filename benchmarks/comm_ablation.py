@@ -42,7 +42,7 @@ from marl_baselines.config import RunConfig  # noqa: E402
 from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish  # noqa: E402
+from report import command, machine, publish, threads_option, use_threads  # noqa: E402
 from returns_table import summary  # noqa: E402
 
 EVAL_EPISODES = 200
@@ -69,7 +69,7 @@ def seeds_cell(values: list[float]) -> str:
 
 
 def quiet(run: dict, seed: int, logs: str, quick: bool, eval_interval: int = 0) -> RunConfig:
-    settings = {**run, "seed": seed, "eval_episodes": EVAL_EPISODES, "eval_interval": eval_interval, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False}
+    settings = {**run, "threads": 0, "seed": seed, "eval_episodes": EVAL_EPISODES, "eval_interval": eval_interval, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False}
     if quick:
         settings.update(total_steps=1_024, eval_episodes=16, eval_interval=512 if eval_interval else 0)
     return RunConfig(**settings)
@@ -134,9 +134,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 seeds, tiny budgets: checks that the script runs")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: these small networks run several times faster on one thread of a busy 2-core CPU than on two)")
+    threads_option(parser)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     seeds = 2 if args.quick else args.seeds
     out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
     logs = tempfile.mkdtemp(prefix="comm_ablation-")

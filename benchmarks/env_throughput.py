@@ -1,6 +1,6 @@
 """Environment throughput: single-instance PettingZoo steps/s and batched env-steps/s, against mpe2 and VMAS.
 
-    python benchmarks/env_throughput.py [--quick] [--seconds 2] [--sizes 1 16 256 4096 65536] [--cuda-sizes ...]
+    python benchmarks/env_throughput.py [--quick] [--seconds 2] [--sizes 1 16 256 4096 65536] [--cuda-sizes ...] [--threads 1] [--all-cores N]
 
 Every figure comes from this one process, so the ratios do not depend on the machine:
 
@@ -12,6 +12,10 @@ Every figure comes from this one process, so the ratios do not depend on the mac
   batch size). VMAS is stepped without resets (its simple_spread never ends), ours with its
   auto-reset every 25 steps.
 
+Threads: the main table runs torch on ``--threads`` intra-op threads (default 1, as ``marl-train``);
+a second table repeats every batched CPU measurement (VMAS's too) with ``--all-cores`` threads
+(default: one per core) and gives each one's ratio to the one-thread figure.
+
 Batch sizes run from 1 to 65,536 on CPU and, when CUDA is present, up to 2^20. Actions are
 uniform random (legal ones for masked envs) and drawn before timing. The table is printed and
 written to ``benchmarks/results/env_throughput_<device>.md`` with a log-log plot of env-steps/s
@@ -22,6 +26,7 @@ writing only where ``--out`` says) checks that the script runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import marl_envs  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish, save_plot  # noqa: E402
+from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+from marl_envs.core.threads import torch_threads  # noqa: E402
 from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
 
 
@@ -73,11 +79,13 @@ def main() -> None:
     parser.add_argument("--cuda-sizes", type=int, nargs="+", default=[1024, 16384, 262144, 1048576], help="batch sizes on CUDA, when present")
     parser.add_argument("--envs", nargs="+", default=marl_envs.list_envs())
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    threads_option(parser)
+    parser.add_argument("--all-cores", type=int, default=os.cpu_count(), help="the thread count of the second batched table (default: one per core, %(default)s)")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.sizes, args.cuda_sizes = 0.05, [1, 16], [16]
     out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
-
+    threads = use_threads(args.threads)
     from mpe2 import simple_spread_v3, simple_tag_v3
 
     references = {name: pettingzoo_rate(module.parallel_env(), args.seconds) for name, module in (("simple_spread_v3", simple_spread_v3), ("simple_tag_v3", simple_tag_v3))}
@@ -94,10 +102,12 @@ def main() -> None:
         rows.append(("vmas simple_spread (reference)", "", "", *[f"{r:,.0f}" for r in vmas], *blank[len(args.sizes) :], ""))
         plot.append(("VMAS simple_spread (CPU)", args.sizes, vmas))
     vs_vmas = None
+    cpu_rates = {}
     for env_id in args.envs:
         peer = MPE_PEERS.get(env_id, "simple_spread_v3")
         single = pettingzoo_rate(marl_envs.make(env_id), args.seconds)
         rates = [batched_rate(marl_envs.make_batched(env_id, b, "cpu"), args.seconds) for b in args.sizes]
+        cpu_rates[env_id] = rates[:]
         plot.append((f"{env_id} (CPU)", args.sizes, rates[:]))
         if cuda:
             rates += [batched_rate(marl_envs.make_batched(env_id, b, "cuda"), args.seconds) for b in args.cuda_sizes]
@@ -109,11 +119,25 @@ def main() -> None:
     if vs_vmas is not None:
         rows.append(vs_vmas)
 
-    context = f"{machine()}; command: {command()}. Batched figures are env-steps/s (sub-env steps); {args.seconds:g} s per measurement."
+    # The same batched CPU measurements with every core, each cell with its ratio to the one-thread figure above
+    with torch_threads(args.all_cores):
+        many_rows = []
+        if compare_vmas:
+            many_rows.append(("vmas simple_spread (reference)", *[f"{r:,.0f} ({r / one:.2f}x)" for r, one in zip((vmas_rate(b, args.seconds) for b in args.sizes), vmas)]))
+        for env_id in args.envs:
+            many = [batched_rate(marl_envs.make_batched(env_id, b, "cpu"), args.seconds) for b in args.sizes]
+            many_rows.append((env_id, *[f"{r:,.0f} ({r / one:.2f}x)" for r, one in zip(many, cpu_rates[env_id])]))
+    many_table = markdown_table(("env", *[f"B={b}" for b in args.sizes]), many_rows)
+
+    context = (
+        f"{machine()}; command: {command()}. Batched figures are env-steps/s (sub-env steps); {args.seconds:g} s per measurement. "
+        f"First table: {threads} torch intra-op thread(s) (--threads)."
+    )
+    second = f"\n\n## Batched on CPU with {args.all_cores} threads (--all-cores), and the ratio to {threads} thread(s)\n\n{many_table}"
     name = "env_throughput_cuda" if cuda else "env_throughput_cpu"
-    publish("Environment throughput", context, markdown_table(header, rows), out / f"{name}.md" if out else None)
+    publish("Environment throughput", context, markdown_table(header, rows) + second, out / f"{name}.md" if out else None)
     if out:
-        save_plot(out / f"{name}.png", plot, title="Batched env-steps/s", xlabel="sub-envs stepped together (B)", ylabel="env-steps/s", log=True)
+        save_plot(out / f"{name}.png", plot, title=f"Batched env-steps/s ({threads} thread(s))", xlabel="sub-envs stepped together (B)", ylabel="env-steps/s", log=True)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import build, train  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
 from marl_envs.poker_analysis import game  # noqa: E402
-from report import command, machine, publish, save_plot  # noqa: E402
+from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
 
 ALGOS = ("madvrl", "gru_ac")
 OPPONENTS = ("random", "always_call", "always_raise", "hand_strength")
@@ -54,6 +54,7 @@ def train_one(algo: str, variant: str, steps: int, seed: int, logs: str, quick: 
             "total_steps": steps,
             "seed": seed,
             "device": "cpu",
+            "threads": 0,
             "eval_interval": 0,
             "eval_episodes": 4,
             "log_dir": logs,
@@ -88,8 +89,9 @@ def main() -> None:
     parser.add_argument("--hands", type=int, default=20_000, help="hands per chips-per-hand evaluation")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    threads_option(parser)
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    use_threads(args.threads)
     out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
     budgets = {"leduc": 4_096 if args.quick else args.leduc_steps, "kuhn": 4_096 if args.quick else args.kuhn_steps}
     hands = 1_000 if args.quick else args.hands

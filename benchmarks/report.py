@@ -14,12 +14,30 @@ REFERENCES = ("VMAS", "random policy", "mpe2")  # peers' and baselines' lines in
 
 
 def machine() -> str:
-    """Date, processor, cores, torch version and threads, and the GPU (if any) of this run."""
+    """Date, processor, cores, load average, torch version and threads, and the GPU (if any) of this run."""
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu only"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
-        f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), {device}"
+        f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+        f"(load average {load} at the start), torch {torch.__version__} ({torch.get_num_threads()} intra-op threads), {device}"
     )
+
+
+def threads_option(parser, default: int = 1) -> None:
+    """``--threads N``: torch's intra-op threads for the whole script (0: torch's default, one per core)."""
+    parser.add_argument(
+        "--threads", type=int, default=default,
+        help="torch intra-op threads (0: torch's default, one per core; default %(default)s, as marl-train: fastest for these small tensors)",
+    )  # fmt: skip
+
+
+def use_threads(threads: int) -> int:
+    """Apply ``--threads`` (0 keeps torch's default) and return the count in force."""
+    if threads < 0:
+        raise SystemExit(f"--threads must be >= 0, got {threads}")
+    if threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 def command() -> str:

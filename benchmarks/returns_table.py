@@ -30,7 +30,7 @@ from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish, save_plot  # noqa: E402
+from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
 
 ENVS = ("cooperative_navigation_v0", "target_grid_v0", "goal_grid_v0", "coordination_v0")
 # target_grid_v0's presets are tuned for (and its random level only leaves room to double on) 20-step episodes
@@ -62,7 +62,9 @@ def main() -> None:
     parser.add_argument("--envs", nargs="+", default=list(ENVS))
     parser.add_argument("--algos", nargs="+", default=list(ALGORITHMS), help="algorithms to run (those with a preset for each env)")
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    threads_option(parser)
     args = parser.parse_args()
+    use_threads(args.threads)
     seeds = 2 if args.quick else args.seeds
     envs = args.envs[:1] if args.quick else args.envs
     out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
@@ -88,7 +90,7 @@ def main() -> None:
                 run = dict(preset["run"])
                 if args.quick:
                     run.update(total_steps=512, eval_interval=256)
-                run.update(seed=seed, eval_episodes=100, log_dir=logs, progress=False, tensorboard=False, checkpoint_buffer=False)
+                run.update(seed=seed, threads=0, eval_episodes=100, log_dir=logs, progress=False, tensorboard=False, checkpoint_buffer=False)
                 start = time.perf_counter()
                 result = train(algo, env, RunConfig(**run), ALGORITHMS[algo].config_class(**preset.get("algo", {})), env_kwargs)
                 seconds.append(time.perf_counter() - start)

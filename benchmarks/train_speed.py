@@ -33,7 +33,7 @@ from marl_baselines.algos.value_decomp import ValueDecompConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import train  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish  # noqa: E402
+from report import command, machine, publish, threads_option, use_threads  # noqa: E402
 
 
 # algorithm -> (its preset env, env arguments, the evaluation metric, the target); random play's level in comments
@@ -51,7 +51,7 @@ TARGETS = {
 def native_vs_pettingzoo(args, logs: str) -> list[tuple]:
     preset = PRESETS[("qmix", "goal_grid_v0")]
     steps = 256 if args.quick else 16_384
-    quiet = {"log_dir": logs, "progress": False, "tensorboard": False, "eval_interval": 0, "eval_episodes": 1, "checkpoint_buffer": False}
+    quiet = {"threads": 0, "log_dir": logs, "progress": False, "tensorboard": False, "eval_interval": 0, "eval_episodes": 1, "checkpoint_buffer": False}
     rows = []
     for num_envs in (16, 64) if args.quick else (16, 64, 256):
         rates = {}
@@ -72,7 +72,7 @@ def time_to_target(algo: str, args, logs: str) -> tuple:
     for source in ("native", "pettingzoo"):
         run = RunConfig(**{
             **preset["run"], "total_steps": total, "eval_interval": 0 if args.quick else total // 10, "eval_episodes": 4 if args.quick else 100, "source": source,
-            "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
+            "threads": 0, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
         })  # fmt: skip
         result = train(algo, env, run, ALGORITHMS[algo].config_class(**preset["algo"]), {**env_kwargs, **preset.get("env", {})})
         rates.append(result.env_steps / (result.seconds - sum(e["eval_seconds"] for e in result.evaluations)))
@@ -86,7 +86,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny budgets, to check that the script runs")
     parser.add_argument("--algos", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    threads_option(parser)
     args = parser.parse_args()
+    use_threads(args.threads)
     out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
     logs = tempfile.mkdtemp(prefix="train_speed-")
     algos = args.algos[:2] if args.quick else args.algos
