@@ -395,6 +395,9 @@ def _next_multiple(value: int, interval: int) -> int:
 
 # ---------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
+    """The ``marl-train`` parser. Options are grouped by who takes them: the run options, then one
+    group per set of algorithms sharing options (from ``options of every algorithm`` down to one
+    family's own), each option once, with each algorithm's default where they differ."""
     algos = "\n".join(f"  {name:<8} {spec.description}" for name, spec in ALGORITHMS.items())
     envs = ", ".join(marl_envs.list_envs())
     parser = argparse.ArgumentParser(
@@ -409,36 +412,53 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="an env constructor argument (repeatable), e.g. --env-arg game=two_step")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR (or a checkpoint.pt)")
     parser.add_argument("--no-preset", action="store_true", help="ignore the tuned preset of this algorithm and env")
-    users: dict[type, list[str]] = {RunConfig: []}
+    classes: dict[type, list[str]] = {RunConfig: []}  # config class -> the algorithms that take it
+    takers: dict[str, list[str]] = {}  # algorithm option -> the algorithms whose config has it
     for name, spec in ALGORITHMS.items():
-        users.setdefault(spec.config_class, []).append(name)
-    added: set[str] = set()
-    for config_class, names in users.items():
-        title = f"options of {', '.join(names)}" if names else "run options"
+        classes.setdefault(spec.config_class, []).append(name)
+        for f in dataclasses.fields(spec.config_class):
+            takers.setdefault(f.name, []).append(name)
+    groups: dict[tuple[str, ...], list[str]] = {(): [f.name for f in dataclasses.fields(RunConfig)]}
+    for option, names in takers.items():
+        groups.setdefault(tuple(names), []).append(option)
+    # run options, then the options most algorithms share first (ties: the registry's order)
+    for names, options in sorted(groups.items(), key=lambda item: -len(item[0]) if item[0] else -len(ALGORITHMS) - 1):
+        title = "run options" if not names else "options of every algorithm" if len(names) == len(ALGORITHMS) else f"options of {', '.join(names)}"
         group = parser.add_argument_group(title)
-        docs = field_docs(config_class)
-        for f in dataclasses.fields(config_class):
-            if f.name in added:  # an option several algorithms share appears once, with each one's default
-                continue
-            added.add(f.name)
-            kind = {"bool": _boolean, "int": int, "float": float}.get(str(f.type), str)
-            option = "--" + f.name.replace("_", "-")
-            help_text = f"{docs.get(f.name, '')} ({_defaults(f.name, users)})"
-            if kind is _boolean:
-                # --icm alone means true; --icm false and --no-icm mean false
-                group.add_argument(option, dest=f.name, type=_boolean, nargs="?", const=True, default=argparse.SUPPRESS, metavar="BOOL", help=help_text)
-                group.add_argument("--no-" + option[2:], dest=f.name, action="store_const", const=False, default=argparse.SUPPRESS, help=f"same as {option} false")
-                continue
-            group.add_argument(option, dest=f.name, type=kind, default=argparse.SUPPRESS, metavar=str(f.type).upper(), help=help_text)
+        for option in options:
+            _add_option(group, option, {cls: users for cls, users in classes.items() if any(f.name == option for f in dataclasses.fields(cls))})
     return parser
 
 
-def _defaults(field_name: str, users: dict[type, list[str]]) -> str:
-    """``default: X``, or each algorithm's default where they differ."""
-    found = [(names, next(f.default for f in dataclasses.fields(cls) if f.name == field_name)) for cls, names in users.items() if any(f.name == field_name for f in dataclasses.fields(cls))]
-    if len({repr(value) for _, value in found}) == 1:
-        return f"default: {found[0][1]}"
-    return "defaults: " + "; ".join(f"{'/'.join(names)} {value}" for names, value in found)
+def _add_option(group, name: str, classes: dict[type, list[str]]) -> None:
+    """``--name VALUE`` (and ``--no-name`` for a boolean) for the field ``name`` of the config
+    classes ``classes`` (each with the algorithms taking it): its help gives each algorithm's
+    description and default where they differ."""
+    fields = {cls: next(f for f in dataclasses.fields(cls) if f.name == name) for cls in classes}
+    first = next(iter(fields.values()))
+    kind = {"bool": _boolean, "int": int, "float": float}.get(str(first.type), str)
+    option = "--" + name.replace("_", "-")
+    docs = _by_value([(users, field_docs(cls).get(name, "")) for cls, users in classes.items()])
+    defaults = _by_value([(users, fields[cls].default) for cls, users in classes.items()])
+    help_text = " ".join(f"{'/'.join(users)}: {doc}" for doc, users in docs.items()) if len(docs) > 1 else next(iter(docs))
+    if len(defaults) > 1:
+        help_text += " (defaults: " + "; ".join(f"{'/'.join(users)} {default}" for default, users in defaults.items()) + ")"
+    else:
+        help_text += f" (default: {next(iter(defaults))})"
+    if kind is _boolean:
+        # --icm alone means true; --icm false and --no-icm mean false
+        group.add_argument(option, dest=name, type=_boolean, nargs="?", const=True, default=argparse.SUPPRESS, metavar="BOOL", help=help_text)
+        group.add_argument("--no-" + option[2:], dest=name, action="store_const", const=False, default=argparse.SUPPRESS, help=f"same as {option} false")
+        return
+    group.add_argument(option, dest=name, type=kind, default=argparse.SUPPRESS, metavar=str(first.type).upper(), help=help_text)
+
+
+def _by_value(values: list[tuple[list[str], Any]]) -> dict[str, list[str]]:
+    """Each distinct value (as text) with the algorithms that have it, in the order first seen."""
+    together: dict[str, list[str]] = {}
+    for users, value in values:
+        together.setdefault(str(value), []).extend(users)
+    return together
 
 
 def _boolean(text: str) -> bool:
@@ -480,7 +500,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[RunConfig, Any, dict]:
     foreign = sorted(k for k in given if k not in run_fields | algo_fields | cli_only)
     if foreign:  # an option of another algorithm's config: refuse it rather than ignore it
         options = ", ".join("--" + k.replace("_", "-") for k in foreign)
-        raise ValueError(f"{options}: not an option of {args.algo} (its options: marl-train --help, under 'options of ... {args.algo}')")
+        raise ValueError(f"{options}: not an option of {args.algo} (its options: marl-train --help, under the headings naming {args.algo} or every algorithm)")
     run = RunConfig(**{**preset.get("run", {}), **{k: v for k, v in given.items() if k in run_fields}})
     algo_config = config_class(**{**preset.get("algo", {}), **{k: v for k, v in given.items() if k in algo_fields}})
     env_kwargs = dict(preset.get("env", {}))
