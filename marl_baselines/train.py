@@ -23,6 +23,7 @@ import ast
 import contextlib
 import csv
 import dataclasses
+import difflib
 import json
 import math
 import signal
@@ -394,18 +395,46 @@ def _next_multiple(value: int, interval: int) -> int:
 
 
 # ---------------------------------------------------------------------- command line
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``marl-train: error: ... (see marl-train --help)``, no usage
+    block), the closest known option suggested for a mistyped one, and options and positionals
+    in any order."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_intermixed_args(args, namespace)
+        if extras:
+            self.error(self._unrecognised(extras))
+        return parsed
+
+    def _unrecognised(self, extras: list[str]) -> str:
+        options = [word.partition("=")[0] for word in extras if word.startswith("-")]
+        if not options:  # when there are unknown options, the stray words are their values
+            return f"unexpected argument(s) {' '.join(extras)} (the command line is ALGO ENV, then --options)"
+        known = [string for action in self._actions for string in action.option_strings if string.startswith("--")]
+        named = []
+        for option in options:
+            # "learning rate" is spelled lr here (--lr, --actor-lr, --icm-lr)
+            close = difflib.get_close_matches(option.replace("learning-rate", "lr"), known, n=1)
+            named.append(option + (f" (did you mean {close[0]}?)" if close else ""))
+        return f"unrecognized option{'s' if len(named) > 1 else ''} {', '.join(named)}"
+
+
 def _parser() -> argparse.ArgumentParser:
     """The ``marl-train`` parser. Options are grouped by who takes them: the run options, then one
     group per set of algorithms sharing options (from ``options of every algorithm`` down to one
     family's own), each option once, with each algorithm's default where they differ."""
     algos = "\n".join(f"  {name:<8} {spec.description}" for name, spec in ALGORITHMS.items())
     envs = ", ".join(marl_envs.list_envs())
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="marl-train",
         description="Train a MARL algorithm on an environment of marl_envs.",
         epilog=f"algorithms:\n{algos}\n\nenvs: {envs}\n\npresets (applied before your options): "
         + ", ".join(f"{a} {e}" for a, e in PRESETS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # --total is not --total-steps
     )
     parser.add_argument("algo", help="algorithm: " + ", ".join(ALGORITHMS))
     parser.add_argument("env", help="a registered env name (marl_envs.list_envs())")
@@ -523,7 +552,9 @@ def summary_table(result: RunResult) -> str:
 
 
 def cli(argv: list[str] | None = None) -> RunResult:
-    """Parse ``argv`` like ``marl-train``, train, print the summary table, return the result."""
+    """Parse ``argv`` like ``marl-train``, train, print the summary table, return the result.
+
+    A mistake on the command line ends with one line on stderr and exit status 2 (no traceback)."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
