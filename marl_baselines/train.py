@@ -267,7 +267,8 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
         algo = DistributedAlgorithm(algo, world)  # rank 0's networks everywhere, gradients averaged
     else:
         algo, env, eval_env = build(algo_name, env_name, run, algo_config, env_kwargs)
-    env_name = env_name if isinstance(env_name, str) else env.name  # the label of logs and results
+    # the label of logs and results: the registered name ("goal_grid-v0" is goal_grid_v0), or the PettingZoo env's
+    env_name = marl_envs.spec(env_name).id if isinstance(env_name, str) else env.name
 
     recent_returns = RecentReturns(env.num_envs, env.device)
     if resume is not None:

@@ -1,8 +1,9 @@
-"""``marl-train``: the option groups of ``--help``, one-line errors."""
+"""``marl-train``: the option groups of ``--help``, one-line errors, canonical env names."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -65,6 +66,8 @@ def test_command_line_mistakes_are_one_line(argv, expected, tmp_path, capsys, mo
     assert not any(tmp_path.iterdir())  # nothing started
 
 
-def test_options_and_positionals_in_any_order(tmp_path):
-    result = cli(["--total-steps", "64", "qmix", *TINY, "--log-dir", str(tmp_path), "goal_grid_v0"])
+def test_options_and_positionals_in_any_order_and_the_canonical_env_name(tmp_path):
+    result = cli(["--total-steps", "64", "qmix", *TINY, "--log-dir", str(tmp_path), "goal_grid-v0"])
     assert (result.algo, result.env, result.env_steps) == ("qmix", "goal_grid_v0", 64)
+    assert result.run_dir.parent.parent == tmp_path / "goal_grid_v0"  # not goal_grid-v0
+    assert json.loads((result.run_dir / "config.json").read_text())["env"] == "goal_grid_v0"
