@@ -2,14 +2,16 @@
 
     marl-train qmix goal_grid_v0                       # the tuned preset of that pair
     marl-train vdn matrix_game_v0 --env-arg game=two_step --total-steps 20000
-    marl-train qmix goal_grid_v0 --resume runs/goal_grid_v0/qmix/0-20261121-101500
+    marl-train --resume RUN_DIR --total-steps 120000   # continue a run (the logs folder it printed) with its own settings
     marl-train --help                                  # algorithms, envs, every option and its default
     torchrun --standalone --nproc-per-node 2 --no-python marl-train mappo target_grid_v0 --num-envs 8
                                                        # data-parallel: marl_baselines.distributed
 
 Also ``python -m marl_baselines.train``. Each run writes under
 ``<log_dir>/<env>/<algo>/<seed>-<time>/``: ``config.json``, ``train.csv`` (training statistics),
-``eval.csv`` (greedy evaluations), TensorBoard events, and ``checkpoint.pt``.
+``eval.csv`` (greedy evaluations), TensorBoard events, and ``checkpoint.pt``. ``--resume RUN_DIR``
+restores the run's settings from its ``config.json`` and continues from ``checkpoint.pt``; options
+given again may change only those in :data:`RESUMABLE` (see :func:`train`).
 
 Returns are summed over agents and steps (EPyMARL's convention); ``success`` is the fraction of
 evaluation episodes that ended in a terminal state rather than at the time limit (for
@@ -23,8 +25,10 @@ import ast
 import contextlib
 import csv
 import dataclasses
+import difflib
 import json
 import math
+import pickle
 import signal
 import sys
 import threading
@@ -52,12 +56,16 @@ __all__ = ["train", "evaluate", "cli", "main", "RunResult", "RandomPolicy", "env
 
 @dataclass
 class RunResult:
+    """What a call of :func:`train` did: ``env_steps`` is where the run now stands, ``seconds`` this
+    session's wall time, ``start_steps`` where this session began (0, or the resumed checkpoint's)."""
+
     algo: str
     env: str
     env_steps: int
     seconds: float
     run_dir: Path
     evaluations: list[dict[str, float]] = field(default_factory=list)
+    start_steps: int = 0
 
     @property
     def final(self) -> dict[str, float]:
@@ -231,6 +239,116 @@ def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dic
     return spec.build(env, algo_config, run.seed), env, eval_env
 
 
+# ---------------------------------------------------------------------- resume
+RESUMABLE = ("total_steps", "eval_interval", "eval_episodes", "checkpoint_interval", "checkpoint_buffer", "progress", "tensorboard", "threads")
+"""The run settings a resumed run may change. The others (``num_envs``, ``seed``, ``device``,
+``source``, ``sync_free``, ``check_syncs``, ``log_dir``), every algorithm option and every env
+argument shape the networks, the envs or the state a checkpoint holds (or, for ``log_dir``, the run
+stays in its folder), so a resumed run keeps the saved ones."""
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A run folder's ``config.json`` read back: the settings ``--resume`` restores."""
+
+    run_dir: Path
+    checkpoint: Path  # rank 0's (or the single process's) checkpoint
+    algo: str
+    env: str  # the canonical env name (or a PettingZoo env's name)
+    run: RunConfig
+    algo_config: Any
+    env_kwargs: dict
+    record: dict  # the whole config.json, rewritten when the run resumes
+
+
+def read_run(resume: str | Path) -> SavedRun:
+    """The run saved in ``resume`` (a run folder, or the ``checkpoint.pt`` in one); a one-line
+    ValueError when it is not a folder holding a ``config.json`` and a checkpoint of marl-train.
+
+    Fields a later version added are left at their defaults, fields it removed are dropped."""
+    path = Path(resume)
+    if not path.exists():
+        raise ValueError(f"resume: {path} does not exist (expected a run folder LOG_DIR/ENV/ALGO/SEED-TIME that marl-train wrote)")
+    run_dir, checkpoint = (path, path / "checkpoint.pt") if path.is_dir() else (path.parent, path)
+    missing = [name for name, file in (("config.json", run_dir / "config.json"), (checkpoint.name, checkpoint)) if not file.is_file()]
+    if missing:
+        found = sorted(p.name for p in run_dir.iterdir())
+        shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "") if found else "nothing"
+        raise ValueError(f"resume: {run_dir} has no {' and no '.join(missing)} (a run folder holds config.json and checkpoint.pt; found {shown})")
+    try:
+        record = json.loads((run_dir / "config.json").read_text())
+        algo, env = record["algo"], record["env"]
+        saved_run, saved_algo, env_kwargs = record["run"], record["algo_config"], record["env_kwargs"]
+    except (ValueError, KeyError, TypeError) as error:  # bad JSON, or a JSON without the run's settings
+        raise ValueError(f"resume: {run_dir / 'config.json'} is not a marl-train run's config ({type(error).__name__}: {error})") from None
+    if algo not in ALGORITHMS:
+        raise ValueError(f"resume: {run_dir} holds a run of {algo!r}, not an algorithm marl-train knows ({', '.join(ALGORITHMS)})")
+    return SavedRun(run_dir, checkpoint, algo, env, _known_fields(RunConfig, saved_run), _known_fields(ALGORITHMS[algo].config_class, saved_algo), dict(env_kwargs), record)
+
+
+def _known_fields(config_class: type, values: dict):
+    names = {f.name for f in dataclasses.fields(config_class)}
+    return config_class(**{key: value for key, value in values.items() if key in names})
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as config.json holds it (tuples as lists), so that saved and given settings compare."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _resume_settings(saved: SavedRun, algo_name: str, env_name, run, algo_config, env_kwargs):
+    """The settings of the resumed run ``saved``: the saved ones where None is given; a given one must
+    equal the saved one, except the RESUMABLE run settings. Returns ``(run, algo_config, env_kwargs,
+    changes)`` with ``changes`` the accepted ``(name, saved, given)``; one ValueError names every refused one."""
+    _check_run_of(saved, algo_name, marl_envs.spec(env_name).id if isinstance(env_name, str) else None)  # a callable's name: once built
+    run = saved.run if run is None else run
+    algo_config = saved.algo_config if algo_config is None else algo_config
+    env_kwargs = dict(saved.env_kwargs) if env_kwargs is None else env_kwargs
+    changes, refused = [], []
+    for name, old, new in [
+        *((f.name, getattr(saved.run, f.name), getattr(run, f.name)) for f in dataclasses.fields(RunConfig)),
+        *_differences(dataclasses.asdict(saved.algo_config), dataclasses.asdict(algo_config), ""),
+        *_differences(saved.env_kwargs, env_kwargs, "env argument "),
+    ]:
+        if _plain(old) != _plain(new):
+            (changes if name in RESUMABLE else refused).append((name, old, new))
+    if refused:
+        found = "; ".join(f"{name} {_shown(old)}, not {_shown(new)}" for name, old, new in refused)
+        raise ValueError(f"resume: {saved.run_dir} was trained with {found}; a resumed run may change only {', '.join(RESUMABLE)}")
+    return run, algo_config, env_kwargs, changes
+
+
+def _check_run_of(saved: SavedRun, algo_name: str, env_name: str | None) -> None:
+    """A ValueError naming both runs unless ``saved`` is a run of ``algo_name`` on ``env_name``
+    (a canonical env name; None: not known yet, not checked)."""
+    if algo_name != saved.algo or (env_name is not None and env_name != saved.env):
+        asked = f"{algo_name} on {env_name}" if env_name is not None else algo_name
+        raise ValueError(f"resume: {saved.run_dir} holds a {saved.algo} run on {saved.env}, not {asked}")
+
+
+_UNSET = object()
+
+
+def _differences(saved: dict, given: dict, prefix: str):
+    """``(prefix + key, saved value, given value)`` for every key of either dict (_UNSET where absent)."""
+    return [(prefix + key, saved.get(key, _UNSET), given.get(key, _UNSET)) for key in {**saved, **given}]
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is _UNSET else repr(value)
+
+
+def _read_checkpoint(path: Path, device) -> dict:
+    """``torch.load`` of a checkpoint, with a one-line ValueError for a missing or unreadable file."""
+    if not path.is_file():
+        raise ValueError(f"resume: {path.parent} has no {path.name} (each rank resumes from its own checkpoint: run with as many ranks as the run had)")
+    try:
+        return torch.load(path, weights_only=False, map_location=device)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:
+        message = str(error).strip().splitlines()
+        raise ValueError(f"resume: {path} is not a readable checkpoint ({message[0] if message else type(error).__name__})") from None
+
+
 def train(
     algo_name: str,
     env_name,
@@ -243,6 +361,16 @@ def train(
     """Train ``algo_name`` on ``env_name`` (a registered name, or a callable returning any PettingZoo
     ParallelEnv, such as ``mpe2.simple_spread_v3.parallel_env``); returns the evaluations.
 
+    ``resume``: a run folder (or the ``checkpoint.pt`` in one) to continue. It must hold a run of
+    ``algo_name`` on ``env_name`` (else a ValueError naming both). ``run``, ``algo_config`` and
+    ``env_kwargs`` left at None are the run's own (its ``config.json``); given ones must equal them
+    except the run settings in :data:`RESUMABLE` (``total_steps`` to extend the run, the evaluation
+    and checkpoint intervals, ``eval_episodes``, ``checkpoint_buffer``, ``progress``,
+    ``tensorboard``, ``threads``): any other difference is a ValueError listing them, raised before
+    anything is written. Each accepted change is printed (unless ``quiet``) and recorded in
+    ``config.json`` (``run``, and a ``resumes`` entry per resumed session). A run already at
+    ``total_steps`` says so and returns its saved evaluations, training and writing nothing.
+
     Under ``torchrun`` every rank trains its own envs and the gradients are averaged
     (:mod:`marl_baselines.distributed`): env-step counts (``total_steps``, the intervals, the
     algorithms' schedules) are those of all ranks together, and only rank 0 logs and evaluates
@@ -250,13 +378,17 @@ def train(
 
     Torch runs on ``run.threads`` intra-op threads for the duration of the call (restored after).
     """
+    saved, changes = None, []
+    if resume is not None:
+        saved = read_run(resume)
+        run, algo_config, env_kwargs, changes = _resume_settings(saved, algo_name, env_name, run, algo_config, env_kwargs)
     run = run or RunConfig()
     run.check()
     with torch_threads(run.threads):
-        return _train(algo_name, env_name, run, algo_config, env_kwargs, resume, quiet)
+        return _train(algo_name, env_name, run, algo_config, env_kwargs, resume, quiet, saved, changes)
 
 
-def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume, quiet) -> RunResult:
+def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume, quiet, saved: SavedRun | None, changes) -> RunResult:
     env_kwargs = env_kwargs or {}
     if algo_config is None and algo_name in ALGORITHMS:
         algo_config = ALGORITHMS[algo_name].config_class()
@@ -266,22 +398,43 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
         algo = DistributedAlgorithm(algo, world)  # rank 0's networks everywhere, gradients averaged
     else:
         algo, env, eval_env = build(algo_name, env_name, run, algo_config, env_kwargs)
-    env_name = env_name if isinstance(env_name, str) else env.name  # the label of logs and results
+    # the label of logs and results: the registered name ("goal_grid-v0" is goal_grid_v0), or the PettingZoo env's
+    env_name = marl_envs.spec(env_name).id if isinstance(env_name, str) else env.name
+    if saved is not None:
+        _check_run_of(saved, algo_name, env_name)
 
     recent_returns = RecentReturns(env.num_envs, env.device)
     if resume is not None:
         path = world.checkpoint_path(resume)  # RUN_DIR/checkpoint.pt; under torchrun rank r > 0 reads its own
-        checkpoint = torch.load(path, weights_only=False, map_location=env.device)
+        checkpoint = _read_checkpoint(path, env.device)
         if checkpoint.get("world_size", 1) != world.size:
             raise ValueError(f"{path} was saved by {checkpoint.get('world_size', 1)} rank(s); resume it with as many (--nproc-per-node), not {world.size}")
         run_dir = path.parent
+        env_steps, evaluations = checkpoint["env_steps"], checkpoint["evaluations"]
+        if env_steps >= run.total_steps:  # nothing to train: no evaluation, no checkpoint, no log
+            if world.main and not quiet:
+                where = f"{env_steps:,} of {run.total_steps:,} env steps" if env_steps == run.total_steps else f"{env_steps:,} env steps, past total_steps {run.total_steps:,}"
+                print(f"run already at {where}; nothing to train (pass --total-steps N to continue)")
+            if world.parallel:
+                algo.close()
+                stop_distributed(world)
+            return RunResult(algo_name, env_name, env_steps, 0.0, run_dir, evaluations, start_steps=env_steps)
         algo.load_state_dict(checkpoint["algo"])
         env = checkpoint["env"]
-        out, hidden, env_steps = checkpoint["out"], checkpoint["hidden"], checkpoint["env_steps"]
-        evaluations = checkpoint["evaluations"]
+        out, hidden = checkpoint["out"], checkpoint["hidden"]
         recent_returns.load_state_dict(checkpoint["recent_returns"])
         if checkpoint["algo"]["buffer"] is None:
             algo.start(out)
+        if world.main:  # config.json: the settings the run goes on with, and where it was resumed
+            record = {**saved.record, "run": dataclasses.asdict(run)}
+            record["resumes"] = [*record.get("resumes", []), {"env_steps": env_steps, "changed": {name: [old, new] for name, old, new in changes}}]
+            # written aside, then renamed: a crash mid-write never leaves a run without its settings
+            (run_dir / "config.json.new").write_text(json.dumps(record, indent=2, default=str))
+            (run_dir / "config.json.new").replace(run_dir / "config.json")
+            if not quiet:
+                print(f"resuming {algo_name} on {env_name} at {env_steps:,} of {run.total_steps:,} env steps ({run_dir})")
+                for name, old, new in changes:
+                    print(f"resume: {name} {old} -> {new}")
     else:
         stamp = world.broadcast(time.strftime("%Y%m%d-%H%M%S"))  # rank 0's: one run directory for all ranks
         run_dir = Path(run.log_dir) / env_name / algo_name / f"{run.seed}-{stamp}"
@@ -386,7 +539,7 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
         algo.check_synchronised()  # every rank ends with rank 0's networks, or the run fails
         algo.close()
         stop_distributed(world)
-    return RunResult(algo_name, env_name, env_steps, time.perf_counter() - start, run_dir, evaluations)
+    return RunResult(algo_name, env_name, env_steps, time.perf_counter() - start, run_dir, evaluations, start_steps=start_steps)
 
 
 def _next_multiple(value: int, interval: int) -> int:
@@ -394,51 +547,105 @@ def _next_multiple(value: int, interval: int) -> int:
 
 
 # ---------------------------------------------------------------------- command line
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``marl-train: error: ... (see marl-train --help)``, no usage
+    block), the closest known option suggested for a mistyped one, and options and positionals
+    in any order."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_intermixed_args(args, namespace)
+        if extras:
+            self.error(self._unrecognised(extras))
+        return parsed
+
+    def _unrecognised(self, extras: list[str]) -> str:
+        options = [word.partition("=")[0] for word in extras if word.startswith("-")]
+        if not options:  # when there are unknown options, the stray words are their values
+            return f"unexpected argument(s) {' '.join(extras)} (the command line is ALGO ENV, then --options)"
+        known = [string for action in self._actions for string in action.option_strings if string.startswith("--")]
+        named = []
+        for option in options:
+            # "learning rate" is spelled lr here (--lr, --actor-lr, --icm-lr)
+            close = difflib.get_close_matches(option.replace("learning-rate", "lr"), known, n=1)
+            named.append(option + (f" (did you mean {close[0]}?)" if close else ""))
+        return f"unrecognized option{'s' if len(named) > 1 else ''} {', '.join(named)}"
+
+
 def _parser() -> argparse.ArgumentParser:
+    """The ``marl-train`` parser. Options are grouped by who takes them: the run options, then one
+    group per set of algorithms sharing options (from ``options of every algorithm`` down to one
+    family's own), each option once, with each algorithm's default where they differ."""
     algos = "\n".join(f"  {name:<8} {spec.description}" for name, spec in ALGORITHMS.items())
     envs = ", ".join(marl_envs.list_envs())
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="marl-train",
-        description="Train a MARL algorithm on an environment of marl_envs.",
+        description="Train a MARL algorithm on an environment of marl_envs, or continue a run (--resume).",
         epilog=f"algorithms:\n{algos}\n\nenvs: {envs}\n\npresets (applied before your options): "
         + ", ".join(f"{a} {e}" for a, e in PRESETS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # --total is not --total-steps
     )
-    parser.add_argument("algo", help="algorithm: " + ", ".join(ALGORITHMS))
-    parser.add_argument("env", help="a registered env name (marl_envs.list_envs())")
+    parser.add_argument("algo", nargs="?", help="algorithm: " + ", ".join(ALGORITHMS) + " (with --resume: optional, the run's)")
+    parser.add_argument("env", nargs="?", help="a registered env name (marl_envs.list_envs()) (with --resume: optional, the run's)")
     parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="an env constructor argument (repeatable), e.g. --env-arg game=two_step")
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run saved in RUN_DIR (or a checkpoint.pt)")
+    parser.add_argument(
+        "--resume", metavar="RUN_DIR",
+        help="continue the run in RUN_DIR (the logs folder a run prints, LOG_DIR/ENV/ALGO/SEED-TIME, or its checkpoint.pt) with its own "
+        "settings (its config.json: algorithm, env, env arguments, every option; no preset). ALGO and ENV may be left out (if given they "
+        f"must be the run's). Options given again may change only {', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} "
+        "(e.g. --total-steps to train on); any other must equal the saved value. Each change is printed and kept in config.json",
+    )  # fmt: skip
     parser.add_argument("--no-preset", action="store_true", help="ignore the tuned preset of this algorithm and env")
-    users: dict[type, list[str]] = {RunConfig: []}
+    classes: dict[type, list[str]] = {RunConfig: []}  # config class -> the algorithms that take it
+    takers: dict[str, list[str]] = {}  # algorithm option -> the algorithms whose config has it
     for name, spec in ALGORITHMS.items():
-        users.setdefault(spec.config_class, []).append(name)
-    added: set[str] = set()
-    for config_class, names in users.items():
-        title = f"options of {', '.join(names)}" if names else "run options"
+        classes.setdefault(spec.config_class, []).append(name)
+        for f in dataclasses.fields(spec.config_class):
+            takers.setdefault(f.name, []).append(name)
+    groups: dict[tuple[str, ...], list[str]] = {(): [f.name for f in dataclasses.fields(RunConfig)]}
+    for option, names in takers.items():
+        groups.setdefault(tuple(names), []).append(option)
+    # run options, then the options most algorithms share first (ties: the registry's order)
+    for names, options in sorted(groups.items(), key=lambda item: -len(item[0]) if item[0] else -len(ALGORITHMS) - 1):
+        title = "run options" if not names else "options of every algorithm" if len(names) == len(ALGORITHMS) else f"options of {', '.join(names)}"
         group = parser.add_argument_group(title)
-        docs = field_docs(config_class)
-        for f in dataclasses.fields(config_class):
-            if f.name in added:  # an option several algorithms share appears once, with each one's default
-                continue
-            added.add(f.name)
-            kind = {"bool": _boolean, "int": int, "float": float}.get(str(f.type), str)
-            option = "--" + f.name.replace("_", "-")
-            help_text = f"{docs.get(f.name, '')} ({_defaults(f.name, users)})"
-            if kind is _boolean:
-                # --icm alone means true; --icm false and --no-icm mean false
-                group.add_argument(option, dest=f.name, type=_boolean, nargs="?", const=True, default=argparse.SUPPRESS, metavar="BOOL", help=help_text)
-                group.add_argument("--no-" + option[2:], dest=f.name, action="store_const", const=False, default=argparse.SUPPRESS, help=f"same as {option} false")
-                continue
-            group.add_argument(option, dest=f.name, type=kind, default=argparse.SUPPRESS, metavar=str(f.type).upper(), help=help_text)
+        for option in options:
+            _add_option(group, option, {cls: users for cls, users in classes.items() if any(f.name == option for f in dataclasses.fields(cls))})
     return parser
 
 
-def _defaults(field_name: str, users: dict[type, list[str]]) -> str:
-    """``default: X``, or each algorithm's default where they differ."""
-    found = [(names, next(f.default for f in dataclasses.fields(cls) if f.name == field_name)) for cls, names in users.items() if any(f.name == field_name for f in dataclasses.fields(cls))]
-    if len({repr(value) for _, value in found}) == 1:
-        return f"default: {found[0][1]}"
-    return "defaults: " + "; ".join(f"{'/'.join(names)} {value}" for names, value in found)
+def _add_option(group, name: str, classes: dict[type, list[str]]) -> None:
+    """``--name VALUE`` (and ``--no-name`` for a boolean) for the field ``name`` of the config
+    classes ``classes`` (each with the algorithms taking it): its help gives each algorithm's
+    description and default where they differ."""
+    fields = {cls: next(f for f in dataclasses.fields(cls) if f.name == name) for cls in classes}
+    first = next(iter(fields.values()))
+    kind = {"bool": _boolean, "int": int, "float": float}.get(str(first.type), str)
+    option = "--" + name.replace("_", "-")
+    docs = _by_value([(users, field_docs(cls).get(name, "")) for cls, users in classes.items()])
+    defaults = _by_value([(users, fields[cls].default) for cls, users in classes.items()])
+    help_text = " ".join(f"{'/'.join(users)}: {doc}" for doc, users in docs.items()) if len(docs) > 1 else next(iter(docs))
+    if len(defaults) > 1:
+        help_text += " (defaults: " + "; ".join(f"{'/'.join(users)} {default}" for default, users in defaults.items()) + ")"
+    else:
+        help_text += f" (default: {next(iter(defaults))})"
+    if kind is _boolean:
+        # --icm alone means true; --icm false and --no-icm mean false
+        group.add_argument(option, dest=name, type=_boolean, nargs="?", const=True, default=argparse.SUPPRESS, metavar="BOOL", help=help_text)
+        group.add_argument("--no-" + option[2:], dest=name, action="store_const", const=False, default=argparse.SUPPRESS, help=f"same as {option} false")
+        return
+    group.add_argument(option, dest=name, type=kind, default=argparse.SUPPRESS, metavar=str(first.type).upper(), help=help_text)
+
+
+def _by_value(values: list[tuple[list[str], Any]]) -> dict[str, list[str]]:
+    """Each distinct value (as text) with the algorithms that have it, in the order first seen."""
+    together: dict[str, list[str]] = {}
+    for users, value in values:
+        together.setdefault(str(value), []).extend(users)
+    return together
 
 
 def _boolean(text: str) -> bool:
@@ -466,33 +673,53 @@ def env_argument(text: str) -> tuple[str, Any]:
         return key, value
 
 
-def configs_from_args(args: argparse.Namespace) -> tuple[RunConfig, Any, dict]:
-    """Preset, then command-line options, into (run config, algorithm config, env arguments)."""
-    if args.algo not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {args.algo!r}; choose from {', '.join(ALGORITHMS)}")
-    marl_envs.spec(args.env)  # a clear error for an unknown env, before anything else
-    preset = {} if args.no_preset else PRESETS.get((args.algo, marl_envs.spec(args.env).id), {})
+def configs_from_args(args: argparse.Namespace) -> tuple[str, str, RunConfig, Any, dict]:
+    """A parsed command line as (algorithm, env, run config, algorithm config, env arguments).
+
+    A new run: the preset of the pair (unless ``--no-preset``), then the options. A resumed run
+    (``--resume``): the run's own settings from its ``config.json`` instead of a preset, then the
+    options (:func:`train` refuses those a resumed run may not change); ALGO and ENV are the run's
+    when left out."""
+    if args.resume is None:
+        algo, env = args.algo, args.env
+    else:
+        if args.no_preset:
+            raise ValueError("--no-preset: a resumed run takes its settings from its config.json, never from a preset")
+        saved = read_run(args.resume)
+        algo, env = (saved.algo, saved.env) if args.algo is None else (args.algo, args.env)
+        _check_run_of(saved, algo, marl_envs.spec(env).id if args.algo is not None else saved.env)
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
+    if args.resume is None:
+        env_id = marl_envs.spec(env).id  # a clear error for an unknown env, before anything else
+        base = {} if args.no_preset else PRESETS.get((algo, env_id), {})
+    else:
+        base = {"run": dataclasses.asdict(saved.run), "algo": dataclasses.asdict(saved.algo_config), "env": saved.env_kwargs}
     given = vars(args)
     run_fields = {f.name for f in dataclasses.fields(RunConfig)}
-    config_class = ALGORITHMS[args.algo].config_class
+    config_class = ALGORITHMS[algo].config_class
     algo_fields = {f.name for f in dataclasses.fields(config_class)}
     cli_only = {"algo", "env", "env_arg", "resume", "no_preset"}
     foreign = sorted(k for k in given if k not in run_fields | algo_fields | cli_only)
     if foreign:  # an option of another algorithm's config: refuse it rather than ignore it
         options = ", ".join("--" + k.replace("_", "-") for k in foreign)
-        raise ValueError(f"{options}: not an option of {args.algo} (its options: marl-train --help, under 'options of ... {args.algo}')")
-    run = RunConfig(**{**preset.get("run", {}), **{k: v for k, v in given.items() if k in run_fields}})
-    algo_config = config_class(**{**preset.get("algo", {}), **{k: v for k, v in given.items() if k in algo_fields}})
-    env_kwargs = dict(preset.get("env", {}))
+        raise ValueError(f"{options}: not an option of {algo} (its options: marl-train --help, under the headings naming {algo} or every algorithm)")
+    run = RunConfig(**{**base.get("run", {}), **{k: v for k, v in given.items() if k in run_fields}})
+    algo_config = config_class(**{**base.get("algo", {}), **{k: v for k, v in given.items() if k in algo_fields}})
+    env_kwargs = dict(base.get("env", {}))
     env_kwargs.update(args.env_arg)
-    return run, algo_config, env_kwargs
+    return algo, env, run, algo_config, env_kwargs
 
 
 def summary_table(result: RunResult) -> str:
+    """The results table ``marl-train`` prints: the run's final evaluation, and this session's speed."""
     final = result.final
-    rows = [
-        ("algorithm", result.algo), ("env", result.env), ("env steps", f"{result.env_steps:,}"),
-        ("wall time", f"{result.seconds:.1f} s"), ("env steps/s", f"{result.env_steps / max(result.seconds, 1e-9):,.0f}"),
+    trained = result.env_steps - result.start_steps  # this session's env steps
+    steps = f"{result.env_steps:,}" + (f" ({f'{trained:,}' if trained else 'none'} this session)" if result.start_steps else "")
+    rows = [("algorithm", result.algo), ("env", result.env), ("env steps", steps)]
+    if trained:
+        rows += [("wall time", f"{result.seconds:.1f} s"), ("env steps/s", f"{trained / max(result.seconds, 1e-9):,.0f}")]
+    rows += [
         ("greedy return", f"{final.get('return', float('nan')):.2f} ± {final.get('return_ci95', float('nan')):.2f} (95% CI)"),
         ("greedy success", f"{final.get('success', float('nan')):.0%}"), ("episode length", f"{final.get('length', float('nan')):.1f}"),
     ]  # fmt: skip
@@ -503,12 +730,21 @@ def summary_table(result: RunResult) -> str:
 
 
 def cli(argv: list[str] | None = None) -> RunResult:
-    """Parse ``argv`` like ``marl-train``, train, print the summary table, return the result."""
+    """Parse ``argv`` like ``marl-train``, train, print the summary table, return the result.
+
+    A mistake on the command line ends with one line on stderr and exit status 2 (no traceback)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.resume is None and args.env is None:
+        parser.error("ALGO and ENV are required" + (f" (got only {args.algo!r})" if args.algo else "") + ", or --resume RUN_DIR to continue a run")
+    folders = [word for word in (args.algo, args.env) if args.resume is not None and word is not None and Path(word).is_dir()]
+    if folders:  # a pattern such as --resume runs/demo/goal_grid_v0/qmix/0-* that matched several runs
+        parser.error(f"--resume takes one run folder; got {', '.join([args.resume, *folders])}")
+    if args.resume is not None and args.algo is not None and args.env is None:
+        parser.error(f"with --resume, give ALGO and ENV both (checked against the run's) or neither; got only {args.algo!r}")
     try:
-        run, algo_config, env_kwargs = configs_from_args(args)
-        result = train(args.algo, args.env, run, algo_config, env_kwargs, resume=args.resume)
+        algo, env, run, algo_config, env_kwargs = configs_from_args(args)
+        result = train(algo, env, run, algo_config, env_kwargs, resume=args.resume)
     except (ValueError, TypeError) as error:
         parser.exit(2, f"marl-train: error: {error}\n")
     if World.from_environment().main:  # under torchrun, rank 0 prints
