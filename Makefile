@@ -1,9 +1,12 @@
 # Two commands do everything on a fresh machine with Python >= 3.10:
-#   make demo   set up .venv and run the quick-start job (QMIX on goal_grid_v0, then a results table)
-#   make test   set up .venv and run the test suite (what CI runs)
+#   make demo   set up .venv with the package alone and run the quick-start job (QMIX on goal_grid_v0, then a results table)
+#   make test   set up .venv with the test extra (the integrations) and run the test suite (what CI runs)
+#   make test-fast  the suite without the slow `learning` tests
+#   make bench  the env throughput benchmark (mpe2 and VMAS beside ours)
 #   make docs   generate one page per env and per algorithm (docs/build.py) and build the site into docs/site
 # Set-up installs torch first, pinned (TORCH), so that nothing later pulls a newer build with
 # gigabytes of CUDA packages. For a CUDA build: make demo TORCH="torch==2.13.0" TORCH_PIP_ARGS="--index-url <your index>".
+# Tests run in parallel (pytest-xdist, one worker per core, one torch thread each: tests/conftest.py).
 
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
@@ -11,20 +14,27 @@ TORCH_PIP_ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+PYTEST := $(BIN)/python -m pytest -n auto --dist worksteal
 
 .PHONY: demo envs test test-fast bench docs setup clean
 
-demo: $(VENV)/.setup-test
-	$(BIN)/marl-train qmix goal_grid_v0
+# The demo times its own set-up and training, and says how long each took.
+demo:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory $(VENV)/.setup-package || exit 1; \
+	trained=$$(date +%s); \
+	$(BIN)/marl-train qmix goal_grid_v0 || exit 1; \
+	done=$$(date +%s); \
+	echo "make demo: set-up $$((trained - start)) s, training and evaluation $$((done - trained)) s (torch on 1 thread: marl-train --threads)"
 
-envs: $(VENV)/.setup-test
+envs: $(VENV)/.setup-package
 	$(BIN)/python -m marl_envs.demo
 
 test: $(VENV)/.setup-test
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-fast: $(VENV)/.setup-test
-	$(BIN)/python -m pytest -m "not learning"
+	$(PYTEST) -m "not learning"
 
 bench: $(VENV)/.setup-bench
 	$(BIN)/python benchmarks/env_throughput.py
@@ -41,7 +51,12 @@ $(VENV)/.setup-torch:
 	$(PIP) install $(TORCH_PIP_ARGS) "$(TORCH)"
 	touch $@
 
-$(VENV)/.setup-test: $(VENV)/.setup-torch pyproject.toml
+# The package and its runtime dependencies only: what marl-train and the envs need.
+$(VENV)/.setup-package: $(VENV)/.setup-torch pyproject.toml
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.setup-test: $(VENV)/.setup-package
 	$(PIP) install -e ".[test]"
 	touch $@
 

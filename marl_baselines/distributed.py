@@ -86,6 +86,8 @@ bit (:meth:`DistributedAlgorithm.check_synchronised`).
 
 from __future__ import annotations
 
+import importlib
+
 import os
 import types
 from collections.abc import Iterable
@@ -192,7 +194,9 @@ def start(device: str) -> tuple[World, str]:
     # torch._dynamo (which the first optimiser imports) keeps a reference to a process group that exists
     # when it is imported: the group then outlives destroy_process_group, and gloo's threads abort the
     # interpreter's exit (torch 2.13, observed). Imported first, it holds none.
-    import torch._dynamo  # noqa: F401
+    # (importlib, not `import torch._dynamo`: that statement would make `torch` a local name of this
+    # function, unbound at the torch.cuda.set_device above)
+    importlib.import_module("torch._dynamo")
 
     # On CUDA, NCCL for the gradients and gloo for the few host-side decisions (CPU tensors).
     dist.init_process_group(backend="cpu:gloo,cuda:nccl" if device.startswith("cuda") else "gloo")
