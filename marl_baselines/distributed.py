@@ -87,7 +87,6 @@ bit (:meth:`DistributedAlgorithm.check_synchronised`).
 from __future__ import annotations
 
 import importlib
-
 import os
 import types
 from collections.abc import Iterable
