@@ -21,8 +21,7 @@ import os
 
 import pytest
 import torch
-
-THREADS = int(os.environ.get("MARL_TEST_THREADS", "1"))
+from helpers import THREADS
 
 
 def pytest_configure(config):

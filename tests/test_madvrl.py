@@ -36,15 +36,6 @@ FOLD, CHECK, CALL, RAISE = range(4)
 SMALL = {"hidden_size": 16, "belief_size": 8, "rollout_steps": 8, "minibatches": 2, "exploitability_interval": 0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small networks gain nothing from a second thread, and on a shared CPU a contended one is slow."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def quiet_run(tmp_path, **kwargs):
     return helpers.quiet_run(tmp_path, **{"eval_episodes": 4, **kwargs})
 
