@@ -419,6 +419,15 @@ def test_resume_is_exact_while_the_episode_buffer_grows(tmp_path, sync_free):
             assert torch.equal(value, b["buffer"][key]) if isinstance(value, torch.Tensor) else value == b["buffer"][key], key
 
 
+def test_checkpoint_without_the_buffer_holds_none_and_resumes_with_an_empty_one(tmp_path):
+    config = ValueDecompConfig(learning_starts=0, batch_size=4)
+    run = dict(num_envs=4, checkpoint_buffer=False)
+    first = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=200, **run), config)
+    assert torch.load(first.run_dir / "checkpoint.pt", weights_only=False)["algo"]["buffer"] is None
+    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=400, **run), config, resume=first.run_dir)
+    assert resumed.env_steps == 400 and math.isfinite(resumed.final["return"])
+
+
 def test_pettingzoo_source_trains(tmp_path):
     result = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=400, num_envs=2, source="pettingzoo"), ValueDecompConfig(learning_starts=100, batch_size=2))
     assert result.env_steps == 400 and math.isfinite(result.final["return"])
