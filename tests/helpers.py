@@ -14,11 +14,16 @@ def quiet_run(tmp_path, **kwargs) -> RunConfig:
     return RunConfig(**{"log_dir": str(tmp_path), "progress": False, "tensorboard": False, "eval_interval": 0, **kwargs})
 
 
-def saved_bytes(obj) -> int:
-    """The size of ``torch.save(obj)``."""
+def saved(obj) -> bytes:
+    """What ``torch.save(obj)`` writes."""
     file = io.BytesIO()
     torch.save(obj, file)
-    return file.tell()
+    return file.getvalue()
+
+
+def saved_bytes(obj) -> int:
+    """The size of ``torch.save(obj)``."""
+    return len(saved(obj))
 
 
 def saved_bytes_bound(obj) -> int:

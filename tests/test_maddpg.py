@@ -155,7 +155,7 @@ def test_transition_buffer_grows_as_transitions_come_and_saves_only_them():
     buffer = TransitionBuffer(1000, fields)
     assert buffer.rows == 0
     added, rows = [], set()
-    for k in range(10):
+    for _ in range(10):
         x = torch.randn(7, 3)
         buffer.add(x=x, done=x[:, 0] > 0)
         added.append(x)
