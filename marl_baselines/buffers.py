@@ -1,4 +1,4 @@
-"""Experience storage on the training device, preallocated, with no Python loop over transitions.
+"""Experience storage on the training device, with no Python loop over transitions.
 
 * :class:`EpisodeBuffer`: a replay buffer of whole episodes (for recurrent agents and for
   n-step / TD(lambda) targets). B envs run out of step with each other; each writes into its
@@ -13,6 +13,12 @@ Per-episode layout (T = the longest episode, N agents, O obs size, S state size,
 ``terminal [T]`` (the episode ended in a terminal state at step t: no bootstrap),
 ``filled [T]`` (step t exists). Index t+1 holds the observation *after* step t: at the last
 step that is the env's ``final_obs`` (never the next episode's first observation).
+
+The replay buffers grow with what they hold rather than being allocated for ``capacity`` (and,
+for episodes, ``max_length`` steps each) up front: a dimension that is too small is reallocated at
+least doubled (a run copies O(log capacity) times), up to its limit, keeping its contents (see
+:func:`_grown`). Their ``state_dict`` holds only the stored part, so a checkpoint's size follows
+what the buffer holds (e.g. 1,000 two-step episodes, not room for 5,000 of 1,000 steps).
 """
 
 from __future__ import annotations
@@ -24,6 +30,24 @@ import torch
 from marl_envs import EnvStep
 
 __all__ = ["EpisodeBatch", "EpisodeBuffer", "RolloutBuffer", "TransitionBuffer"]
+
+# Per-episode fields with one entry per step (T); the others hold one per observation (T + 1).
+_STEP_FIELDS = frozenset({"actions", "reward", "terminal", "filled"})
+
+
+def _grown(size: int, needed: int, limit: int) -> int:
+    """The new size of a buffer dimension that must hold ``needed`` entries: unchanged when it does,
+    else at least doubled (so filling it costs O(log limit) reallocations) and at most ``limit``."""
+    return size if needed <= size else min(limit, max(needed, 2 * size))
+
+
+def _zeros_holding(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device, source: torch.Tensor | None) -> torch.Tensor:
+    """A zero tensor of ``shape`` with ``source`` (no larger in any dimension) copied into its leading
+    corner: how the buffers grow, and how they load a state_dict that holds only their filled part."""
+    tensor = torch.zeros(shape, dtype=dtype, device=device)
+    if source is not None and source.numel():
+        tensor[tuple(slice(0, n) for n in source.shape)].copy_(source)
+    return tensor
 
 
 class EpisodeBatch(NamedTuple):
@@ -57,7 +81,17 @@ class EpisodeBuffer:
     host-device syncs: a step's finished episodes are committed with ``torch.where`` (every staging
     row is copied, the unfinished ones into a scratch slot: more copying, no waiting), the slot
     pointer and size stay on the device, ``holds_at_least`` answers from a host-side lower bound, and
-    ``sample`` returns all ``max_length`` steps. The stored episodes are the same either way.
+    ``sample`` returns every allocated step. The stored episodes are the same either way.
+
+    Storage grows with the episodes seen (:func:`_grown`): ``rows`` episode slots of ``length``
+    steps are allocated, starting from none, and ``add`` widens them before they are needed. The
+    host decides how far without reading the device: with host-side bookkeeping it knows how many
+    episodes end and how long the longest staged one is; sync-free, it uses upper bounds that count
+    steps (each env ends at most one episode per step, and an episode has at most as many steps as
+    were taken since ``start``, or ``max_length``). Host-side, storage thus stays within twice what
+    is held; sync-free, it reaches ``capacity`` slots of ``max_length`` steps after
+    ``capacity / num_envs`` and ``max_length`` steps. ``state_dict`` holds only the stored and
+    staged episodes, cut to the longest of them, either way.
     """
 
     def __init__(
@@ -76,31 +110,49 @@ class EpisodeBuffer:
     ):
         self.capacity, self.max_length, self.num_envs, self.device = capacity, max_length, num_envs, torch.device(device)
         self.sync_free = self.device.type != "cpu" if sync_free is None else bool(sync_free)
-        T, N = max_length, n_agents
-
-        def fields(lead: int) -> dict[str, torch.Tensor]:
-            shapes = {
-                "obs": ((T + 1, N, obs_size), torch.float32),
-                "state": ((T + 1, state_size), torch.float32),
-                "alive": ((T + 1, N), torch.bool),
-                "actions": ((T, N, *action_shape), action_dtype),
-                "reward": ((T, N), torch.float32),
-                "terminal": ((T,), torch.bool),
-                "filled": ((T,), torch.bool),
-            }
-            if n_actions_masked is not None:
-                shapes["action_mask"] = ((T + 1, N, n_actions_masked), torch.bool)
-            return {k: torch.zeros(lead, *shape, dtype=dtype, device=self.device) for k, (shape, dtype) in shapes.items()}
-
-        # Sync-free commits write every staging row, the unfinished ones into a scratch slot at the end.
-        self.storage = fields(capacity + 1 if self.sync_free else capacity)
-        self.staging = fields(num_envs)
+        N = n_agents
+        # name -> (shape of one step's entry, dtype); the time dimension follows the episode dimension.
+        self._fields: dict[str, tuple[tuple[int, ...], torch.dtype]] = {
+            "obs": ((N, obs_size), torch.float32),
+            "state": ((state_size,), torch.float32),
+            "alive": ((N,), torch.bool),
+            "actions": ((N, *action_shape), action_dtype),
+            "reward": ((N,), torch.float32),
+            "terminal": ((), torch.bool),
+            "filled": ((), torch.bool),
+        }
+        if n_actions_masked is not None:
+            self._fields["action_mask"] = ((N, n_actions_masked), torch.bool)
+        # Allocated so far: `rows` episode slots (plus, sync-free, a scratch slot that takes the
+        # unfinished staging rows at each commit) of `length` steps; staging has `length` steps too.
+        self.rows, self.length = 0, 1
+        self.storage = self._allocate(self.rows + self.sync_free, self.length)
+        self.staging = self._allocate(num_envs, self.length)
         self.step_index = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
         self._rows = torch.arange(num_envs, device=self.device)
         # Host ints, or device tensors in sync-free mode.
         self.next_slot: int | torch.Tensor = torch.zeros((), dtype=torch.int64, device=self.device) if self.sync_free else 0
         self.size: int | torch.Tensor = torch.zeros((), dtype=torch.int64, device=self.device) if self.sync_free else 0
         self._steps_since_start = 0
+        self._most_stored = 0  # sync-free: a host-side upper bound of `size`
+
+    def _allocate(self, lead: int, length: int, source: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Zeroed fields of ``lead`` episodes of ``length`` steps, holding ``source`` (fields no larger) in their leading corner."""
+        return {
+            name: _zeros_holding((lead, length + (name not in _STEP_FIELDS), *shape), dtype, self.device, None if source is None else source[name])
+            for name, (shape, dtype) in self._fields.items()
+        }  # fmt: skip
+
+    def _reserve(self, episodes: int, length: int) -> None:
+        """Make room for ``episodes`` stored episodes (at most ``capacity``) and staged or stored
+        episodes of ``length`` steps (at most ``max_length``), keeping what is held. No host read."""
+        rows, length = _grown(self.rows, episodes, self.capacity), _grown(self.length, length, self.max_length)
+        if length != self.length:
+            self.staging = self._allocate(self.num_envs, length, self.staging)
+        if (rows, length) != (self.rows, self.length):
+            held = {name: tensor[: self.rows] for name, tensor in self.storage.items()}  # not the scratch slot
+            self.storage = self._allocate(rows + self.sync_free, length, held)
+            self.rows, self.length = rows, length
 
     def __len__(self) -> int:
         """The number of stored episodes (in sync-free mode this reads a device counter: it syncs)."""
@@ -135,8 +187,21 @@ class EpisodeBuffer:
 
     def add(self, actions: torch.Tensor, out: EnvStep) -> None:
         """Record the step every env just took with ``actions``; the episodes that ended move into storage."""
-        s, rows, t = self.staging, self._rows, self.step_index
         ended = episode_ended(out)
+        # First make room for the step written now (step t, its next observation at t + 1) and
+        # for the episodes that end with it.
+        if self.sync_free:
+            # Host bounds: t <= the steps taken since start (and < max_length: see the clamp below);
+            # each env ends at most one episode.
+            self._most_stored = min(self.capacity, self._most_stored + self.num_envs)
+            self._reserve(self._most_stored, min(self.max_length - 1, self._steps_since_start) + 1)
+        else:
+            done = ended.nonzero().squeeze(-1)
+            longest = int(self.step_index.max())
+            if longest >= self.max_length:
+                raise ValueError(f"an episode ran past max_length={self.max_length} steps; give the buffer the env's episode limit")
+            self._reserve(min(self.capacity, self.size + done.numel()), longest + 1)
+        s, rows, t = self.staging, self._rows, self.step_index
         s["actions"][rows, t] = actions
         s["reward"][rows, t] = out.reward
         s["terminal"][rows, t] = ended & ~out.truncated.any(-1)
@@ -155,12 +220,8 @@ class EpisodeBuffer:
             # past the limit land in the last row (the env's own max_cycles prevents this).
             self.step_index.clamp_(max=self.max_length - 1)
             self._commit_all(ended, out)
-            return
-        done = ended.nonzero().squeeze(-1)
-        if done.numel():
+        elif done.numel():
             self._commit(done, out)
-        elif int(self.step_index.max()) >= self.max_length:
-            raise ValueError(f"an episode ran past max_length={self.max_length} steps; give the buffer the env's episode limit")
 
     def _commit(self, done: torch.Tensor, out: EnvStep) -> None:
         count = done.numel()
@@ -177,10 +238,10 @@ class EpisodeBuffer:
         """``_commit`` without reading ``ended`` on the host: the same slots, in the same order.
 
         Every staging row is copied; finished episodes go to the next free slots (in env order,
-        as ``_commit`` does), the others to the scratch slot ``capacity``.
+        as ``_commit`` does), the others to the scratch slot ``rows``.
         """
         rank = ended.cumsum(0) - 1
-        slots = torch.where(ended, (self.next_slot + rank) % self.capacity, self.capacity)
+        slots = torch.where(ended, (self.next_slot + rank) % self.capacity, self.rows)
         for name, tensor in self.staging.items():
             self.storage[name][slots] = tensor
             tensor.masked_fill_(ended.view(-1, *(1,) * (tensor.dim() - 1)), 0)
@@ -206,13 +267,12 @@ class EpisodeBuffer:
         return torch.randint(self.size, (batch_size,), generator=generator, device=self.device)
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> EpisodeBatch:
-        """Whole episodes, cut to the longest one sampled (sync-free mode keeps all ``max_length``
-        steps: finding the longest would make the host wait; the padding is masked by ``filled``)."""
+        """Whole episodes, cut to the longest one sampled (sync-free mode keeps all ``length``
+        allocated steps: finding the longest would make the host wait; the padding is masked by ``filled``)."""
         index = self._sample_index(batch_size, generator)
         picked = {name: tensor[index] for name, tensor in self.storage.items()}
-        length = self.max_length if self.sync_free else int(picked["filled"].sum(1).max())
-        step_fields = ("actions", "reward", "terminal", "filled")
-        picked = {k: v[:, : length if k in step_fields else length + 1] for k, v in picked.items()}
+        length = self.length if self.sync_free else int(picked["filled"].sum(1).max())
+        picked = {k: v[:, : length if k in _STEP_FIELDS else length + 1] for k, v in picked.items()}
         return EpisodeBatch(
             picked["obs"], picked["state"], picked["alive"], picked.get("action_mask"),
             picked["actions"], picked["reward"], picked["terminal"], picked["filled"],
@@ -245,8 +305,10 @@ class EpisodeBuffer:
 
         picked = {}
         for name, tensor in self.storage.items():
-            per_obs = tensor.shape[1] == self.max_length + 1
-            picked[name] = tensor[rows, obs_steps if per_obs else steps]
+            at, last = (steps, self.length - 1) if name in _STEP_FIELDS else (obs_steps, self.length)
+            # Past the allocated steps every stored episode is padding (zeros): read them as such.
+            beyond = (at > last).view(*at.shape, *(1,) * (tensor.dim() - 2))
+            picked[name] = tensor[rows, at.clamp(max=last)].masked_fill(beyond, 0)
         filled = picked["filled"] & inside
         learn = filled & (steps >= start[:, None]) & (steps < (start + chunk_length)[:, None])
         return EpisodeBatch(
@@ -255,18 +317,29 @@ class EpisodeBuffer:
         )  # fmt: skip
 
     def state_dict(self) -> dict:
+        """The stored episodes and the staged ones, cut to the longest of them (copies: a view would
+        save its whole storage), the counters and the allocated shape (``rows``, ``length``), which
+        ``load_state_dict`` restores: what sync-free ``sample`` returns depends on it."""
+        size = int(self.size)
+        held = max(int(self.storage["filled"][:size].sum(1).max()) if size else 0, int(self.step_index.max()))
+
+        def cut(fields: dict[str, torch.Tensor], count: int) -> dict[str, torch.Tensor]:
+            return {name: tensor[:count, : held + (name not in _STEP_FIELDS)].clone() for name, tensor in fields.items()}
+
         return {
-            "storage": {name: tensor[: self.capacity] for name, tensor in self.storage.items()},
-            "staging": self.staging, "step_index": self.step_index, "next_slot": int(self.next_slot),
-            "size": int(self.size), "steps_since_start": self._steps_since_start,
+            "storage": cut(self.storage, size), "staging": cut(self.staging, self.num_envs), "step_index": self.step_index.clone(),
+            "next_slot": int(self.next_slot), "size": size, "steps_since_start": self._steps_since_start,
+            "rows": self.rows, "length": self.length, "most_stored": self._most_stored,
         }  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
-        for name in self.storage:
-            self.storage[name][: self.capacity].copy_(state["storage"][name])
-            self.staging[name].copy_(state["staging"][name])
+        # Checkpoints from before the buffers grew hold the whole preallocated storage and no "rows".
+        self.rows, self.length = state.get("rows", self.capacity), state.get("length", self.max_length)
+        self.storage = self._allocate(self.rows + self.sync_free, self.length, state["storage"])
+        self.staging = self._allocate(self.num_envs, self.length, state["staging"])
         self.step_index.copy_(state["step_index"])
         self._steps_since_start = state.get("steps_since_start", 0)
+        self._most_stored = state.get("most_stored", self.rows)
         if self.sync_free:
             self.next_slot = torch.tensor(state["next_slot"], dtype=torch.int64, device=self.device)
             self.size = torch.tensor(state["size"], dtype=torch.int64, device=self.device)
@@ -353,21 +426,29 @@ class RolloutBuffer:
 
 
 class TransitionBuffer:
-    """Ring buffer of ``capacity`` single transitions, preallocated on ``device``.
+    """Ring buffer of ``capacity`` single transitions on ``device``, grown as transitions arrive.
 
     ``fields`` maps a name to (the shape of one transition's entry, dtype), e.g.
     ``{"obs": ((N, O), torch.float32), "reward": ((N,), torch.float32)}``. ``add`` writes a batch
     of B transitions (every field ``[B, *shape]``) in one op; ``sample`` draws uniformly with
-    replacement and returns a dict of ``[batch, *shape]`` tensors.
+    replacement and returns a dict of ``[batch, *shape]`` tensors. Storage holds ``rows`` slots,
+    from none up to ``capacity`` (:func:`_grown`: ``add`` knows on the host how many transitions
+    come, so growing needs no device read); ``state_dict`` holds the ``size`` stored transitions.
     """
 
     def __init__(self, capacity: int, fields: dict[str, tuple[tuple[int, ...], torch.dtype]], device: torch.device | str = "cpu"):
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
         self.capacity, self.device = capacity, torch.device(device)
-        self.storage = {name: torch.zeros(capacity, *shape, dtype=dtype, device=self.device) for name, (shape, dtype) in fields.items()}
+        self._fields = dict(fields)
+        self.rows = 0
+        self.storage = self._allocate(0)
         self.next_slot = 0
         self.size = 0
+
+    def _allocate(self, rows: int, source: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Zeroed fields of ``rows`` transitions, holding ``source`` (no more rows) in their first rows."""
+        return {name: _zeros_holding((rows, *shape), dtype, self.device, None if source is None else source[name]) for name, (shape, dtype) in self._fields.items()}
 
     def __len__(self) -> int:
         return self.size
@@ -379,6 +460,9 @@ class TransitionBuffer:
         count = next(iter(fields.values())).shape[0]
         if count > self.capacity:
             raise ValueError(f"cannot add {count} transitions to a buffer of capacity {self.capacity}")
+        rows = _grown(self.rows, self.size + count, self.capacity)  # the ring wraps only once all capacity slots exist
+        if rows != self.rows:
+            self.storage, self.rows = self._allocate(rows, self.storage), rows
         slots = (self.next_slot + torch.arange(count, device=self.device)) % self.capacity
         for name, tensor in fields.items():
             self.storage[name][slots] = tensor.to(self.storage[name].dtype)
@@ -393,9 +477,11 @@ class TransitionBuffer:
         return {name: tensor[index] for name, tensor in self.storage.items()}
 
     def state_dict(self) -> dict:
-        return {"storage": self.storage, "next_slot": self.next_slot, "size": self.size}
+        """The ``size`` stored transitions (copies: a view would save its whole storage), the counters and ``rows``."""
+        return {"storage": {name: tensor[: self.size].clone() for name, tensor in self.storage.items()}, "next_slot": self.next_slot, "size": self.size, "rows": self.rows}
 
     def load_state_dict(self, state: dict) -> None:
-        for name, tensor in self.storage.items():
-            tensor.copy_(state["storage"][name])
+        # Checkpoints from before the buffer grew hold all capacity rows and no "rows".
+        self.rows = state.get("rows", self.capacity)
+        self.storage = self._allocate(self.rows, state["storage"])
         self.next_slot, self.size = state["next_slot"], state["size"]

@@ -53,7 +53,7 @@ class RunConfig:
     checkpoint_interval: int = 0
     """Env steps between checkpoints (0: only at the end)."""
     checkpoint_buffer: bool = True
-    """Store the replay buffer in checkpoints, so that a resumed run continues exactly."""
+    """Store the replay buffer (or the rollout in progress) in checkpoints, so that a resumed run continues exactly; false: smaller checkpoints, and a resumed run continues with an empty replay buffer (a new rollout), so it no longer equals an uninterrupted run."""
     log_dir: str = "runs"
     """Runs are logged under LOG_DIR/<env>/<algo>/<seed>-<time>/ (CSV, TensorBoard, checkpoint)."""
     tensorboard: bool = True

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
+
+import torch
 
 from marl_baselines.config import RunConfig
 
@@ -28,3 +31,34 @@ def random_play(env, episodes: int, **env_kwargs) -> dict[str, float]:
 def ci_gap(trained: dict, baseline: dict) -> float:
     """How far ``trained``'s 95% confidence interval of the return lies above ``baseline``'s (positive: apart)."""
     return (trained["return"] - trained["return_ci95"]) - (baseline["return"] + baseline["return_ci95"])
+
+
+def saved(obj) -> bytes:
+    """What ``torch.save(obj)`` writes."""
+    file = io.BytesIO()
+    torch.save(obj, file)
+    return file.getvalue()
+
+
+def saved_bytes(obj) -> int:
+    """The size of ``torch.save(obj)``."""
+    return len(saved(obj))
+
+
+def saved_bytes_bound(obj) -> int:
+    """An upper bound of ``saved_bytes(obj)`` from what ``obj`` holds: twice the bytes of its tensors,
+    plus 4 KiB for each tensor and for the rest (a zip entry and a pickle record are far smaller)."""
+    tensors = []
+
+    def collect(value) -> None:
+        if isinstance(value, torch.Tensor):
+            tensors.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item)
+
+    collect(obj)
+    return 2 * sum(t.nbytes for t in tensors) + 4096 * (len(tensors) + 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import signal
@@ -119,6 +120,88 @@ def test_episode_buffer_marks_terminal_steps():
     assert len(buffer) == 1
     assert buffer.storage["terminal"][0, 0] and buffer.storage["filled"][0].sum() == 1
     assert buffer.storage["reward"][0, 0].tolist() == [10.0, 10.0]
+
+
+def _fill(buffer: EpisodeBuffer, env, out, steps: int, seed: int = 0):
+    """Step ``env`` with random actions into ``buffer``; returns the last step, the episodes that ended
+    (in the order the buffer commits them: step by step, env by env) as (obs, actions, reward), and
+    the buffer's allocated (rows, length) after each step."""
+    generator = torch.Generator().manual_seed(seed)
+    running = [([out.obs[b]], [], []) for b in range(env.num_envs)]
+    episodes, shapes = [], []
+    for _ in range(steps):
+        actions = env.random_actions(generator)
+        out = env.step(actions)
+        buffer.add(actions, out)
+        shapes.append((buffer.rows, buffer.length))
+        ended = (out.terminated | out.truncated).all(-1)
+        for b in range(env.num_envs):
+            obs, taken, reward = running[b]
+            obs.append(out.final_obs[b])
+            taken.append(actions[b])
+            reward.append(out.reward[b])
+            if ended[b]:
+                episodes.append(tuple(torch.stack(part) for part in running[b]))
+                running[b] = ([out.obs[b]], [], [])
+    return out, episodes, shapes
+
+
+def test_episode_buffer_grows_with_the_episodes_it_holds_and_keeps_them():
+    """Storage starts empty and doubles as episodes come: each episode stays in its slot through
+    every reallocation, and the slots and steps allocated stay below twice what is held."""
+    env = make_vec_env("goal_grid_v0", 3, size=2, max_cycles=12)  # a 2x2 grid: episodes of 1 to 12 steps
+    buffer = EpisodeBuffer(100, 12, 3, env.n_agents, env.obs_size, env.state_size)
+    out = env.reset(seed=1)
+    buffer.start(out)
+    assert buffer.rows == 0 and buffer.storage["obs"].shape[0] == 0
+    out, episodes, shapes = _fill(buffer, env, out, 40)
+    holding = [(rows, length) for rows, length in shapes if rows]
+    assert len({rows for rows, _ in holding}) > 2 and len({length for _, length in holding}) > 2  # both grew while holding episodes
+    assert len(buffer) == len(episodes) < buffer.capacity  # no slot was overwritten
+    for slot, (obs, actions, reward) in enumerate(episodes):
+        steps = len(reward)
+        assert torch.equal(buffer.storage["obs"][slot, : steps + 1], obs)
+        assert torch.equal(buffer.storage["actions"][slot, :steps], actions)
+        assert torch.equal(buffer.storage["reward"][slot, :steps], reward)
+        assert buffer.storage["filled"][slot].sum() == steps and not buffer.storage["obs"][slot, steps + 1 :].any()
+    longest = max(int(buffer.step_index.max()), *(len(reward) for _, _, reward in episodes))
+    assert longest <= buffer.length < 2 * longest and len(buffer) <= buffer.rows < 2 * len(buffer)
+
+
+@pytest.mark.parametrize("sync_free", [False, True])
+def test_episode_buffer_state_dict_holds_what_is_stored_and_restores_it(sync_free):
+    env = make_vec_env("goal_grid_v0", 3, size=2, max_cycles=12)
+
+    def new_buffer():
+        return EpisodeBuffer(100, 12, 3, env.n_agents, env.obs_size, env.state_size, sync_free=sync_free)
+
+    buffer = new_buffer()
+    out = env.reset(seed=2)
+    buffer.start(out)
+    out, _, _ = _fill(buffer, env, out, 20)
+    state = buffer.state_dict()
+    size, stored = len(buffer), buffer.storage["filled"][: len(buffer)]
+    longest = max(int(stored.sum(1).max()), int(buffer.step_index.max()))  # stored or staged
+    assert state["storage"]["filled"].shape == (size, longest) and state["storage"]["obs"].shape[:2] == (size, longest + 1)
+    assert state["staging"]["reward"].shape[:2] == (3, longest)
+    assert helpers.saved_bytes(state) <= helpers.saved_bytes_bound(state)  # copies, not views of the whole storage
+
+    copy = new_buffer()
+    copy.load_state_dict(torch.load(io.BytesIO(helpers.saved(state)), weights_only=False))
+    generator = torch.Generator().manual_seed(3)
+    for _ in range(2):  # as loaded, and after both took the same steps
+        assert (copy.rows, copy.length, len(copy)) == (buffer.rows, buffer.length, len(buffer))
+        for name in buffer.storage:
+            assert torch.equal(copy.storage[name][: buffer.rows], buffer.storage[name][: buffer.rows]), name
+            assert torch.equal(copy.staging[name], buffer.staging[name]), name
+        batches = [b.sample(16, torch.Generator().manual_seed(4)) for b in (buffer, copy)]
+        for a, b in zip(*batches):
+            assert (a is None and b is None) or torch.equal(a, b)
+        for _ in range(15):
+            actions = env.random_actions(generator)
+            out = env.step(actions)
+            buffer.add(actions, out)
+            copy.add(actions, out)
 
 
 def _filled_buffer(episodes: int = 6, max_cycles: int = 10):
@@ -281,6 +364,62 @@ def test_resume_continues_exactly(tmp_path):
         torch.testing.assert_close(a["agent"][name], b["agent"][name], rtol=0, atol=0)
     for name in a["mixer"]:
         torch.testing.assert_close(a["mixer"][name], b["mixer"][name], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(("algo", "sync_free"), [("vdn", "off"), ("vdn", "on"), ("maddpg", "off")])
+def test_checkpoint_of_short_episodes_is_sized_by_what_the_buffer_holds(tmp_path, algo, sync_free):
+    """Two-step episodes of an env whose limit is 1,000 steps: the checkpoint stores the episodes
+    (transitions) held, at the longest held length, not the buffer's capacity of max-length slots."""
+    from marl_baselines.algos import ALGORITHMS
+
+    config = ALGORITHMS[algo].config_class(learning_starts=40, batch_size=8)
+    result = train(algo, "matrix_game_v0", quiet_run(tmp_path, total_steps=200, num_envs=4, sync_free=sync_free), config, {"game": "two_step"})
+    path = result.run_dir / "checkpoint.pt"
+    checkpoint = torch.load(path, weights_only=False)
+    buffer = checkpoint["algo"]["buffer"]
+    if algo == "maddpg":
+        assert all(len(tensor) == buffer["size"] == result.env_steps for tensor in buffer["storage"].values())  # one transition a step
+    else:
+        stored = buffer["storage"]["filled"]
+        longest = max(int(stored.sum(1).max()), int(buffer["step_index"].max()))
+        assert stored.shape == (buffer["size"], longest) and buffer["size"] > 0 and longest < 1000
+        assert buffer["staging"]["filled"].shape == (4, longest)
+    checkpoint["algo"]["buffer"] = None
+    assert path.stat().st_size - helpers.saved_bytes(checkpoint) <= helpers.saved_bytes_bound(buffer)
+
+
+@pytest.mark.parametrize("sync_free", ["off", "on"])
+def test_resume_is_exact_while_the_episode_buffer_grows(tmp_path, sync_free):
+    """Stopped while the buffer still grows (sync-free, by host-side bounds), resumed runs on with the
+    same storage shapes, episodes and networks as an uninterrupted run."""
+    config = dict(learning_starts=0, batch_size=4, buffer_size=200, target_update_interval=10)
+    run, env_kwargs = dict(num_envs=4, seed=1, sync_free=sync_free), {"size": 3, "max_cycles": 10}
+    first = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=120, **run), ValueDecompConfig(**config), env_kwargs)
+    stopped = torch.load(first.run_dir / "checkpoint.pt", weights_only=False)["algo"]
+    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=400, **run), ValueDecompConfig(**config), env_kwargs, resume=first.run_dir)
+    whole = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "b", total_steps=400, **run), ValueDecompConfig(**config), env_kwargs)
+    a = torch.load(resumed.run_dir / "checkpoint.pt", weights_only=False)["algo"]
+    b = torch.load(whole.run_dir / "checkpoint.pt", weights_only=False)["algo"]
+    assert stopped["gradient_steps"] > 0 and stopped["buffer"]["rows"] < a["buffer"]["rows"]  # trained, then grew after the resume
+    assert a["gradient_steps"] == b["gradient_steps"]
+    for part in ("agent", "mixer"):
+        for name in a[part]:
+            torch.testing.assert_close(a[part][name], b[part][name], rtol=0, atol=0)
+    for key, value in a["buffer"].items():
+        if isinstance(value, dict):
+            for name in value:
+                assert torch.equal(value[name], b["buffer"][key][name]), (key, name)
+        else:
+            assert torch.equal(value, b["buffer"][key]) if isinstance(value, torch.Tensor) else value == b["buffer"][key], key
+
+
+def test_checkpoint_without_the_buffer_holds_none_and_resumes_with_an_empty_one(tmp_path):
+    config = ValueDecompConfig(learning_starts=0, batch_size=4)
+    run = dict(num_envs=4, checkpoint_buffer=False)
+    first = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=200, **run), config)
+    assert torch.load(first.run_dir / "checkpoint.pt", weights_only=False)["algo"]["buffer"] is None
+    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=400, **run), config, resume=first.run_dir)
+    assert resumed.env_steps == 400 and math.isfinite(resumed.final["return"])
 
 
 def test_pettingzoo_source_trains(tmp_path):

@@ -150,6 +150,30 @@ def test_transition_buffer_ring_and_state_dict():
         buffer.add(x=torch.zeros(1, 2))
 
 
+def test_transition_buffer_grows_as_transitions_come_and_saves_only_them():
+    fields = {"x": ((3,), torch.float32), "done": ((), torch.bool)}
+    buffer = TransitionBuffer(1000, fields)
+    assert buffer.rows == 0
+    added, rows = [], set()
+    for _ in range(10):
+        x = torch.randn(7, 3)
+        buffer.add(x=x, done=x[:, 0] > 0)
+        added.append(x)
+        rows.add(buffer.rows)
+        assert len(buffer) <= buffer.rows < 2 * len(buffer)  # grown by doubling, to what it holds
+        assert torch.equal(buffer.storage["x"][: len(buffer)], torch.cat(added))  # kept through every growth
+    assert len(rows) > 2
+    state = buffer.state_dict()
+    assert state["storage"]["x"].shape == (70, 3) and helpers.saved_bytes(state) <= helpers.saved_bytes_bound(state)
+    copy = TransitionBuffer(1000, fields)
+    copy.load_state_dict(state)
+    assert copy.rows == buffer.rows and (copy.size, copy.next_slot) == (70, 70)
+    for name in fields:
+        assert torch.equal(copy.storage[name], buffer.storage[name])
+    samples = [b.sample(32, torch.Generator().manual_seed(0)) for b in (buffer, copy)]
+    assert all(torch.equal(samples[0][name], samples[1][name]) for name in fields)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
