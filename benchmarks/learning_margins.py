@@ -79,6 +79,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers per run")
     parser.add_argument("-k", dest="expression", default=None, help="pytest -k expression: only these learning tests")
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results)")
+    parser.add_argument("--keep", type=Path, default=None, help="also write the raw records (JSON lines) to this file")
+    parser.add_argument(
+        "--include", type=Path, nargs="*", default=[], metavar="JSONL",
+        help="add records of earlier runs (MARL_MARGINS_FILE files, e.g. from another machine) to the table, labelled with their file's name",
+    )  # fmt: skip
     args = parser.parse_args()
     out = args.out or Path(__file__).resolve().parent / "results"
 
@@ -91,6 +96,16 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
             walls.append(run_tests(seed, threads, args.workers, args.expression, path)[1])
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if args.keep:
+        args.keep.write_text("".join(json.dumps(record) + "\n" for record in records))
+    for extra in args.include:
+        for line in extra.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                record["threads"] = f"{record['threads']} ({extra.stem})"
+                records.append(record)
+                if (record["seed"], record["threads"]) not in runs:
+                    runs.append((record["seed"], record["threads"]))
     context = (
         f"{machine()}; command: {command()}. {len(runs)} runs of `pytest -m learning` "
         f"({args.workers} xdist workers each, {sum(walls) / 60:.0f} min in all, load average at the starts "

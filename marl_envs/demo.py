@@ -1,6 +1,6 @@
 """The quick-start job: every registered env, by name, on both APIs, with a table.
 
-    python -m marl_envs.demo [--num-envs 4096] [--seconds 1.0]
+    python -m marl_envs.demo [--num-envs 4096] [--seconds 1.0] [--threads 1]
 
 For each env: a seeded random rollout on the PettingZoo API (mean team return, episode
 length), the single-env step rate, and the step rate of a batched env of ``--num-envs`` copies.
@@ -13,6 +13,7 @@ import argparse
 import torch
 
 import marl_envs
+from marl_envs.core.threads import torch_threads
 from marl_envs.throughput import batched_rate, pettingzoo_rate, random_rollout
 
 
@@ -29,7 +30,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num-envs", type=int, default=4096, help="copies in the batched rollout")
     parser.add_argument("--seconds", type=float, default=1.0, help="time spent measuring each rate")
     parser.add_argument("--episodes", type=int, default=20, help="random episodes per env")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default, one per core; default 1, as marl-train)")
     args = parser.parse_args(argv)
+    with torch_threads(args.threads):
+        _tour(args)
+
+
+def _tour(args) -> None:
 
     header = ("env", "agents", "obs space", "action space", "state", "random return", "ep. length", "PettingZoo steps/s", f"batched env-steps/s (B={args.num_envs})")
     rows = []

@@ -100,9 +100,9 @@ The ``gru_ac`` ablation (``variational=False``): the same encoder and inference 
 deterministic features (the mean heads, no std heads, no sampling), the same policy and value
 heads, the same training (PPO, TD(lambda), self-play, pool, averaging), and no ELBO.
 
-On a CPU, keep torch to one thread (``torch.set_num_threads(1)``) when other processes share
-the cores: these small networks gain nothing from two threads, and a contended second thread
-made the update 50 times slower here.
+On a CPU these small networks gain nothing from a second torch thread, and a contended one makes
+the update many times slower: ``marl-train`` (``train``) runs on one thread unless ``--threads``
+says otherwise.
 """
 
 from __future__ import annotations
