@@ -53,11 +53,17 @@ def run_tests(seed: int, threads: int, workers: int, expression: str | None, rec
     return done.returncode, seconds
 
 
-def table(records: list[dict], runs: list[tuple[int, int]]) -> str:
-    grouped: dict[tuple[str, str], dict[tuple[int, int], dict]] = defaultdict(dict)
+def run_of(record: dict) -> tuple[int, int, str]:
+    """(seed, threads, where: "" for this machine's runs, else the file the record came from)."""
+    return record["seed"], record["threads"], record.get("source", "")
+
+
+def table(records: list[dict], runs: list[tuple[int, int, str]]) -> str:
+    grouped: dict[tuple[str, str], dict[tuple[int, int, str], dict]] = defaultdict(dict)
     for record in records:
-        grouped[(record["test"], record["quantity"])][(record["seed"], record["threads"])] = record
-    header = ("test", "quantity", "bound", *[f"seed {s}" + (f", {t} threads" if t != 1 else "") for s, t in runs], "mean ± sd", "worst margin")
+        grouped[(record["test"], record["quantity"])][run_of(record)] = record
+    labels = [f"seed {s}" + (f", {t} threads" if t != 1 else "") + (f" ({where})" if where else "") for s, t, where in runs]
+    header = ("test", "quantity", "bound", *labels, "mean ± sd", "worst margin")
     rows = []
     for (test, quantity), by_run in sorted(grouped.items()):
         first = next(iter(by_run.values()))
@@ -74,7 +80,7 @@ def table(records: list[dict], runs: list[tuple[int, int]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5], help="seeds run with one thread")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4, 5], help="seeds run with one thread (none: only tabulate --include)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts; counts other than 1 run with the first seed")
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers per run")
     parser.add_argument("-k", dest="expression", default=None, help="pytest -k expression: only these learning tests")
@@ -87,12 +93,12 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or Path(__file__).resolve().parent / "results"
 
-    runs = [(seed, 1) for seed in args.seeds] + [(args.seeds[0], threads) for threads in args.threads if threads != 1]
+    runs = [(seed, 1, "") for seed in args.seeds] + [(args.seeds[0], threads, "") for threads in args.threads if threads != 1 and args.seeds]
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "margins.jsonl"
         path.touch()
         loads, walls = [], []
-        for seed, threads in runs:
+        for seed, threads, _ in runs:
             loads.append(os.getloadavg()[0])
             walls.append(run_tests(seed, threads, args.workers, args.expression, path)[1])
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -101,15 +107,15 @@ def main() -> None:
     for extra in args.include:
         for line in extra.read_text().splitlines():
             if line.strip():
-                record = json.loads(line)
-                record["threads"] = f"{record['threads']} ({extra.stem})"
+                record = {**json.loads(line), "source": extra.stem}
                 records.append(record)
-                if (record["seed"], record["threads"]) not in runs:
-                    runs.append((record["seed"], record["threads"]))
+                if run_of(record) not in runs:
+                    runs.append(run_of(record))
     context = (
         f"{machine()}; command: {command()}. {len(runs)} runs of `pytest -m learning` "
         f"({args.workers} xdist workers each, {sum(walls) / 60:.0f} min in all, load average at the starts "
-        f"{min(loads):.1f}-{max(loads):.1f}). Margin: value minus bound, positive when the test passes."
+        f"{min(loads, default=0):.1f}-{max(loads, default=0):.1f})" + (f", and the records of {', '.join(p.name for p in args.include)}" if args.include else "")
+        + ". Margin: value minus bound, positive when the test passes."
     )
     publish("Learning tests: margins over seeds and thread counts", context, table(records, runs), out / "learning_margins.md")
 

@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("script", ["train_speed.py", "returns_table.py"])
+@pytest.mark.parametrize("script", ["train_speed.py", "returns_table.py", "threads.py"])
 def test_quick_mode_prints_its_table(script):
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -55,3 +55,21 @@ def test_madvrl_poker_quick_mode_writes_its_tables_and_plots(tmp_path):
         assert row in table, row
     for variant in ("leduc", "kuhn"):
         assert (tmp_path / f"madvrl_poker_{variant}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_learning_margins_collects_each_asserted_quantity_over_seeds_and_threads(tmp_path):
+    """One cheap learning test, two seeds and a second thread count: a row per asserted quantity,
+    a column per run, every value present."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "learning_margins.py"), "--seeds", "0", "1", "--threads", "1", "2",
+         "--workers", "1", "-k", "two_step", "--out", str(tmp_path), "--keep", str(tmp_path / "records.jsonl")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = (tmp_path / "learning_margins.md").read_text()
+    header = next(line for line in table.splitlines() if line.startswith("| test "))
+    assert [cell.strip() for cell in header.split("|")[4:7]] == ["seed 0", "seed 1", "seed 0, 2 threads"], header
+    rows = [line for line in table.splitlines() if line.startswith("| test_two_step_game")]
+    assert len(rows) == 2 and all("—" not in row for row in rows), rows
+    records = (tmp_path / "records.jsonl").read_text().splitlines()
+    assert len(records) == 6  # 2 quantities x 3 runs
