@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import ci_gap, quiet_run, random_play
+from helpers import TARGETS_OVER_RANDOM, ci_gap, quiet_run, random_targets
 
 from marl_baselines.algos.ppo import PPO, PPOConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig
@@ -32,30 +32,30 @@ AGENT = {"recurrent": True, "agent_id": False}
 
 
 def test_gnn_actor_learns_the_grid_with_mappo(tmp_path, seed, margin):
-    """The graph-attention agent as MAPPO's actor, 3x3 window, 30k env steps: at least twice random
-    play's targets (random: 1.24 of 3). Spread: learning_margins.md."""
+    """The graph-attention agent as MAPPO's actor, 3x3 window, 30k env steps: at least 1.5 times random
+    play's targets (random: 1.24 of 3). Measured over seeds 0-5 and seed 0 on 2 threads: 2.31-2.73."""
     run = quiet_run(tmp_path, total_steps=30_000, num_envs=16, eval_episodes=100, seed=seed)
     final = train("mappo", "target_grid_v0", run, PPOConfig(agent="gnn", **AGENT), GRID).final
-    margin("targets collected", final["info/targets_collected"], at_least=2 * random_play("target_grid_v0", 100, **GRID)["info/targets_collected"], details=final)
+    margin("targets collected", final["info/targets_collected"], at_least=TARGETS_OVER_RANDOM * random_targets(**GRID), details=final)
 
 
 @pytest.mark.parametrize("agent", ["tarmac", "gnn"])
 def test_communicating_agents_as_qmix_agent_networks(tmp_path, agent, seed, margin):
     """TarMAC and the GNN (a DGN-style Q-network) as QMIX's agent network, with the GRU QMIX preset on
-    20-step episodes (as tests/test_learning_value_decomp.py), 20k env steps: at least twice random
-    play's targets. Spread: learning_margins.md."""
+    20-step episodes (as tests/test_learning_value_decomp.py), 20k env steps: at least 1.5 times random
+    play's targets. Measured over seeds 0-5 and seed 0 on 2 threads: TarMAC 2.44-2.86, GNN 2.62-2.77."""
     env_kwargs = {"max_cycles": 20}
     preset = PRESETS[("qmix", "target_grid_v0")]
     run = quiet_run(tmp_path, **{**preset["run"], "total_steps": 20_000, "eval_episodes": 100, "eval_interval": 0, "seed": seed})
     config = ValueDecompConfig(**{**preset["algo"], "epsilon_anneal_steps": 10_000, "agent": agent, "agent_id": False})
     final = train("qmix", "target_grid_v0", run, config, env_kwargs).final
-    margin("targets collected", final["info/targets_collected"], at_least=2 * random_play("target_grid_v0", 100, **env_kwargs)["info/targets_collected"], details=final)
+    margin("targets collected", final["info/targets_collected"], at_least=TARGETS_OVER_RANDOM * random_targets(**env_kwargs), details=final)
 
 
 def test_gnn_trained_on_three_agents_beats_random_play_on_six(tmp_path, seed, margin):
     """The GNN agent (no agent id, no weight tied to N) trained by MAPPO with 3 agents for 30k env
     steps, then run unchanged with 6: its greedy return beats random play's on 6, the 95% CIs over
-    200 episodes apart (margin: the gap between them). Spread: learning_margins.md."""
+    200 episodes apart. Measured over seeds 0-5 and seed 0 on 2 threads: the CIs 33-48 apart."""
     config = PPOConfig(agent="gnn")
     run = quiet_run(tmp_path, total_steps=30_000, num_envs=16, eval_episodes=16, seed=seed)
     result = train("mappo", "cooperative_navigation_v0", run, config, {"N": 3, **NAVIGATION})

@@ -40,14 +40,15 @@ def preset_run(tmp_path, env, seed, eval_episodes, **run_settings):
 def test_discrete_maddpg_solves_goal_grid(tmp_path, seed, margin):
     """Gumbel-softmax actors on the note's layout, where the note's own MADDPG never converged: the
     preset (10k env steps) succeeds in every greedy episode. The default layout is fixed, so the 100
-    greedy episodes are identical."""
+    greedy episodes are identical. Measured over seeds 0-5 and seed 0 on 2 threads: 100% in every run."""
     result = preset_run(tmp_path, "goal_grid_v0", seed, 100)
     margin("greedy success", result.final["success"], at_least=0.95, details=result.final)
 
 
 def test_continuous_maddpg_beats_zero_and_random_actions_on_coordination(tmp_path, seed, margin):
     """Cooperative coordination with Box actions, the preset (20k env steps): the greedy return (summed
-    over agents) beats both the zero action's and random play's, 95% CIs over 100 episodes apart."""
+    over agents) beats both the zero action's and random play's, 95% CIs over 100 episodes apart.
+    Measured over seeds 0-5 and seed 0 on 2 threads: 49.5-65.4 (zero) and 602-618 (random) apart."""
     eval_env = make_vec_env("coordination_v0", 100)
     assert not eval_env.discrete
     zero = evaluate(ZeroPolicy(eval_env), eval_env, seed=5)
@@ -59,7 +60,8 @@ def test_continuous_maddpg_beats_zero_and_random_actions_on_coordination(tmp_pat
 
 def test_matd3_beats_random_play_on_cooperative_navigation(tmp_path, seed, margin):
     """MATD3 with its defaults (discrete actions), 30k env steps: greedy return above random play's,
-    the 95% confidence intervals over 100 episodes each apart."""
+    the 95% confidence intervals over 100 episodes each apart. Measured over seeds 0-5 and seed 0 on
+    2 threads: 4.1-8.2 apart."""
     env_kwargs = {"continuous_actions": False}
     random = random_play("cooperative_navigation_v0", 100, **env_kwargs)
     run = quiet_run(tmp_path, total_steps=30_000, num_envs=16, eval_episodes=100, seed=seed)
