@@ -8,8 +8,9 @@ thread count, alternating them (1, 2, 1, 2, ... for ``--rounds`` rounds) so that
 speed touches every count alike. This is done twice: on the machine as it is ("idle" when nothing else
 runs: the load average is recorded), then beside a competing process that keeps one core busy (a
 Python busy loop, started by this script and stopped after), the situation of a CI runner or a
-workstation doing something else. Returns are the same whatever the thread count (the greedy return
-is printed too: equal up to float rounding).
+workstation doing something else. The final greedy return is printed too: another thread count
+sums floats in another order, and training amplifies the difference, so returns differ a little
+(as they would on another CPU) but not systematically.
 
 Printed and written to ``benchmarks/results/threads_cpu.md``; ``--quick`` checks that the script runs.
 """
