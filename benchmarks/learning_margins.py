@@ -37,9 +37,9 @@ from report import command, machine, publish  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_tests(seed: int, threads: int, workers: int, expression: str | None, records: Path) -> tuple[int, float]:
+def run_tests(seed: int, threads: int, workers: int, expression: str | None, records: Path, paths: list[str]) -> tuple[int, float]:
     """One ``pytest -m learning`` run; returns its exit status and wall time."""
-    arguments = [sys.executable, "-m", "pytest", "-m", "learning", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--no-header"]
+    arguments = [sys.executable, "-m", "pytest", *paths, "-m", "learning", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--no-header"]
     if workers > 1:
         arguments += ["-n", str(workers), "--dist", "worksteal"]
     if expression:
@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts; counts other than 1 run with the first seed")
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers per run")
     parser.add_argument("-k", dest="expression", default=None, help="pytest -k expression: only these learning tests")
+    parser.add_argument("--paths", nargs="+", default=["tests"], help="test files or folders to collect from (default: tests)")
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results)")
     parser.add_argument("--keep", type=Path, default=None, help="also write the raw records (JSON lines) to this file")
     parser.add_argument(
@@ -100,7 +101,7 @@ def main() -> None:
         loads, walls = [], []
         for seed, threads, _ in runs:
             loads.append(os.getloadavg()[0])
-            walls.append(run_tests(seed, threads, args.workers, args.expression, path)[1])
+            walls.append(run_tests(seed, threads, args.workers, args.expression, path, args.paths)[1])
         records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     if args.keep:
         args.keep.write_text("".join(json.dumps(record) + "\n" for record in records))

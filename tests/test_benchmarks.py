@@ -61,8 +61,8 @@ def test_learning_margins_collects_each_asserted_quantity_over_seeds_and_threads
     """One cheap learning test, two seeds and a second thread count: a row per asserted quantity,
     a column per run, every value present."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "learning_margins.py"), "--seeds", "0", "1", "--threads", "1", "2",
-         "--workers", "1", "-k", "two_step", "--out", str(tmp_path), "--keep", str(tmp_path / "records.jsonl")],
+        [sys.executable, str(ROOT / "benchmarks" / "learning_margins.py"), "--seeds", "0", "1", "--threads", "1", "2", "--workers", "1",
+         "--paths", "tests/test_learning_value_decomp.py", "-k", "two_step", "--out", str(tmp_path), "--keep", str(tmp_path / "records.jsonl")],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
