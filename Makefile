@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine with Python >= 3.10:
 #   make demo   set up .venv with the package alone and run the quick-start job (QMIX on goal_grid_v0, then a results table)
 #   make test   set up .venv with the test extra (the integrations) and run the test suite (what CI runs)
-#   make test-fast  the suite without the slow `learning` tests
+#   make test-fast  the suite without the slow `learning` tests and benchmark-script runs (`scripts`)
 #   make bench  the env throughput benchmark (mpe2 and VMAS beside ours)
 #   make docs   generate one page per env and per algorithm (docs/build.py) and build the site into docs/site
 # Set-up installs torch first, pinned (TORCH), so that nothing later pulls a newer build with
@@ -34,7 +34,7 @@ test: $(VENV)/.setup-test
 	$(PYTEST)
 
 test-fast: $(VENV)/.setup-test
-	$(PYTEST) -m "not learning"
+	$(PYTEST) -m "not learning and not scripts"
 
 bench: $(VENV)/.setup-bench
 	$(BIN)/python benchmarks/env_throughput.py
