@@ -130,6 +130,8 @@ class EpisodeBuffer:
         self.staging = self._allocate(num_envs, self.length)
         self.step_index = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
         self._rows = torch.arange(num_envs, device=self.device)
+        # `filled[rows, t] = True` would copy the number to the device with a sync on CUDA: write this instead
+        self._every_env = torch.ones(num_envs, dtype=torch.bool, device=self.device)
         # Host ints, or device tensors in sync-free mode.
         self.next_slot: int | torch.Tensor = torch.zeros((), dtype=torch.int64, device=self.device) if self.sync_free else 0
         self.size: int | torch.Tensor = torch.zeros((), dtype=torch.int64, device=self.device) if self.sync_free else 0
@@ -205,7 +207,7 @@ class EpisodeBuffer:
         s["actions"][rows, t] = actions
         s["reward"][rows, t] = out.reward
         s["terminal"][rows, t] = ended & ~out.truncated.any(-1)
-        s["filled"][rows, t] = torch.ones_like(ended)  # not `= True`: on CUDA a Python number is copied to the device with a sync
+        s["filled"][rows, t] = self._every_env
         s["obs"][rows, t + 1] = out.final_obs
         s["state"][rows, t + 1] = out.final_state
         s["alive"][rows, t + 1] = ~(out.terminated | out.truncated)
