@@ -40,6 +40,8 @@ register(EnvSpec("smart_grid", 0, "marl_envs.envs.smart_grid:SmartGridEnv"))
 register(EnvSpec("poker", 0, "marl_envs.envs.poker:PokerEnv"))
 register(EnvSpec("cooperative_navigation", 0, "marl_envs.envs.cooperative_navigation:CooperativeNavigationEnv"))
 register(EnvSpec("predator_prey", 0, "marl_envs.envs.predator_prey:PredatorPreyEnv"))
+register(EnvSpec("speaker_listener", 0, "marl_envs.envs.speaker_listener:SpeakerListenerEnv"))
+register(EnvSpec("reference", 0, "marl_envs.envs.reference:ReferenceEnv"))
 
 
 def _register_with_pettingzoo() -> None:

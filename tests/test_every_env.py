@@ -270,7 +270,7 @@ def single_trajectory(env_id, seed, actions, steps, **kwargs):
 def pettingzoo_actions(env, tensor):
     if env.discrete_actions:
         return tensor.tolist()
-    return [row.numpy() for row in tensor]
+    return [row[:size].numpy() for row, size in zip(tensor, env.action_sizes)]  # each agent's own size: no padding
 
 
 @pytest.mark.parametrize("same_seed", [False, True], ids=["seed+b", "copies"])
@@ -344,6 +344,9 @@ def test_supersuit_vector_env(env_id):
         # Agents' observation sizes differ (predator_prey: adversaries and good agents). SuperSuit's vector
         # env needs one space and asks for its padding wrapper, as it does for mpe2's simple_tag.
         env = supersuit.pad_observations_v0(env)
+    if any(env.action_space(agent) != env.action_space(env.possible_agents[0]) for agent in env.possible_agents):
+        # Agents' action spaces differ (speaker_listener): SuperSuit's padding wrapper, as for mpe2's env.
+        env = supersuit.pad_action_space_v0(env)
     vec = supersuit.pettingzoo_env_to_vec_env_v1(env)
     vec = supersuit.concat_vec_envs_v1(vec, 2, num_cpus=0, base_class="gymnasium")
     obs, _ = vec.reset(seed=0)

@@ -1,7 +1,9 @@
-"""cooperative_navigation_v0 and predator_prey_v0 against mpe2, the reference MPE: whole episodes, step by step.
+"""The MPE envs against mpe2, the reference MPE: whole episodes, step by step.
 
-Both envs start from the same world (mpe2's positions and velocities after its reset are
-copied into ours: the two draw their starting states from different random generators),
+``cooperative_navigation_v0``, ``predator_prey_v0``, ``speaker_listener_v0`` and ``reference_v0``
+each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
+after its reset are copied into ours: the two draw their starting states from different random
+generators),
 receive the same random actions for a whole episode (``max_cycles`` steps, several seeds,
 discrete and continuous actions), and must agree on every observation, reward,
 termination, truncation and state within ``TOLERANCE``. Our physics runs in float64 as
@@ -13,14 +15,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import marl_envs
 
 mpe2 = pytest.importorskip("mpe2")
-from mpe2 import simple_spread_v3, simple_tag_v3  # noqa: E402
+from mpe2 import simple_reference_v3, simple_speaker_listener_v4, simple_spread_v3, simple_tag_v3  # noqa: E402
 
 TOLERANCE = 1e-5
-REFERENCES = {"cooperative_navigation_v0": simple_spread_v3, "predator_prey_v0": simple_tag_v3}
+REFERENCES = {
+    "cooperative_navigation_v0": simple_spread_v3,
+    "predator_prey_v0": simple_tag_v3,
+    "speaker_listener_v0": simple_speaker_listener_v4,
+    "reference_v0": simple_reference_v3,
+}
 SEEDS = range(8)
 
 
@@ -40,15 +48,29 @@ def place_both(reference, ours, agents, velocities, landmarks):
     for landmark, position in zip(world.landmarks, landmarks):
         landmark.state.p_pos = np.array(position, np.float64)
     ours.env.world.place(np.asarray(agents)[None], np.asarray(velocities)[None], np.asarray(landmarks).reshape(1, -1, 2))
+    copy_goals(reference, ours)
+
+
+def copy_goals(reference, ours):
+    """The goal landmarks mpe2 drew, into ours (the envs that have goals)."""
+    world = reference.unwrapped.world
+    if not hasattr(ours.env, "goal"):
+        return
+    goal_of = [world.landmarks.index(agent._goal_b) if agent._goal_b is not None else None for agent in world.agents]  # the goal each agent knows
+    if ours.env.goal.dim() == 1:  # speaker_listener: the speaker knows the listener's goal
+        ours.env.goal[0] = goal_of[0]
+    else:  # reference: ours keeps agent i's own goal, which the other agent knows
+        ours.env.goal[0] = torch.tensor(goal_of[::-1])
 
 
 def random_actions(reference, rng, continuous):
     if not continuous:
-        return {agent: int(rng.integers(5)) for agent in reference.agents}
+        return {agent: int(rng.integers(reference.action_space(agent).n)) for agent in reference.agents}
     actions = {}
     for agent in reference.agents:
-        action = rng.uniform(0.0, 1.0, 5).astype(np.float32)
-        action[rng.random(5) < 0.2] = rng.integers(2)  # the Box's corners too
+        size = reference.action_space(agent).shape[0]
+        action = rng.uniform(0.0, 1.0, size).astype(np.float32)
+        action[rng.random(size) < 0.2] = rng.integers(2)  # the Box's corners too
         actions[agent] = action
     return actions
 
@@ -122,6 +144,9 @@ def test_crowded_episode_matches_mpe2(env_id, continuous, seed):
         ("cooperative_navigation_v0", {"N": 4, "num_agent_neighbors": 1}),
         ("predator_prey_v0", {"num_good": 2, "num_adversaries": 4, "num_obstacles": 3}),
         ("predator_prey_v0", {"num_good": 3, "num_adversaries": 1, "num_obstacles": 0, "max_cycles": 40}),
+        ("speaker_listener_v0", {"max_cycles": 40}),
+        ("reference_v0", {"local_ratio": 0.0}),
+        ("reference_v0", {"local_ratio": 0.8, "max_cycles": 30}),
     ],
     ids=str,
 )
@@ -155,6 +180,9 @@ def test_same_arguments_as_mpe2():
         theirs = inspect.signature(reference.raw_env.__init__).parameters
         for name, default in marl_envs.spec(env_id).arguments.items():
             if name in ("validate_actions", "sync_free"):  # ours only: every env of the suite has them
+                continue
+            if name == "silence_channel":  # ours only: the communication ablation (False: mpe2's channel)
+                assert default is False, (env_id, name)
                 continue
             if name == "comm_radius":  # ours only: the agent graph for graph agents (None: no graph, as mpe2)
                 assert default is None, (env_id, name)

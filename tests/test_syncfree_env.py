@@ -41,6 +41,8 @@ VARIANTS: dict[str, list[dict]] = {
     ],
     "poker_v0": [{}, {"variant": "kuhn", "n_players": 3}, {"hands": 3, "max_cycles": 12}],
     "predator_prey_v0": [{"max_cycles": 7}, {"max_cycles": 7, "continuous_actions": True, "comm_radius": 0.8}],
+    "reference_v0": [{"max_cycles": 7}, {"max_cycles": 7, "continuous_actions": True, "silence_channel": True}],
+    "speaker_listener_v0": [{"max_cycles": 7}, {"max_cycles": 7, "continuous_actions": True, "silence_channel": True}],
     "resource_allocation_v0": [{}, {"continuous": False, "n_resources": 1}, {"utilities": np.ones((4, 3))}],
     "smart_grid_v0": [{"max_cycles": 7}, {"max_cycles": 7, "continuous": False}],
     "target_grid_v0": [{"max_cycles": 10, "grid_size": 4}],

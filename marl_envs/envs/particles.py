@@ -1,13 +1,16 @@
 """The particle world of the multi-agent particle environments (MPE), batched on torch tensors.
 
-Written once here, used by ``cooperative_navigation_v0`` (MPE's ``simple_spread``) and
-``predator_prey_v0`` (MPE's ``simple_tag``). It reproduces ``mpe2._mpe_utils.core.World``
+Written once here, used by ``cooperative_navigation_v0`` (MPE's ``simple_spread``),
+``predator_prey_v0`` (``simple_tag``), ``speaker_listener_v0`` (``simple_speaker_listener``) and
+``reference_v0`` (``simple_reference``). It reproduces ``mpe2._mpe_utils.core.World``
 step for step, for B sub-envs at once, with no Python loop over sub-envs or entities.
 
 ## Entities
-A world holds, per sub-env, N agents (movable discs, indices ``0 .. N-1``) followed by L
-landmarks (static discs, indices ``N .. N+L-1``), on the plane. Agents always collide;
-landmarks collide or not (``landmark_collide``).
+A world holds, per sub-env, N agents (discs, indices ``0 .. N-1``) followed by L landmarks
+(static discs, indices ``N .. N+L-1``), on the plane. Agents collide with each other or not
+(``agent_collide``; mpe2's contacts need both entities to collide, so without it there are no
+contact forces at all), landmarks push agents or not (``landmark_collide``). Agents move, except
+those ``agent_movable`` marks as fixed (mpe2's ``movable=False``: no force, no integration).
 
 ## Layout: batch last
 Inside this class tensors are laid out coordinate first and batch last, ``[2, N, B]``:
@@ -62,8 +65,8 @@ single env follow the same trajectory bit for bit.
 - Contact forces below about 1e-250 (between discs whose edges are more than 0.6 apart) are not computed exactly
   (``exp`` of very negative arguments is floored, because underflowing ``exp`` is slow); they
   change no float32 observation.
-- No motor noise and no communication (``u_noise``, ``c_noise``, ``silent=False``):
-  neither MPE task used here has them.
+- No motor or communication noise (``u_noise``, ``c_noise``): no MPE task used here has them.
+  Communication (mpe2's ``state.c``) is not physics: the envs that have it keep the messages.
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ class ParticleWorld:
         agent_max_speeds: each agent's speed limit, or None for agents without one (N values or None).
         landmark_sizes: radius of each landmark (L values).
         landmark_collide: whether landmarks push agents.
+        agent_collide: whether agents push each other (False: no contact forces at all).
+        agent_movable: per agent, whether it moves (N values; None: all do).
         agent_mass, dt, damping, contact_force, contact_margin: MPE's physical constants.
         dtype: of the state and of the physics (float64, as mpe2; observations are float32).
     """
@@ -111,6 +116,8 @@ class ParticleWorld:
         agent_max_speeds: Sequence[float | None] | None,
         landmark_sizes: Sequence[float],
         landmark_collide: bool,
+        agent_collide: bool = True,
+        agent_movable: Sequence[bool] | None = None,
         agent_mass: float = 1.0,
         dt: float = 0.1,
         damping: float = 0.25,
@@ -131,6 +138,7 @@ class ParticleWorld:
         self._others = torch.tensor(self.others, dtype=torch.int64, device=device).reshape(-1)
         # Contacts need only the colliding others' columns: all of them, or (landmarks first) the agents'.
         self._colliders = None if landmark_collide else slice(L, None)
+        self._contacts = agent_collide
         sizes = self.agent_sizes + self.landmark_sizes
         self._dist_min = constant([[sizes[i] + sizes[o] for o in row[self._colliders or slice(None)]] for i, row in enumerate(self.others)])
         self._dist_min = self._dist_min.reshape(N, -1, 1)
@@ -146,6 +154,9 @@ class ParticleWorld:
         self._dt_over_mass = constant(dt / agent_mass)
         speeds = [np.inf if s is None else s for s in (agent_max_speeds or [None] * N)]
         self._max_speed = constant(speeds)[:, None] if any(np.isfinite(speeds)) else None
+        movable = [True] * N if agent_movable is None else [bool(m) for m in agent_movable]
+        # [N, 1]; None when every agent moves (no masking work in the step)
+        self._movable = None if all(movable) else torch.tensor(movable, device=device)[:, None]
         self._zero = torch.zeros(1, B, dtype=dtype, device=device)
         self.features = torch.zeros(4 * N + 2 * N * (N + L - 1) + 1, B, device=device)  # float32
         self.version = 0
@@ -244,19 +255,23 @@ class ParticleWorld:
         """Advance every sub-env by one MPE step; ``actions``: float ``[B, N, 5]`` in MPE's layout."""
         # (right - left, up - down): the difference is taken in float32, as mpe2 takes it on its actions.
         force = (actions[..., 2::2] - actions[..., 1::2]).permute(2, 1, 0).contiguous().to(self.dtype) * self._accel
-        relative, distance = self.relative, self.distance
-        if self._colliders is not None:
-            relative, distance = relative[:, :, self._colliders], distance[:, self._colliders]
-        depth = self._dist_min - distance  # > 0 where two discs overlap
-        soft = torch.log1p(torch.exp((depth.abs() * self._minus_inverse_margin).clamp_min(self._exponent_floor)))
-        push = (soft * self._margin + depth.clamp_min(0.0)) * self._push / distance.clamp_min(self._tiny)
-        force = force + (relative * push).sum(2)
-        self.agent_pos = self.agent_pos + self.agent_vel * self._dt
+        if self._contacts:
+            relative, distance = self.relative, self.distance
+            if self._colliders is not None:
+                relative, distance = relative[:, :, self._colliders], distance[:, self._colliders]
+            depth = self._dist_min - distance  # > 0 where two discs overlap
+            soft = torch.log1p(torch.exp((depth.abs() * self._minus_inverse_margin).clamp_min(self._exponent_floor)))
+            push = (soft * self._margin + depth.clamp_min(0.0)) * self._push / distance.clamp_min(self._tiny)
+            force = force + (relative * push).sum(2)
+        position = self.agent_pos + self.agent_vel * self._dt
         velocity = self.agent_vel * self._keep + force * self._dt_over_mass
         if self._max_speed is not None:
             speed = (velocity * velocity).sum(0).sqrt()
             velocity = velocity * (self._max_speed / speed).clamp_max(1.0)
-        self.agent_vel = velocity
+        if self._movable is not None:  # fixed agents keep their state (mpe2 skips them)
+            position = torch.where(self._movable, position, self.agent_pos)
+            velocity = torch.where(self._movable, velocity, self.agent_vel)
+        self.agent_pos, self.agent_vel = position, velocity
         self.refresh()
 
 
