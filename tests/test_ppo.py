@@ -3,6 +3,7 @@ checkpoints and the command line, on small runs (the learning tests are in test_
 
 from __future__ import annotations
 
+import csv
 import math
 
 import helpers
@@ -48,10 +49,31 @@ def test_masked_categorical_never_samples_illegal_actions():
     assert (entropy <= torch.log(masked.action_mask.sum(-1).float()) + 1e-5).all()
 
 
-def test_mappo_trains_on_poker_with_its_action_masks(tmp_path):
-    """poker_v0 refuses illegal actions: a run through it shows every sampled action is legal."""
-    result = train("mappo", "poker_v0", quiet_run(tmp_path, total_steps=256, num_envs=8, eval_episodes=2), PPOConfig(rollout_steps=16, minibatches=2))
-    assert result.env_steps == 256 and math.isfinite(result.final["return"])
+def test_entropy_gradient_is_finite_with_masked_actions():
+    """A masked action's log-probability is -inf; the entropy's gradient must not turn it into NaN (0 * -inf)."""
+    env = make_vec_env("goal_grid_v0", 8)
+    algo = PPO(env, PPOConfig(), "state", seed=0)
+    out = env.reset(seed=0)
+    mask = torch.ones(8, env.n_agents, env.action_size, dtype=torch.bool)
+    mask[..., -1] = False
+    output = algo._logits_or_mean(out.obs, mask)
+    log_prob, entropy = algo.log_prob_entropy(output, torch.zeros(8, env.n_agents, dtype=torch.int64))
+    (log_prob.sum() + entropy.sum()).backward()
+    assert all(torch.isfinite(p.grad).all() for p in algo.actor.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize("env", ["poker_v0", "speaker_listener_v0"], ids=["env masks", "padding masks"])
+def test_mappo_trains_with_action_masks(tmp_path, env):
+    """poker_v0 masks illegal actions; speaker_listener_v0's speaker has 3 actions and the listener 5, so
+    the VecEnv masks the speaker's padding. Training through either keeps losses and weights finite
+    (every sampled action is legal: the envs refuse illegal ones)."""
+    result = train("mappo", env, quiet_run(tmp_path, total_steps=512, num_envs=8, eval_episodes=2, eval_interval=256), PPOConfig(rollout_steps=16, minibatches=2))
+    assert result.env_steps == 512 and math.isfinite(result.final["return"])
+    with open(result.run_dir / "train.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert rows and all(math.isfinite(float(row[key])) for row in rows for key in ("policy_loss", "value_loss", "entropy")), rows
+    state = torch.load(result.run_dir / "checkpoint.pt", weights_only=False)["algo"]
+    assert all(torch.isfinite(v).all() for v in state["actor"].values() if v.is_floating_point())
 
 
 def test_continuous_actions_stay_within_the_bounds():

@@ -310,8 +310,9 @@ class PPO:
         """log pi(a | o) and the policy's entropy, ``[..., N]``, from the actor's (masked) output."""
         if self.discrete:
             log_p = torch.log_softmax(output, -1)
-            p = log_p.exp()
-            entropy = -torch.where(p > 0, p * log_p, 0.0).sum(-1)
+            # Masked actions have log_p = -inf: zero it *before* the product, or its gradient
+            # (0 * -inf) turns every parameter into NaN at the first update.
+            entropy = -(log_p.exp() * torch.where(torch.isfinite(log_p), log_p, 0.0)).sum(-1)
             return log_p.gather(-1, actions[..., None]).squeeze(-1), entropy
         log_std = self.log_std.expand_as(output)
         z = (actions - output) / log_std.exp()
