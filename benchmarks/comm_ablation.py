@@ -1,35 +1,48 @@
-"""Communication ablations: TarMAC and the GNN agent against themselves with --no-comm, and the GNN on more agents.
+"""Communication ablations: what TarMAC and the GNN agent's messages are worth, where they are needed and where not.
 
-    python benchmarks/comm_ablation.py [--quick] [--seeds 3] [--threads 1] [--out DIR]
+    python benchmarks/comm_ablation.py [--quick] [--seeds 5] [--workers 2] [--out DIR]
 
-Three experiments, one run per seed each, all with MAPPO (decentralised actors, centralised
-critic on the state; for TarMAC that is the paper's actor-critic):
+MAPPO throughout (decentralised actors, centralised critic on the state; for TarMAC that is the
+paper's actor-critic). Every run is one process on one torch thread; ``--workers`` run at once.
 
-1. ``target_grid_v0`` with a 3x3 window (``view_radius=1``, see ``TARGET_GRID``): recurrent
-   TarMAC with and without communication (``comm=False``: its received messages are zero), the
-   same network and training budget otherwise;
-2. the same with the recurrent graph-attention agent (``comm=False``: no edges but self-loops);
-3. ``cooperative_navigation_v0`` with mpe2's nearest-neighbour observations (the nearest 2 agents
-   and 3 landmarks, so the observation size does not depend on N): the GNN agent trained with 3
-   agents, then its weights unchanged on 6 agents (``transfer_agent_network``), against random play
-   on 6 (and on 3).
+1. **Communication necessary**: ``speaker_listener_v0`` and ``reference_v0`` (mpe2's
+   ``simple_speaker_listener`` and ``simple_reference``), where an agent's goal is known only to
+   another agent. Four ways to train, each on ``--seeds`` seeds:
 
-Greedy evaluations of ``EVAL_EPISODES`` episodes every ``EVAL_INTERVAL`` env steps (whether
-communication pays depends on the budget, so the whole curve is reported); tables give the mean
-over seeds with a 95% confidence interval (t-distribution, as ``returns_table.py``) and every
-seed's value; the comm - no-comm difference is also given per seed (same seed: same envs, same
-initial weights). Returns are summed over agents and steps. Printed and written to
-``benchmarks/results/comm_ablation.md``; ``--quick`` (2 seeds, tiny budgets, writing only where
-``--out`` says) checks that the script runs.
+   (a) *env channel*: MLP agents, the env's own channel on (the ``say`` action is heard): MPE's
+       classic setting, where a message is an action learned by reinforcement;
+   (b) *learned messages*: TarMAC / the GNN with the env's channel silenced
+       (``silence_channel=True``), against the same network with ``--no-comm`` (same seed: same
+       envs and initial weights), so messages are differentiable and trained end to end;
+   (c) *neither*: MLP agents with the channel silenced: the no-communication floor;
+
+   and random play.
+2. **Communication helpful at most**: ``target_grid_v0`` with a 3x3 window, recurrent TarMAC and
+   GNN against ``--no-comm`` (kept from the first version of this benchmark, for reference).
+3. **Transfer**: the GNN trained with 3 agents on ``cooperative_navigation_v0`` (mpe2's nearest-
+   neighbour observations), its weights run unchanged with 6, against random play.
+
+Greedy evaluations of ``EVAL_EPISODES`` episodes along training (whether communication pays
+depends on the budget, so the whole curve is reported); returns are summed over agents and steps;
+tables give the mean over seeds with a 95% confidence interval (t-distribution, as
+``returns_table.py``) and every seed's value. A comparison row pairs runs of the same seed and
+gives the mean difference with its CI, how many seeds are ahead, the seed spread (the larger
+standard deviation over seeds of the two settings) and the gap in units of three spreads (above 1:
+the gap is larger than 3 x the spread). Learning curves are plotted per task. Printed and written
+to ``benchmarks/results/comm_ablation.md`` (and ``comm_ablation_<env>.png``); ``--quick`` (2
+seeds, tiny budgets, writing only where ``--out`` says) checks that the script runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -42,21 +55,87 @@ from marl_baselines.config import RunConfig  # noqa: E402
 from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish, threads_option, use_threads  # noqa: E402
+from report import command, machine, publish, save_plot  # noqa: E402
 from returns_table import summary  # noqa: E402
 
 EVAL_EPISODES = 200
-# Experiments 1 and 2: the env (the note's 8x8 grid, 20-step episodes, a 3x3 window), the agents
-# (GRU memory; no agent id: with ids, agents without communication can split the grid by convention,
-# and the GNN never takes one) and the budget, evaluated every EVAL_INTERVAL env steps.
+QUICK = {"total_steps": 1_024, "eval_episodes": 16}
+
+# Experiment 1: both tasks with mpe2's defaults; every network 128 wide with Adam at 2e-3 (at 5e-4 and
+# 64 wide, TarMAC had not started to use its messages after 400k steps on speaker_listener).
+NECESSARY = ("speaker_listener_v0", "reference_v0")
+NECESSARY_AGENT = {"lr": 2e-3, "hidden_size": 128}
+NECESSARY_RUN = {"total_steps": 240_000, "num_envs": 16, "eval_interval": 60_000}
+SILENCED = {"silence_channel": True}
+# Experiment 2: the note's 8x8 grid, 20-step episodes, a 3x3 window; GRU agents without an agent id
+# (with ids, agents without communication can split the grid by convention; the GNN never takes one).
 TARGET_GRID = {"view_radius": 1, "max_cycles": 20}
 GRID_AGENT = {"recurrent": True, "agent_id": False}
-GRID_RUN = {"total_steps": 60_000, "num_envs": 16}
-EVAL_INTERVAL = 10_000
+GRID_RUN = {"total_steps": 60_000, "num_envs": 16, "eval_interval": 10_000}
 # Experiment 3
 NAVIGATION = {"continuous_actions": False, "num_agent_neighbors": 2, "num_landmark_neighbors": 3}
 NAVIGATION_AGENT = {"agent": "gnn"}
-NAVIGATION_RUN = {"total_steps": 40_000, "num_envs": 16}
+NAVIGATION_RUN = {"total_steps": 40_000, "num_envs": 16, "eval_interval": 0}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run (``kind="train"``), or a GNN trained on 3 agents and evaluated on 3 and 6 (``"transfer"``)."""
+
+    env: str
+    label: str
+    seed: int
+    agent: dict = field(default_factory=dict)
+    env_kwargs: dict = field(default_factory=dict)
+    run: dict = field(default_factory=dict)
+    kind: str = "train"
+
+
+def run_job(job: Job, logs: str, quick: bool) -> dict:
+    """Train (in a worker process, one torch thread); the greedy returns along training and the final record."""
+    start = time.perf_counter()
+    settings = {**job.run, "threads": 1, "seed": job.seed, "eval_episodes": EVAL_EPISODES, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False}
+    if quick:
+        settings.update(QUICK, eval_interval=512 if job.run.get("eval_interval") else 0)
+    config = PPOConfig(**job.agent)
+    result = train("mappo", job.env, RunConfig(**settings), config, job.env_kwargs)
+    record = {
+        "budgets": [e["env_steps"] for e in result.evaluations],
+        "returns": [e["return"] for e in result.evaluations],
+        "final": result.final,
+        "seconds": time.perf_counter() - start,
+    }
+    if job.kind == "transfer":
+        trained = PPO(make_vec_env(job.env, settings["num_envs"], **job.env_kwargs), config, "state", job.seed)
+        trained.load_state_dict(torch.load(result.run_dir / "checkpoint.pt", weights_only=False)["algo"])
+        episodes = settings["eval_episodes"]
+        for n in (3, 6):
+            eval_env = make_vec_env(job.env, episodes, **{**job.env_kwargs, "N": n})
+            policy = PPO(eval_env, config, "state", job.seed)
+            transfer_agent_network(trained, policy)
+            record[f"gnn on {n}"] = evaluate(policy, eval_env, seed=job.seed + 1_000_003)["return"]
+            record[f"random on {n}"] = evaluate(RandomPolicy(eval_env, job.seed), eval_env, seed=job.seed + 1_000_003)["return"]
+    return record
+
+
+def jobs_for(seeds: int) -> list[Job]:
+    """Every run of the three experiments, the longest kinds first (so that workers finish together)."""
+    jobs = []
+    for seed in range(seeds):
+        for env in NECESSARY:
+            for agent in ("tarmac", "gnn"):
+                for comm in (True, False):
+                    label = f"{agent}, env channel silenced" + ("" if comm else ", --no-comm")
+                    jobs.append(Job(env, label, seed, {**NECESSARY_AGENT, "agent": agent, "comm": comm}, SILENCED, NECESSARY_RUN))
+        for agent in ("tarmac", "gnn"):
+            for comm in (True, False):
+                label = agent + ("" if comm else ", --no-comm")
+                jobs.append(Job("target_grid_v0", label, seed, {**GRID_AGENT, "agent": agent, "comm": comm}, TARGET_GRID, GRID_RUN))
+        for env in NECESSARY:
+            jobs.append(Job(env, "(a) mlp, env channel", seed, NECESSARY_AGENT, {}, NECESSARY_RUN))
+            jobs.append(Job(env, "(c) mlp, env channel silenced", seed, NECESSARY_AGENT, SILENCED, NECESSARY_RUN))
+        jobs.append(Job("cooperative_navigation_v0", "gnn transfer", seed, NAVIGATION_AGENT, {"N": 3, **NAVIGATION}, NAVIGATION_RUN, "transfer"))
+    return jobs
 
 
 def mean_ci(values: list[float]) -> str:
@@ -68,105 +147,103 @@ def seeds_cell(values: list[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
 
-def quiet(run: dict, seed: int, logs: str, quick: bool, eval_interval: int = 0) -> RunConfig:
-    settings = {**run, "threads": 0, "seed": seed, "eval_episodes": EVAL_EPISODES, "eval_interval": eval_interval, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False}
-    if quick:
-        settings.update(total_steps=1_024, eval_episodes=16, eval_interval=512 if eval_interval else 0)
-    return RunConfig(**settings)
+def comparison(name: str, comm: list[list[float]], silent: list[list[float]]) -> tuple[str, ...]:
+    """The paired comparison row: at each budget the mean difference with its CI; at the last, the details."""
+    differences = [[a[i] - b[i] for a, b in zip(comm, silent)] for i in range(len(comm[0]))]
+    last = differences[-1]
+    spread = max(statistics.stdev([run[-1] for run in comm]), statistics.stdev([run[-1] for run in silent]))
+    gap = statistics.fmean(last)
+    return (
+        f"**{name}: comm - no-comm (same seed)**",
+        *(mean_ci(d) for d in differences),
+        seeds_cell(last),
+        f"{sum(d > 0 for d in last)} of {len(last)} seeds ahead; spread (larger SD) {spread:.2f}; gap / (3 x spread) {gap / (3 * spread):.1f}",
+    )
 
 
-def ablation(agent: str, seeds: int, logs: str, quick: bool) -> tuple[list[int], list[tuple[str, ...]]]:
-    """Experiment 1 or 2: the evaluation budgets, and rows (mean ± CI of the greedy return at each budget)."""
-    returns: dict[bool, list[list[float]]] = {}  # comm -> per seed, the return at each evaluation
-    targets: dict[bool, list[float]] = {}
-    seconds: dict[bool, list[float]] = {}
-    for comm in (True, False):
-        returns[comm], targets[comm], seconds[comm] = [], [], []
-        for seed in range(seeds):
-            start = time.perf_counter()
-            config = PPOConfig(agent=agent, comm=comm, **GRID_AGENT)
-            result = train("mappo", "target_grid_v0", quiet(GRID_RUN, seed, logs, quick, EVAL_INTERVAL), config, TARGET_GRID)
-            seconds[comm].append(time.perf_counter() - start)
-            returns[comm].append([e["return"] for e in result.evaluations])
-            targets[comm].append(result.final["info/targets_collected"])
-            budgets = [e["env_steps"] for e in result.evaluations]
+def task_table(env: str, records: dict[str, list[dict]], random: list[float], order: list[str], pairs: list[tuple[str, str, str]], out: Path | None) -> str:
+    """One task: a row per setting (mean ± CI at each evaluation, per seed at the last), comparisons, random play."""
+    budgets = records[order[0]][0]["budgets"]
+    curves = {label: [r["returns"] for r in records[label]] for label in order}
     rows = []
-    for comm in (True, False):
-        label = f"mappo, {agent}" + ("" if comm else " --no-comm")
-        at = [[run[i] for run in returns[comm]] for i in range(len(budgets))]
-        rows.append((label, *(mean_ci(values) for values in at), seeds_cell(at[-1]), mean_ci(targets[comm]), f"{statistics.fmean(seconds[comm]):.0f} s"))
-    differences = [[a[i] - b[i] for a, b in zip(returns[True], returns[False])] for i in range(len(budgets))]
-    rows.append((f"{agent}: comm - no-comm (same seed)", *(f"{mean_ci(d)} ({seeds_cell(d)})" for d in differences), seeds_cell(differences[-1]), "", ""))
-    return budgets, rows
+    for label in order:
+        at = [[run[i] for run in curves[label]] for i in range(len(budgets))]
+        seconds = statistics.fmean(r["seconds"] for r in records[label])
+        rows.append((label, *(mean_ci(values) for values in at), seeds_cell(at[-1]), f"{seconds:.0f} s per run"))
+    for name, with_comm, without in pairs:
+        rows.append(comparison(name, curves[with_comm], curves[without]))
+    rows.append(("random policy", *([mean_ci(random)] * len(budgets)), seeds_cell(random), ""))
+    header = ("setting", *(f"return at {b:,} steps" for b in budgets), "per seed (last)", "")
+    if out is not None:
+        series = [(label, budgets, [statistics.fmean(run[i] for run in curves[label]) for i in range(len(budgets))]) for label in order]
+        series.append(("random policy", budgets, [statistics.fmean(random)] * len(budgets)))
+        save_plot(out / f"comm_ablation_{env}.png", series, title=f"{env}: greedy return (mean over seeds)", xlabel="env steps", ylabel="return")
+    return markdown_table(header, rows)
 
 
-def transfer(seeds: int, logs: str, quick: bool) -> list[tuple[str, ...]]:
-    """Experiment 3: the GNN trained on 3 agents, evaluated on 3 and on 6."""
-    figures = {key: [] for key in ("gnn on 3", "gnn on 6", "random on 3", "random on 6")}
-    episodes = 16 if quick else EVAL_EPISODES
-    seconds = []
-    for seed in range(seeds):
-        start = time.perf_counter()
-        config = PPOConfig(**NAVIGATION_AGENT)
-        run = quiet(NAVIGATION_RUN, seed, logs, quick)
-        env3 = make_vec_env("cooperative_navigation_v0", run.num_envs, N=3, **NAVIGATION)
-        trained = PPO(env3, config, "state", seed)
-        result = train("mappo", "cooperative_navigation_v0", run, config, {"N": 3, **NAVIGATION})
-        trained.load_state_dict(torch.load(result.run_dir / "checkpoint.pt", weights_only=False)["algo"])
-        seconds.append(time.perf_counter() - start)
-        for n in (3, 6):
-            eval_env = make_vec_env("cooperative_navigation_v0", episodes, N=n, **NAVIGATION)
-            policy = PPO(eval_env, config, "state", seed)
-            transfer_agent_network(trained, policy)
-            figures[f"gnn on {n}"].append(evaluate(policy, eval_env, seed=seed + 1_000_003)["return"])
-            figures[f"random on {n}"].append(evaluate(RandomPolicy(eval_env, seed), eval_env, seed=seed + 1_000_003)["return"])
-    rows = [
-        ("gnn trained on 3, evaluated on 6", mean_ci(figures["gnn on 6"]), seeds_cell(figures["gnn on 6"]), f"{statistics.fmean(seconds):.0f} s (training)"),
-        ("random policy on 6", mean_ci(figures["random on 6"]), seeds_cell(figures["random on 6"]), ""),
-        ("gnn trained on 3, evaluated on 3", mean_ci(figures["gnn on 3"]), seeds_cell(figures["gnn on 3"]), ""),
-        ("random policy on 3", mean_ci(figures["random on 3"]), seeds_cell(figures["random on 3"]), ""),
-    ]
-    return rows
+def random_returns(env: str, seeds: int, episodes: int, env_kwargs: dict) -> list[float]:
+    eval_env = make_vec_env(env, episodes, **env_kwargs)
+    return [evaluate(RandomPolicy(eval_env, seed), eval_env, seed=seed + 1_000_003)["return"] for seed in range(seeds)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, tiny budgets: checks that the script runs")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2, help="runs at once, one process and one torch thread each (default %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
-    threads_option(parser)
     args = parser.parse_args()
-    use_threads(args.threads)
+    if args.seeds < 2 or args.workers < 1:
+        raise SystemExit(f"--seeds must be >= 2 (confidence intervals) and --workers >= 1, got {args.seeds} and {args.workers}")
     seeds = 2 if args.quick else args.seeds
     out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
     logs = tempfile.mkdtemp(prefix="comm_ablation-")
+    torch.set_num_threads(1)
+    context = machine()  # the load average before the runs start
 
-    grid_rows, budgets = [], []
-    for agent in ("tarmac", "gnn"):
-        budgets, rows = ablation(agent, seeds, logs, args.quick)
-        grid_rows += rows
-    eval_env = make_vec_env("target_grid_v0", 16 if args.quick else EVAL_EPISODES, **TARGET_GRID)
-    random = [evaluate(RandomPolicy(eval_env, seed), eval_env, seed=seed + 1_000_003) for seed in range(seeds)]
-    random_returns = [r["return"] for r in random]
-    grid_rows.append(("random policy", *([mean_ci(random_returns)] * len(budgets)), seeds_cell(random_returns), mean_ci([r["info/targets_collected"] for r in random]), ""))
-    header = ("agent", *(f"return at {b:,} steps" for b in budgets), "per seed (last)", "targets collected (of 3, last)", "time per run")
-    transfer_rows = transfer(seeds, logs, args.quick)
+    jobs = jobs_for(seeds)
+    start = time.perf_counter()
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [(job, pool.submit(run_job, job, logs, args.quick)) for job in jobs]
+        results: dict[tuple[str, str], list[dict]] = {}
+        for job, future in futures:  # in submission order: each setting's list is in seed order
+            results.setdefault((job.env, job.label), []).append(future.result())
+    wall = time.perf_counter() - start
+    episodes = QUICK["eval_episodes"] if args.quick else EVAL_EPISODES
 
-    context = (
-        f"{machine()}; command: {command()}. MAPPO (PPOConfig defaults otherwise) on target_grid_v0 {TARGET_GRID} "
-        f"with {GRID_AGENT}, {budgets[-1]:,} env steps per run, greedy evaluations every {budgets[0]:,}; on "
-        f"cooperative_navigation_v0 {NAVIGATION} (N=3 in training), {1_024 if args.quick else NAVIGATION_RUN['total_steps']:,} "
-        f"env steps per run. Greedy evaluations of {16 if args.quick else EVAL_EPISODES} episodes; returns summed over "
-        f"agents and steps; mean ± 95% CI (t) over seeds 0..{seeds - 1}; comm - no-comm pairs runs of the same seed "
-        "(same envs and initial weights: the message scales start at 0, so both start as the same network)."
+    sections = []
+    for env in NECESSARY:
+        order = ["(a) mlp, env channel", "tarmac, env channel silenced", "tarmac, env channel silenced, --no-comm", "gnn, env channel silenced", "gnn, env channel silenced, --no-comm", "(c) mlp, env channel silenced"]
+        records = {label: results[(env, label)] for label in order}
+        pairs = [(agent, f"{agent}, env channel silenced", f"{agent}, env channel silenced, --no-comm") for agent in ("tarmac", "gnn")]
+        table = task_table(env, records, random_returns(env, seeds, episodes, {}), order, pairs, out)
+        sections.append(f"## {env}: TarMAC and GNN messages against --no-comm, the env's channel, and neither\n\n{table}")
+    order = ["tarmac", "tarmac, --no-comm", "gnn", "gnn, --no-comm"]
+    records = {label: results[("target_grid_v0", label)] for label in order}
+    table = task_table("target_grid_v0", records, random_returns("target_grid_v0", seeds, episodes, TARGET_GRID), order, [("tarmac", "tarmac", "tarmac, --no-comm"), ("gnn", "gnn", "gnn, --no-comm")], out)
+    sections.append(f"## target_grid_v0: TarMAC and GNN against --no-comm (for reference: communication is not necessary here)\n\n{table}")
+
+    transfer = results[("cooperative_navigation_v0", "gnn transfer")]
+    figures = {key: [r[key] for r in transfer] for key in ("gnn on 6", "random on 6", "gnn on 3", "random on 3")}
+    rows = [
+        ("gnn trained on 3, evaluated on 6", mean_ci(figures["gnn on 6"]), seeds_cell(figures["gnn on 6"]), f"{statistics.fmean(r['seconds'] for r in transfer):.0f} s (training)"),
+        ("random policy on 6", mean_ci(figures["random on 6"]), seeds_cell(figures["random on 6"]), ""),
+        ("gnn trained on 3, evaluated on 3", mean_ci(figures["gnn on 3"]), seeds_cell(figures["gnn on 3"]), ""),
+        ("random policy on 3", mean_ci(figures["random on 3"]), seeds_cell(figures["random on 3"]), ""),
+    ]
+    sections.append("## GNN trained on 3 agents, evaluated on 6 (cooperative_navigation_v0)\n\n" + markdown_table(("policy", f"greedy return, mean ± 95% CI over {seeds} seeds", "per seed", "time"), rows))
+
+    steps = {name: QUICK["total_steps"] if args.quick else run["total_steps"] for name, run in (("necessary", NECESSARY_RUN), ("grid", GRID_RUN), ("navigation", NAVIGATION_RUN))}
+    context += (
+        f"; command: {command()}. {len(jobs)} runs, {args.workers} at a time (one process and one torch thread each), "
+        f"{wall / 60:.0f} min in all. MAPPO, PPOConfig defaults otherwise. {', '.join(NECESSARY)}: mpe2's defaults, "
+        f"networks {NECESSARY_AGENT}, {steps['necessary']:,} env steps per run; silenced: {SILENCED}. target_grid_v0 "
+        f"{TARGET_GRID} with {GRID_AGENT}, {steps['grid']:,} env steps per run. cooperative_navigation_v0 {NAVIGATION} "
+        f"(N=3 in training), {steps['navigation']:,} env steps per run. Greedy evaluations of {episodes} episodes; returns "
+        f"summed over agents and steps; mean ± 95% CI (t) over seeds 0..{seeds - 1}; a comparison pairs runs of the same "
+        "seed (same envs and initial weights: the message scales start at 0, so both start as the same network)."
     )
-    table = (
-        "## TarMAC and GNN against --no-comm (target_grid_v0), greedy return along training\n\n"
-        + markdown_table(header, grid_rows)
-        + "\n\n## GNN trained on 3 agents, evaluated on 6 (cooperative_navigation_v0)\n\n"
-        + markdown_table(("policy", f"greedy return, mean ± 95% CI over {seeds} seeds", "per seed", "time"), transfer_rows)
-    )
-    publish("Communication ablations", context, table, out / "comm_ablation.md" if out else None)
+    publish("Communication ablations", context, "\n\n".join(sections), out / "comm_ablation.md" if out else None)
 
 
 if __name__ == "__main__":

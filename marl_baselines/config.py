@@ -98,6 +98,12 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
     # --env-arg max_cycles=20): about 3 of the 3 targets in 60k env steps (~10 s on 2 CPU cores)
     # against random play's 1.2.
     ("mappo", "target_grid_v0"): {"run": {"total_steps": 60_000, "num_envs": 16, "eval_interval": 20_000}, "algo": {}},
+    # speaker_listener_v0: networks 128 wide, Adam at 2e-3 (at PPOConfig's 64 and 5e-4 the listener
+    # stays between the landmarks, greedy return about -33, for 300k+ steps); in 240k env steps (about
+    # 30 s with MLP agents on one CPU thread) the agents learn to use the env's channel, or with
+    # --agent tarmac / gnn and --env-arg silence_channel=true their own messages: about -19
+    # (benchmarks/results/comm_ablation.md; tests/test_learning_comm.py).
+    ("mappo", "speaker_listener_v0"): {"run": {"total_steps": 240_000, "num_envs": 16, "eval_interval": 60_000}, "algo": {"lr": 2e-3, "hidden_size": 128}},
     # Discrete cooperative navigation, 60k env steps (~20 s on 2 CPU cores): greedy return about -57
     # (summed over the 3 agents) against random play's -80 (tests/test_learning_ppo.py).
     **{

@@ -193,7 +193,7 @@ class VecEnv:
         self.discrete = discrete
         self.action_sizes = [int(n) for n in sizes]
         self.action_size = max(self.action_sizes)
-        N, A, device = self.n_agents, self.action_size, self.device
+        A, device = self.action_size, self.device
         used = np.arange(A)[None, :] < np.asarray(self.action_sizes)[:, None]  # [N, A]
         self._action_used_np = used
         self._action_used = torch.as_tensor(used, device=device)

@@ -44,8 +44,17 @@ def test_comm_ablation_quick_mode_writes_its_tables(tmp_path):
     table = (tmp_path / "comm_ablation.md").read_text()
     assert "command: python benchmarks/comm_ablation.py --quick" in table
     first_cells = {line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")}
-    for row in ("mappo, tarmac", "mappo, tarmac --no-comm", "tarmac: comm - no-comm (same seed)", "mappo, gnn", "mappo, gnn --no-comm", "random policy", "gnn trained on 3, evaluated on 6", "random policy on 6"):
+    rows = (
+        "(a) mlp, env channel", "tarmac, env channel silenced", "tarmac, env channel silenced, --no-comm", "gnn, env channel silenced",
+        "gnn, env channel silenced, --no-comm", "(c) mlp, env channel silenced", "**tarmac: comm - no-comm (same seed)**",
+        "**gnn: comm - no-comm (same seed)**", "tarmac", "gnn, --no-comm", "random policy", "gnn trained on 3, evaluated on 6", "random policy on 6",
+    )  # fmt: skip
+    for row in rows:
         assert row in first_cells, row
+    for section in ("## speaker_listener_v0:", "## reference_v0:", "## target_grid_v0:"):
+        assert section in table, section
+    for env in ("speaker_listener_v0", "reference_v0", "target_grid_v0"):
+        assert (tmp_path / f"comm_ablation_{env}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_madvrl_poker_quick_mode_writes_its_tables_and_plots(tmp_path):

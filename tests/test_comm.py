@@ -367,14 +367,16 @@ def test_bad_agent_options_fail_before_training(tmp_path):
 
 def test_tarmac_trains_end_to_end_through_its_messages():
     """One PPO update moves TarMAC's signature and query weights only when messages flow: the
-    gradient reaches them through the attention, from the policy loss."""
+    gradient reaches them through the attention, from the policy loss. (Three epochs: the message
+    scale starts at 0, so they get a gradient only once it has moved, and a large enough one to
+    show in float32 weights after a few minibatches.)"""
     from marl_baselines.algos.ppo import PPO, PPOConfig
     from marl_baselines.vec import make_vec_env
 
     env = make_vec_env("target_grid_v0", 4, view_radius=1, max_cycles=10)
     moved = {}
     for comm in (True, False):
-        algo = PPO(env, PPOConfig(agent="tarmac", recurrent=True, comm=comm, rollout_steps=8, minibatches=2, epochs=1), "state", seed=0)
+        algo = PPO(env, PPOConfig(agent="tarmac", recurrent=True, comm=comm, rollout_steps=8, minibatches=2, epochs=3), "state", seed=0)
         before = {name: p.detach().clone() for name, p in algo.actor.layer.named_parameters()}
         out = env.reset(seed=0)
         algo.start(out)
