@@ -26,6 +26,7 @@ import contextlib
 import csv
 import dataclasses
 import difflib
+import itertools
 import json
 import math
 import pickle
@@ -436,9 +437,7 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
                 for name, old, new in changes:
                     print(f"resume: {name} {old} -> {new}")
     else:
-        stamp = world.broadcast(time.strftime("%Y%m%d-%H%M%S"))  # rank 0's: one run directory for all ranks
-        run_dir = Path(run.log_dir) / env_name / algo_name / f"{run.seed}-{stamp}"
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = _new_run_dir(Path(run.log_dir) / env_name / algo_name, run.seed, world)
         config = {"algo": algo_name, "env": env_name, "run": dataclasses.asdict(run), "algo_config": dataclasses.asdict(algo_config), "env_kwargs": env_kwargs}
         if world.parallel:
             config["world_size"] = world.size
@@ -540,6 +539,26 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
         algo.close()
         stop_distributed(world)
     return RunResult(algo_name, env_name, env_steps, time.perf_counter() - start, run_dir, evaluations, start_steps=start_steps)
+
+
+def _new_run_dir(parent: Path, seed: int, world) -> Path:
+    """A run directory no other run writes to: ``<seed>-<date>-<time>``, with ``-2``, ``-3``... for runs
+    that start in the same second with the same env, algorithm and seed (a sweep over settings run
+    in parallel). Rank 0 makes it and every rank of a torchrun launch uses its name."""
+    name = None
+    if world.main:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        parent.mkdir(parents=True, exist_ok=True)
+        for copy in itertools.count(1):
+            name = f"{seed}-{stamp}" + (f"-{copy}" if copy > 1 else "")
+            try:
+                (parent / name).mkdir()
+                break
+            except FileExistsError:
+                continue
+    run_dir = parent / world.broadcast(name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
 
 
 def _next_multiple(value: int, interval: int) -> int:

@@ -460,3 +460,21 @@ def test_env_argument_reads_literals_json_and_words():
     assert env_argument("continuous=false") == env_argument("continuous=False") == ("continuous", False)
     with pytest.raises(argparse.ArgumentTypeError, match="--env-arg takes KEY=VALUE, got 'oops'"):
         env_argument("oops")
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, monkeypatch):
+    """A sweep that starts runs of one env, algorithm and seed in parallel must not mix their logs
+    and checkpoints (comm_ablation.py's settings with and without --no-comm did, before)."""
+    import time
+
+    from marl_baselines.distributed import World
+    from marl_baselines.train import _new_run_dir
+
+    monkeypatch.setattr(time, "strftime", lambda form: "20261204-120000")
+    world = World.from_environment()
+    made = [_new_run_dir(tmp_path / "goal_grid_v0" / "qmix", 3, world) for _ in range(3)]
+    assert [p.name for p in made] == ["3-20261204-120000", "3-20261204-120000-2", "3-20261204-120000-3"]
+    assert all(p.is_dir() for p in made)
+    first = train("qmix", "goal_grid_v0", helpers.quiet_run(tmp_path, total_steps=64, num_envs=4, eval_episodes=2, seed=3))
+    second = train("qmix", "goal_grid_v0", helpers.quiet_run(tmp_path, total_steps=64, num_envs=4, eval_episodes=2, seed=3))
+    assert first.run_dir != second.run_dir and (second.run_dir / "checkpoint.pt").exists()
