@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from marl_baselines.algos.ppo import PPO, PPOConfig  # noqa: E402
 from marl_baselines.comm import transfer_agent_network  # noqa: E402
-from marl_baselines.config import RunConfig  # noqa: E402
+from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
@@ -61,11 +61,11 @@ from returns_table import summary  # noqa: E402
 EVAL_EPISODES = 200
 QUICK = {"total_steps": 1_024, "eval_episodes": 16}
 
-# Experiment 1: both tasks with mpe2's defaults; every network 128 wide with Adam at 2e-3 (at 5e-4 and
-# 64 wide, TarMAC had not started to use its messages after 400k steps on speaker_listener).
+# Experiment 1: both tasks with mpe2's defaults and MAPPO's speaker_listener_v0 preset: networks 128
+# wide, Adam at 2e-3 (at 5e-4 and 64 wide, TarMAC had not started to use its messages after 400k steps).
 NECESSARY = ("speaker_listener_v0", "reference_v0")
-NECESSARY_AGENT = {"lr": 2e-3, "hidden_size": 128}
-NECESSARY_RUN = {"total_steps": 240_000, "num_envs": 16, "eval_interval": 60_000}
+NECESSARY_AGENT = PRESETS[("mappo", "speaker_listener_v0")]["algo"]
+NECESSARY_RUN = PRESETS[("mappo", "speaker_listener_v0")]["run"]
 SILENCED = {"silence_channel": True}
 # Experiment 2: the note's 8x8 grid, 20-step episodes, a 3x3 window; GRU agents without an agent id
 # (with ids, agents without communication can split the grid by convention; the GNN never takes one).
