@@ -84,3 +84,14 @@ def test_learning_margins_collects_each_asserted_quantity_over_seeds_and_threads
     assert len(rows) == 2 and all("—" not in row for row in rows), rows
     records = (tmp_path / "records.jsonl").read_text().splitlines()
     assert len(records) == 6  # 2 quantities x 3 runs
+
+
+def test_profile_training_accounts_for_the_whole_run(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_training.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line.split("|")[1:-1] for line in (tmp_path / "profile_training_cpu.md").read_text().splitlines() if line.startswith("| mappo")]
+    phases = {cells[1].strip(): float(cells[2]) for cells in rows}
+    assert {"env step", "act", "storage", "update", "evaluation", "the rest"} <= set(phases)
+    whole = next(value for name, value in phases.items() if name.startswith("**whole run**"))
+    assert whole > 0 and all(phases[name] >= 0 for name in ("env step", "act", "storage", "update", "evaluation", "logging"))
+    assert phases["env step"] > 0 and phases["act"] > 0 and phases["update"] > 0  # the timers saw the loop's calls

@@ -1,0 +1,142 @@
+"""Where a training run's time goes: env step, acting, storage, update, evaluation, the loop's own Python.
+
+    python benchmarks/profile_training.py [--quick] [--presets mappo:cooperative_navigation_v0 qmix:goal_grid_v0] [--steps 30000] [--threads 1]
+
+Each preset (``marl_baselines.config.PRESETS``, with ``--steps`` env steps, one greedy evaluation
+of 100 episodes at the end) is trained after a one-step warm-up (first-call costs), with timers
+around the calls the loop of ``marl_baselines/train.py`` makes (on the CPU every call is
+synchronous, so a call's wall time is its cost; a profiler's per-call cost would distort the
+Python-heavy parts this is meant to show):
+
+- env step: ``VecEnv.step`` (the batched env's step, auto-reset and action checks included);
+- act: ``algo.act`` (the acting forward pass and sampling);
+- storage: ``algo.observe`` minus the update (values of the next observation, buffer writes);
+- update: the gradient steps (``PPO.train``, ``train_step`` of the off-policy algorithms);
+- evaluation and logging: the final greedy evaluation (its own acting and stepping included), the CSV rows;
+- the rest: building the env and the algorithm, the checkpoint, and the loop's bookkeeping per step.
+
+Printed and written to ``benchmarks/results/profile_training_cpu.md``; ``--quick`` (tiny budgets,
+writing only where ``--out`` says) checks that the script runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import marl_baselines.train as training  # noqa: E402
+from marl_baselines.algos import ALGORITHMS  # noqa: E402
+from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
+from marl_baselines.vec import NativeVecEnv  # noqa: E402
+from marl_envs.demo import markdown_table  # noqa: E402
+from report import command, machine, publish, threads_option, use_threads  # noqa: E402
+
+DEFAULT_PRESETS = ("mappo:cooperative_navigation_v0", "qmix:goal_grid_v0")
+NAMED = ("env step", "act", "storage", "update", "evaluation", "logging")
+
+
+@contextmanager
+def timers():
+    """Time the loop's calls while inside; yields the seconds per phase (see the module doc)."""
+    seconds: dict[str, float] = defaultdict(float)
+    evaluating = [False]
+    patched = []
+
+    def wrap(owner, name: str, phase: str, during_evaluation: bool = False) -> None:
+        original = owner.__dict__[name]
+
+        def timed(*args, **kwargs):
+            if evaluating[0] and not during_evaluation:
+                return original(*args, **kwargs)
+            start = time.perf_counter()
+            if during_evaluation:
+                evaluating[0] = True
+            try:
+                return original(*args, **kwargs)
+            finally:
+                evaluating[0] = False if during_evaluation else evaluating[0]
+                seconds[phase] += time.perf_counter() - start
+
+        setattr(owner, name, timed)
+        patched.append((owner, name, original))
+
+    build = training.__dict__["build"]
+
+    def build_and_time(*args, **kwargs):  # the algorithm's class is known once train() has built it
+        algo, env, eval_env = build(*args, **kwargs)
+        owner = type(algo)
+        wrap(owner, "act", "act")
+        wrap(owner, "observe", "observe")
+        wrap(owner, "train" if "train" in owner.__dict__ else "train_step", "update")
+        return algo, env, eval_env
+
+    training.build = build_and_time
+    patched.append((training, "build", build))
+    wrap(NativeVecEnv, "step", "env step")
+    wrap(training, "evaluate", "evaluation", during_evaluation=True)
+    wrap(training._Logger, "log", "logging")
+    try:
+        yield seconds
+    finally:
+        for owner, name, original in reversed(patched):  # last patched first: a double wrap unwinds to the original
+            setattr(owner, name, original)
+
+
+def profile(algo: str, env: str, steps: int, logs: str) -> list[tuple[str, ...]]:
+    """Phase rows for one preset."""
+    preset = PRESETS[(algo, env)]
+    config = ALGORITHMS[algo].config_class(**preset["algo"])
+    settings = {**preset["run"], "total_steps": steps, "eval_interval": 0, "eval_episodes": 100, "log_dir": logs, "progress": False, "tensorboard": False, "threads": 0}
+    warm_up = {**settings, "total_steps": settings["num_envs"], "eval_episodes": 4}
+    training.train(algo, env, RunConfig(**warm_up), config, preset.get("env", {}))
+    with timers() as seconds:
+        start = time.perf_counter()
+        training.train(algo, env, RunConfig(**settings), config, preset.get("env", {}))
+        whole = time.perf_counter() - start
+    seconds["storage"] = seconds["observe"] - seconds["update"]
+    seconds["the rest"] = whole - sum(seconds[p] for p in NAMED)
+    rows = [(f"{algo} / {env}", phase, f"{seconds[phase]:.2f}", f"{seconds[phase] / whole:.0%}", f"{seconds[phase] / steps * 1e6:.1f}") for phase in (*NAMED, "the rest")]
+    rows.append((f"{algo} / {env}", f"**whole run** ({steps / whole:,.0f} env steps/s)", f"{whole:.2f}", "100%", f"{whole / steps * 1e6:.1f}"))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny budgets: checks that the script runs")
+    parser.add_argument("--presets", nargs="+", default=list(DEFAULT_PRESETS), help="algo:env pairs of marl_baselines.config.PRESETS")
+    parser.add_argument("--steps", type=int, default=30_000, help="env steps per run (default %(default)s)")
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    threads_option(parser)
+    args = parser.parse_args()
+    threads = use_threads(args.threads)
+    pairs = []
+    for item in args.presets:
+        algo, _, env = item.partition(":")
+        if (algo, env) not in PRESETS:
+            raise SystemExit(f"--presets: no preset {item!r}; presets are {', '.join(f'{a}:{e}' for a, e in PRESETS)}")
+        pairs.append((algo, env))
+    steps = 1_024 if args.quick else args.steps
+    out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
+    logs = tempfile.mkdtemp(prefix="profile_training-")
+
+    rows = []
+    for algo, env in pairs:
+        rows += profile(algo, env, steps, logs)
+    context = (
+        f"{machine()}; command: {command()}. Each preset (marl_baselines.config.PRESETS) trained for {steps:,} env steps "
+        f"with {threads} torch thread(s), one greedy evaluation of 100 episodes at the end; phases timed around the "
+        "training loop's calls (see the script's docstring); per env step: microseconds per sub-env step of training."
+    )
+    table = markdown_table(("preset", "phase", "seconds", "share", "µs per env step"), rows)
+    publish("Where training time goes (CPU)", context, table, out / "profile_training_cpu.md" if out else None)
+
+
+if __name__ == "__main__":
+    main()
