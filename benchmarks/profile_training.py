@@ -15,6 +15,10 @@ Python-heavy parts this is meant to show):
 - evaluation and logging: the final greedy evaluation (its own acting and stepping included), the CSV rows;
 - the rest: building the env and the algorithm, the checkpoint, and the loop's bookkeeping per step.
 
+A second table lists, per preset, the torch operators that take the most CPU time (``--ops`` of
+them, by self time, ``torch.profiler`` over a third run of the same budget; the profiler's cost per
+operator inflates the total, so shares are of the profiled run).
+
 Printed and written to ``benchmarks/results/profile_training_cpu.md``; ``--quick`` (tiny budgets,
 writing only where ``--out`` says) checks that the script runs.
 """
@@ -28,6 +32,8 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
+
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -89,8 +95,8 @@ def timers():
             setattr(owner, name, original)
 
 
-def profile(algo: str, env: str, steps: int, logs: str) -> list[tuple[str, ...]]:
-    """Phase rows for one preset."""
+def profile(algo: str, env: str, steps: int, logs: str, ops: int) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """Phase rows and operator rows for one preset."""
     preset = PRESETS[(algo, env)]
     config = ALGORITHMS[algo].config_class(**preset["algo"])
     settings = {**preset["run"], "total_steps": steps, "eval_interval": 0, "eval_episodes": 100, "log_dir": logs, "progress": False, "tensorboard": False, "threads": 0}
@@ -104,7 +110,15 @@ def profile(algo: str, env: str, steps: int, logs: str) -> list[tuple[str, ...]]
     seconds["the rest"] = whole - sum(seconds[p] for p in NAMED)
     rows = [(f"{algo} / {env}", phase, f"{seconds[phase]:.2f}", f"{seconds[phase] / whole:.0%}", f"{seconds[phase] / steps * 1e6:.1f}") for phase in (*NAMED, "the rest")]
     rows.append((f"{algo} / {env}", f"**whole run** ({steps / whole:,.0f} env steps/s)", f"{whole:.2f}", "100%", f"{whole / steps * 1e6:.1f}"))
-    return rows
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        training.train(algo, env, RunConfig(**settings), config, preset.get("env", {}))
+    events = sorted(profiler.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in events) or 1.0
+    op_rows = [
+        (f"{algo} / {env}", e.key, f"{e.self_cpu_time_total / total:.0%}", f"{e.count:,}", f"{e.self_cpu_time_total / max(e.count, 1):.1f}")
+        for e in events[:ops]
+    ]
+    return rows, op_rows
 
 
 def main() -> None:
@@ -112,6 +126,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny budgets: checks that the script runs")
     parser.add_argument("--presets", nargs="+", default=list(DEFAULT_PRESETS), help="algo:env pairs of marl_baselines.config.PRESETS")
     parser.add_argument("--steps", type=int, default=30_000, help="env steps per run (default %(default)s)")
+    parser.add_argument("--ops", type=int, default=10, help="operators listed per preset (default %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
     threads_option(parser)
     args = parser.parse_args()
@@ -126,15 +141,21 @@ def main() -> None:
     out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
     logs = tempfile.mkdtemp(prefix="profile_training-")
 
-    rows = []
+    rows, op_rows = [], []
     for algo, env in pairs:
-        rows += profile(algo, env, steps, logs)
+        phases, operators = profile(algo, env, steps, logs, args.ops)
+        rows += phases
+        op_rows += operators
     context = (
         f"{machine()}; command: {command()}. Each preset (marl_baselines.config.PRESETS) trained for {steps:,} env steps "
         f"with {threads} torch thread(s), one greedy evaluation of 100 episodes at the end; phases timed around the "
         "training loop's calls (see the script's docstring); per env step: microseconds per sub-env step of training."
     )
-    table = markdown_table(("preset", "phase", "seconds", "share", "µs per env step"), rows)
+    table = (
+        markdown_table(("preset", "phase", "seconds", "share", "µs per env step"), rows)
+        + f"\n\n## The {args.ops} torch operators with the most CPU time (torch.profiler, self time)\n\n"
+        + markdown_table(("preset", "operator", "share of operator time", "calls", "µs per call"), op_rows)
+    )
     publish("Where training time goes (CPU)", context, table, out / "profile_training_cpu.md" if out else None)
 
 

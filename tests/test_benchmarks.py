@@ -89,7 +89,10 @@ def test_learning_margins_collects_each_asserted_quantity_over_seeds_and_threads
 def test_profile_training_accounts_for_the_whole_run(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_training.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    rows = [line.split("|")[1:-1] for line in (tmp_path / "profile_training_cpu.md").read_text().splitlines() if line.startswith("| mappo")]
+    text = (tmp_path / "profile_training_cpu.md").read_text()
+    phase_table, operator_table = text.split("\n## The ")
+    assert "aten::" in operator_table  # torch.profiler's operators
+    rows = [line.split("|")[1:-1] for line in phase_table.splitlines() if line.startswith("| mappo")]
     phases = {cells[1].strip(): float(cells[2]) for cells in rows}
     assert {"env step", "act", "storage", "update", "evaluation", "the rest"} <= set(phases)
     whole = next(value for name, value in phases.items() if name.startswith("**whole run**"))
