@@ -291,7 +291,8 @@ def reference_run(factory, K, seed, actions_per_step, discrete):
     def padded(observations):
         return torch.stack([torch.cat([torch.as_tensor(observations[a]), torch.zeros(O - s)]) for a, s in zip(agents, sizes)])
 
-    obs = [padded(env.reset(seed=seed + k)[0]) for k, env in enumerate(envs)]
+    for k, env in enumerate(envs):
+        env.reset(seed=seed + k)
     records = []
     for actions in actions_per_step:
         step_obs, final_obs, rewards, truncs = [], [], [], []
