@@ -52,23 +52,23 @@ NAMED = ("env step", "act", "storage", "update", "evaluation", "logging")
 def timers():
     """Time the loop's calls while inside; yields the seconds per phase (see the module doc)."""
     seconds: dict[str, float] = defaultdict(float)
-    evaluating = [False]
     patched = []
+    inside_evaluation = False
 
-    def wrap(owner, name: str, phase: str, during_evaluation: bool = False) -> None:
+    def wrap(owner, name: str, phase: str, marks_evaluation: bool = False) -> None:
         original = owner.__dict__[name]
 
         def timed(*args, **kwargs):
-            if evaluating[0] and not during_evaluation:
+            nonlocal inside_evaluation
+            if inside_evaluation:  # the evaluation's own acting and stepping count as evaluation
                 return original(*args, **kwargs)
+            inside_evaluation = marks_evaluation
             start = time.perf_counter()
-            if during_evaluation:
-                evaluating[0] = True
             try:
                 return original(*args, **kwargs)
             finally:
-                evaluating[0] = False if during_evaluation else evaluating[0]
                 seconds[phase] += time.perf_counter() - start
+                inside_evaluation = False
 
         setattr(owner, name, timed)
         patched.append((owner, name, original))
@@ -86,7 +86,7 @@ def timers():
     training.build = build_and_time
     patched.append((training, "build", build))
     wrap(NativeVecEnv, "step", "env step")
-    wrap(training, "evaluate", "evaluation", during_evaluation=True)
+    wrap(training, "evaluate", "evaluation", marks_evaluation=True)
     wrap(training._Logger, "log", "logging")
     try:
         yield seconds

@@ -169,6 +169,7 @@ class ReferenceEnv(BatchedEnv):
         """int64 ``[B, 2]``: ``goal[:, i]`` is agent i's goal landmark (seen by the other agent)."""
         self.message = torch.zeros(self.num_envs, 2, WORDS, device=self.device)
         """float32 ``[B, 2, 10]``: what each agent said at the last step (mpe2's ``state.c``)."""
+        self._silence = torch.zeros_like(self.message)  # what a silenced channel carries (read-only: callers concatenate it)
 
     def _reset(self, env_ids: torch.Tensor) -> None:
         L = len(LANDMARK_COLOURS)
@@ -191,7 +192,7 @@ class ReferenceEnv(BatchedEnv):
 
     def _heard(self) -> torch.Tensor:
         """float32 ``[B, 2, 10]``: what each agent hears (the other's message)."""
-        return torch.zeros_like(self.message) if self.silence_channel else self.message.flip(1)
+        return self._silence if self.silence_channel else self.message.flip(1)
 
     def _observe(self) -> torch.Tensor:
         B = self.num_envs

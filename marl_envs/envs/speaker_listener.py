@@ -158,6 +158,7 @@ class SpeakerListenerEnv(BatchedEnv):
         """int64 ``[B]``: the goal landmark."""
         self.message = torch.zeros(self.num_envs, SYMBOLS, device=self.device)
         """float32 ``[B, 3]``: what the speaker said at the last step (mpe2's ``state.c``)."""
+        self._silence = torch.zeros_like(self.message)  # what a silenced channel carries (read-only: callers concatenate it)
         self._padding = torch.zeros(self.num_envs, listener_size - 3, device=self.device)
 
     def _reset(self, env_ids: torch.Tensor) -> None:
@@ -182,7 +183,7 @@ class SpeakerListenerEnv(BatchedEnv):
         return torch.gather(landmarks, 1, self.goal.view(1, 1, -1).expand(2, 1, -1))[:, 0]
 
     def _heard(self) -> torch.Tensor:
-        return torch.zeros_like(self.message) if self.silence_channel else self.message
+        return self._silence if self.silence_channel else self.message
 
     def _observe(self) -> torch.Tensor:
         speaker = torch.cat((self._colours.index_select(0, self.goal), self._padding), 1)
