@@ -62,6 +62,8 @@ class RunConfig:
     """Show a progress bar."""
     sync_free: str = "auto"
     """auto|on|off: keep each step free of host-device syncs (the env's auto-reset and action checks, the replay buffer's bookkeeping); auto: on for CUDA, off on CPU (where a host read costs nothing)."""
+    compile: str = "auto"
+    """auto|on|off: torch.compile the algorithm's networks and minibatch loss (mappo, ippo; compilation happens in the first update); auto: off, because on CPU the compiled update measured slower than eager and its compilation takes seconds (benchmarks/results/compile_cpu.md), and on CUDA it is not yet measured (benchmarks/gpu_check.py measures it)."""
     check_syncs: bool = False
     """Debug: fail at the first host-device sync inside a training step (act, env step, store, update); implies sync_free."""
 
@@ -71,8 +73,9 @@ class RunConfig:
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.source not in ("native", "pettingzoo"):
             raise ValueError(f"source must be 'native' or 'pettingzoo', got {self.source!r}")
-        if self.sync_free not in ("auto", "on", "off"):
-            raise ValueError(f"sync_free must be auto, on or off, got {self.sync_free!r}")
+        for name in ("sync_free", "compile"):
+            if getattr(self, name) not in ("auto", "on", "off"):
+                raise ValueError(f"{name} must be auto, on or off, got {getattr(self, name)!r}")
         if self.check_syncs and (self.sync_free == "off" or self.source == "pettingzoo"):
             raise ValueError("check_syncs needs sync_free auto or on and the native source (PettingZoo envs step on the host)")
 
@@ -104,12 +107,13 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
     # --agent tarmac / gnn and --env-arg silence_channel=true their own messages: about -19
     # (benchmarks/results/comm_ablation.md; tests/test_learning_comm.py).
     ("mappo", "speaker_listener_v0"): {"run": {"total_steps": 240_000, "num_envs": 16, "eval_interval": 60_000}, "algo": {"lr": 2e-3, "hidden_size": 128}},
-    # Discrete cooperative navigation, 60k env steps (~20 s on 2 CPU cores): greedy return about -57
-    # (summed over the 3 agents) against random play's -80 (tests/test_learning_ppo.py).
+    # Discrete cooperative navigation (mpe2's simple_spread_v3), sized for throughput: 256 envs, short
+    # rollouts, few large minibatches, Adam at 2e-3 annealed to 0 over the run's 500k env steps
+    # (benchmarks/peers.py against JaxMARL; tests/test_learning_ppo.py).
     **{
         (algo, "cooperative_navigation_v0"): {
-            "run": {"total_steps": 60_000, "num_envs": 16, "eval_interval": 20_000},
-            "algo": {},
+            "run": {"total_steps": 500_000, "num_envs": 256, "eval_interval": 100_000},
+            "algo": {"rollout_steps": 16, "epochs": 2, "minibatches": 2, "lr": 2e-3, "lr_anneal_steps": 500_000},
             "env": {"continuous_actions": False},
         }
         for algo in ("mappo", "ippo")

@@ -106,6 +106,8 @@ class PPOConfig(AgentOptions, ICMOptions):
     """Weight of the entropy bonus."""
     lr: float = 5e-4
     """Adam learning rate."""
+    lr_anneal_steps: int = 0
+    """Decay the learning rate linearly from lr to 0 over this many env steps, set before each update from the env steps so far (0: constant)."""
     adam_eps: float = 1e-5
     """Adam's epsilon."""
     grad_clip: float = 10.0
@@ -121,7 +123,7 @@ class PPOConfig(AgentOptions, ICMOptions):
         check_ranges(
             self,
             at_least_one=("hidden_size", "rollout_steps", "epochs", "minibatches"),
-            non_negative=("clip", "value_clip", "value_coef", "entropy_coef", "lr", "grad_clip"),
+            non_negative=("clip", "value_clip", "value_coef", "entropy_coef", "lr", "grad_clip", "lr_anneal_steps"),
             unit_interval=("gamma", "gae_lambda"),
         )
         if self.adam_eps <= 0:
@@ -332,6 +334,14 @@ class PPO:
         """Continuous actions clipped into the Box bounds (the env refuses anything outside them)."""
         return actions if self.discrete else torch.clamp(actions, self.action_low, self.action_high)
 
+    def compile(self) -> None:
+        """``torch.compile`` the actor and the critic (in place, so checkpoints keep their keys) and
+        the minibatch loss, whose backward AOTAutograd compiles too. Shapes are static: the first
+        rollout's update compiles one graph per minibatch size (at most two), acting one per batch size."""
+        self.actor.compile(dynamic=False)
+        self.critic.compile(dynamic=False)
+        self.loss = torch.compile(self.loss, dynamic=False)
+
     # ------------------------------------------------------------------ acting
     def initial_hidden(self, num_envs: int) -> torch.Tensor | None:
         """Zeros ``[num_envs, N, H]`` for a recurrent actor, else None."""
@@ -386,13 +396,16 @@ class PPO:
         if not self.buffer.full:
             return None
         with torch.enable_grad():
-            stats = self.train()
+            stats = self.train(env_steps)
         self.buffer.clear()
         return stats
 
     # ------------------------------------------------------------------ training
-    def train(self) -> dict[str, float | torch.Tensor]:
+    def train(self, env_steps: int = 0) -> dict[str, float | torch.Tensor]:
         c, buffer, data = self.config, self.buffer, self.buffer.extra
+        if c.lr_anneal_steps:
+            for group in self.optimizer.param_groups:
+                group["lr"] = c.lr * max(0.0, 1.0 - env_steps / c.lr_anneal_steps)
         # GAE on de-normalised values; then the normaliser learns this rollout's returns.
         normalised_values = buffer.value.clone()
         if c.normalize_values:
@@ -440,6 +453,7 @@ class PPO:
         weight = alive.float()
         result["return_mean"] = (returns * weight).sum() / weight.sum().clamp(min=1)
         result["value_norm_std"] = self.value_norm.std.detach().clone()
+        result["lr"] = self.optimizer.param_groups[0]["lr"]
         if self.curiosity is not None:
             result["intrinsic_reward"] = (data["intrinsic_reward"] * weight).sum() / weight.sum().clamp(min=1)
         if not self.discrete:
