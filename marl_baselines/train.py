@@ -221,6 +221,9 @@ def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dic
         raise ValueError(f"unknown algorithm {algo_name!r}; choose from {', '.join(ALGORITHMS)}")
     run.check()
     spec = ALGORITHMS[algo_name]
+    if run.compile == "on" and not spec.compilable:
+        supported = ", ".join(name for name, other in ALGORITHMS.items() if other.compilable)
+        raise ValueError(f"--compile on: {algo_name} has no compiled update (supported: {supported}); pass --compile off or auto")
     device = resolve_device(run.device)
     source = run.source if isinstance(env_name, str) else "pettingzoo"
     if source == "native":
@@ -237,11 +240,14 @@ def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dic
         hint = " (pass --env-arg continuous=False)" if switch else ""
         raise ValueError(f"{algo_name} needs discrete actions, and {env.name} has continuous ones{hint}")
     eval_env = make_vec_env(env_name, run.eval_episodes, device, source=source, **env_kwargs)
-    return spec.build(env, algo_config, run.seed), env, eval_env
+    algo = spec.build(env, algo_config, run.seed)
+    if run.compile == "on":  # auto: off everywhere for now (RunConfig.compile says why)
+        algo.compile()
+    return algo, env, eval_env
 
 
 # ---------------------------------------------------------------------- resume
-RESUMABLE = ("total_steps", "eval_interval", "eval_episodes", "checkpoint_interval", "checkpoint_buffer", "progress", "tensorboard", "threads")
+RESUMABLE = ("total_steps", "eval_interval", "eval_episodes", "checkpoint_interval", "checkpoint_buffer", "progress", "tensorboard", "threads", "compile")
 """The run settings a resumed run may change. The others (``num_envs``, ``seed``, ``device``,
 ``source``, ``sync_free``, ``check_syncs``, ``log_dir``), every algorithm option and every env
 argument shape the networks, the envs or the state a checkpoint holds (or, for ``log_dir``, the run

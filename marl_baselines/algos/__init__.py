@@ -28,6 +28,7 @@ class AlgorithmSpec:
     config_class: type
     build: Callable[[Any, Any, int], Any]  # (vec_env, config, seed) -> algorithm
     discrete_only: bool = False
+    compilable: bool = False  # offers compile() (torch.compile of its networks and update): --compile on
 
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
@@ -36,8 +37,8 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         AlgorithmSpec("iql", "independent Q-learning", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "none", seed), True),
         AlgorithmSpec("vdn", "value decomposition networks (sum of agent Qs)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "vdn", seed), True),
         AlgorithmSpec("qmix", "QMIX (monotonic hypernetwork mixer)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "qmix", seed), True),
-        AlgorithmSpec("mappo", "multi-agent PPO (centralised value on the global state)", PPOConfig, lambda env, c, seed: PPO(env, c, "state", seed)),
-        AlgorithmSpec("ippo", "independent PPO (each agent's value on its own observation)", PPOConfig, lambda env, c, seed: PPO(env, c, "obs", seed)),
+        AlgorithmSpec("mappo", "multi-agent PPO (centralised value on the global state)", PPOConfig, lambda env, c, seed: PPO(env, c, "state", seed), compilable=True),
+        AlgorithmSpec("ippo", "independent PPO (each agent's value on its own observation)", PPOConfig, lambda env, c, seed: PPO(env, c, "obs", seed), compilable=True),
         AlgorithmSpec("maddpg", "MADDPG (decentralised actors, centralised critics on the state and all actions)", MADDPGConfig, lambda env, c, seed: MADDPG(env, c, "maddpg", seed)),
         AlgorithmSpec("matd3", "MATD3 (MADDPG with twin critics, target smoothing, delayed actors)", MADDPGConfig, lambda env, c, seed: MADDPG(env, c, "matd3", seed)),
         AlgorithmSpec("madvrl", "MA-DVRL for poker_v0 (variational beliefs, ELBO + PPO, self-play and an opponent pool)", MADVRLConfig, lambda env, c, seed: MADVRL(env, c, seed, variational=True), True),
