@@ -1,0 +1,277 @@
+"""Side by side with JaxMARL on MPE Spread: training speed, returns, time to a return, env throughput.
+
+    make bench-peers                      (sets up .venv-peers with jax and jaxmarl, then runs this)
+    python benchmarks/peers.py [--quick] [--seeds 3] [--total-steps 500000] [--sizes 1 4 16 ...]
+
+Contenders, alternated seed by seed (ours MAPPO, ours IPPO, JaxMARL IPPO-FF, then the next seed):
+
+* our MAPPO and IPPO presets on ``cooperative_navigation_v0`` (mpe2's ``simple_spread_v3``,
+  discrete actions), ``--total-steps`` env steps each, torch on ``--threads`` threads;
+* JaxMARL's IPPO-FF on its ``MPE_simple_spread_v3`` with its published MPE configuration, in our
+  JAX implementation (``benchmarks/peers_jax.py``, run by the peers' own interpreter
+  ``--jax-python``, default ``.venv-peers/bin/python``), first with the same budget (its
+  learning rate annealed over that budget, as JaxMARL does), then with its published 10M-step
+  schedule until the greedy return first reaches ``--target`` (or ``--jax-target-budget``).
+
+Every run is evaluated the same way: ``--eval-episodes`` greedy episodes (1,000), the rewards
+summed over the 3 agents and the 25 steps, mean with its 95% interval, at 10 points of the run.
+Training env-steps/s and the time to the target leave the evaluations out; JaxMARL's compilation
+is reported apart and added in the "with compilation" column.
+
+Env throughput, env-steps/s under uniform random actions at each batch size B, alternated over
+``--rounds`` rounds (the best round of each kept): our batched env (one ``step`` call per step,
+auto-reset included), JaxMARL's ``jax.jit(jax.vmap(env.step))`` called per step, and a
+``lax.scan`` of steps inside one compiled call; and the single-instance PettingZoo step of ours
+against mpe2's. Random-policy returns of both envs (1,000 episodes) check that the task is the same.
+
+Written to ``benchmarks/results/peers_cpu.md`` with two plots (``peers_cpu_throughput.png``,
+``peers_cpu_learning.png``); versions, threads and the load average (before and after) recorded.
+Without the peers' interpreter the JaxMARL rows say so and the rest still runs. ``--quick`` (tiny
+budgets, two batch sizes, writing only where ``--out`` says) checks that the script runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import marl_envs  # noqa: E402
+from marl_baselines.algos.ppo import PPOConfig  # noqa: E402
+from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
+from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
+from marl_baselines.vec import make_vec_env  # noqa: E402
+from marl_envs.core.threads import torch_threads  # noqa: E402
+from marl_envs.demo import markdown_table  # noqa: E402
+from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
+from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+
+ENV = "cooperative_navigation_v0"
+OURS = ("mappo", "ippo")
+JAX = "JaxMARL IPPO-FF"
+JAX_SCHEDULE = 10_000_000  # the published config's TOTAL_TIMESTEPS
+ONE_CORE_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def t_interval(values: list[float]) -> str:
+    """mean ± 95% t-interval half-width (normal 1.96 past 30 values)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return f"{mean:.2f}"
+    t = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26}.get(len(values), 1.96)
+    return f"{mean:.2f} ± {t * statistics.stdev(values) / math.sqrt(len(values)):.2f}"
+
+
+def first_at(curve: list[tuple[float, float, float]], target: float) -> float | None:
+    """Training seconds at the first evaluation of ``curve`` ((env steps, seconds, return), in order) at or above ``target``."""
+    return next((seconds for _, seconds, ret in curve if ret >= target), None)
+
+
+def run_ours(algo: str, seed: int, threads: int, args, logs: str) -> dict:
+    preset = PRESETS[(algo, ENV)]
+    run = RunConfig(**{
+        **preset["run"], "total_steps": args.total_steps, "eval_interval": args.total_steps // 10, "eval_episodes": args.eval_episodes,
+        "seed": seed, "threads": threads, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
+    })  # fmt: skip
+    result = train(algo, ENV, run, PPOConfig(**preset["algo"]), preset.get("env", {}), quiet=True)
+    curve, spent_evaluating = [], 0.0
+    for e in result.evaluations:
+        spent_evaluating += e["eval_seconds"]
+        curve.append((e["env_steps"], e["seconds"] - spent_evaluating, e["return"]))
+    final = result.evaluations[-1]
+    return {"steps_per_second": result.env_steps / (result.seconds - spent_evaluating), "return": final["return"], "curve": curve, "compile_seconds": 0.0}
+
+
+def run_jax(python: str, args, seed: int, total_steps: int, stop_at: float | None = None, one_core: bool = False) -> dict:
+    cmd = [python, str(ROOT / "benchmarks" / "peers_jax.py"), "train", "--seed", str(seed), "--total-steps", str(total_steps),
+           "--eval-every", str(args.jax_eval_every if stop_at is not None else max(2048, args.total_steps // 10)),
+           "--eval-episodes", str(args.eval_episodes)]  # fmt: skip
+    if stop_at is not None:
+        cmd += ["--stop-at", str(stop_at)]
+    result = jax_json(cmd, one_core)
+    result["curve"] = [(e["env_steps"], e["train_seconds"], e["return"]) for e in result["evaluations"]]
+    result["return"] = result["evaluations"][-1]["return"]
+    return result
+
+
+def jax_json(cmd: list[str], one_core: bool = False) -> dict:
+    """Run a peers_jax.py command in the peers' interpreter; ``one_core``: XLA on one thread, pinned to one core."""
+    env = {**os.environ, "PYTHONPATH": ""}
+    pin = None
+    if one_core:
+        env["XLA_FLAGS"] = ONE_CORE_XLA
+        pin = (lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})) if hasattr(os, "sched_setaffinity") else None
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=pin)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def training(args, jax_python: str | None, logs: str) -> tuple[str, list]:
+    """Each seed: every contender at one core (ours on --threads 1, JaxMARL's XLA on one thread pinned
+    to one core), then at every core (ours on --all-cores threads, JaxMARL as it comes)."""
+    settings = (("1 core", args.threads, True), ("all cores", args.all_cores, False))
+    runs: dict[tuple[str, str], list[dict]] = {(name, label): [] for label, _, _ in settings for name in (*OURS, JAX)}
+    to_target: list[dict] = []
+    for seed in range(args.seeds):
+        for label, threads, one_core in settings:
+            for algo in OURS:
+                runs[(algo, label)].append(run_ours(algo, seed, threads, args, logs))
+            if jax_python:
+                runs[(JAX, label)].append(run_jax(jax_python, args, seed, args.total_steps, one_core=one_core))
+            for name in (*OURS, JAX):
+                if runs[(name, label)][seed:]:
+                    r = runs[(name, label)][seed]
+                    print(f"seed {seed} {name} ({label}): {r['steps_per_second']:,.0f} env-steps/s, return {r['return']:.2f}", flush=True)
+    if jax_python:  # JaxMARL's published schedule, until the target (alternation is moot: one contender)
+        for seed in range(args.seeds):
+            to_target.append(run_jax(jax_python, args, seed, args.jax_target_budget, stop_at=args.target))
+            print(f"seed {seed} {JAX} (10M schedule): {first_at(to_target[-1]['curve'], args.target)} s to {args.target}", flush=True)
+
+    rows = []
+    for (name, label), results in runs.items():
+        title = f"{name} (ours), {label}" if name in OURS else f"{name}, {label}"
+        if not results:
+            rows.append((title, "not run: no peers' interpreter (make bench-peers)", "", "", "", "", ""))
+            continue
+        peer = runs[(JAX, label)]
+        jax_rate = statistics.fmean(r["steps_per_second"] for r in peer) if peer else None
+        rates = [r["steps_per_second"] for r in results]
+        times = [first_at(r["curve"], args.target) for r in results]
+        reached = [t for t in times if t is not None]
+        compile_s = [r["compile_seconds"] for r in results]
+        rows.append((
+            title,
+            f"{statistics.fmean(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})",
+            f"{statistics.fmean(rates) / jax_rate:.2f}x" if jax_rate else "",
+            t_interval([r["return"] for r in results]) + " (" + ", ".join(f"{r['return']:.1f}" for r in results) + ")",
+            f"{len(reached)}/{len(results)}" + (f": {statistics.fmean(reached):.1f} s ({min(reached):.1f}-{max(reached):.1f})" if reached else ""),
+            f"{statistics.fmean(compile_s):.1f} s",
+            f"{statistics.fmean(reached) + statistics.fmean(compile_s):.1f} s" if reached else "",
+        ))  # fmt: skip
+    if to_target:
+        times = [first_at(r["curve"], args.target) for r in to_target]
+        reached = [t for t in times if t is not None]
+        steps = [next(s for s, _, ret in r["curve"] if ret >= args.target) for r in to_target if first_at(r["curve"], args.target) is not None]
+        compile_s = [r["compile_seconds"] for r in to_target]
+        rates = [r["steps_per_second"] for r in to_target]
+        rows.append((
+            f"{JAX}, all cores, published 10M-step schedule, until {args.target:g}",
+            f"{statistics.fmean(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})", "", "(stops at the target)",
+            f"{len(reached)}/{len(to_target)}" + (f": {statistics.fmean(reached):.1f} s ({min(reached):.1f}-{max(reached):.1f}), at {statistics.fmean(steps):,.0f} env steps" if reached else f" within {args.jax_target_budget:,} env steps"),
+            f"{statistics.fmean(compile_s):.1f} s",
+            f"{statistics.fmean(reached) + statistics.fmean(compile_s):.1f} s" if reached else "",
+        ))  # fmt: skip
+    header = ("contender", "training env-steps/s (range)", "vs JaxMARL, same cores", f"greedy return after {args.total_steps:,} (per seed)",
+              f"seeds reaching {args.target:g}: training time", "compilation", f"time to {args.target:g} with compilation")  # fmt: skip
+    curves = [(f"{name}, {label}, seed 0", [s for _, s, _ in r["curve"]], [ret for _, _, ret in r["curve"]]) for (name, label), results in runs.items() for r in results[:1]]
+    if to_target:
+        curves.append((f"{JAX}, 10M schedule, seed 0", [s for _, s, _ in to_target[0]["curve"]], [ret for _, _, ret in to_target[0]["curve"]]))
+    return markdown_table(header, rows), curves
+
+
+def throughput(args, jax_python: str | None) -> tuple[str, list]:
+    """Ours on --threads and on --all-cores threads, JaxMARL as it comes (every core), alternated."""
+    ours: dict[int, dict[int, float]] = {args.threads: {}, args.all_cores: {}}
+    theirs: dict[str, dict[int, float]] = {"step": {}, "scan": {}}
+    for _ in range(args.rounds):  # alternated; each contender's best round kept
+        for threads, rates in ours.items():
+            with torch_threads(threads):
+                for B in args.sizes:
+                    rates[B] = max(rates.get(B, 0.0), batched_rate(marl_envs.make_batched(ENV, B, "cpu"), args.seconds))
+        if jax_python:
+            cmd = [jax_python, str(ROOT / "benchmarks" / "peers_jax.py"), "throughput", "--seconds", str(args.seconds), "--sizes", *map(str, args.sizes)]
+            rates = jax_json(cmd)
+            for kind in theirs:
+                for B, rate in rates[kind].items():
+                    theirs[kind][int(B)] = max(theirs[kind].get(int(B), 0.0), rate)
+    best = {B: max(rates[B] for rates in ours.values()) for B in args.sizes}
+    rows = [(f"ours: batched step, {threads} thread(s)", *[f"{rates[B]:,.0f}" for B in args.sizes]) for threads, rates in ours.items()]
+    plot = [(f"{ENV} (ours, {threads} thread(s))", args.sizes, [rates[B] for B in args.sizes]) for threads, rates in ours.items()]
+    if jax_python:
+        rows.append(("JaxMARL: jit(vmap(step)) per step", *[f"{theirs['step'][B]:,.0f}" for B in args.sizes]))
+        rows.append(("JaxMARL: lax.scan of steps", *[f"{theirs['scan'][B]:,.0f}" for B in args.sizes]))
+        rows.append(("ours' best / JaxMARL's best", *[f"{best[B] / max(theirs['step'][B], theirs['scan'][B]):.2f}x" for B in args.sizes]))
+        plot += [(f"JaxMARL {kind}", args.sizes, [theirs[kind][B] for B in args.sizes]) for kind in theirs]
+    else:
+        rows.append(("JaxMARL", *["not run" for _ in args.sizes]))
+    return markdown_table(("env-steps/s", *[f"B={B}" for B in args.sizes]), rows), plot
+
+
+def single_and_random(args, jax_python: str | None) -> str:
+    from mpe2 import simple_spread_v3
+
+    env_kwargs = PRESETS[("mappo", ENV)].get("env", {})
+    rows = []
+    ours_single = pettingzoo_rate(marl_envs.make(ENV, **env_kwargs), args.seconds)
+    mpe2_single = pettingzoo_rate(simple_spread_v3.parallel_env(), args.seconds)
+    rows.append(("PettingZoo step, single instance (steps/s)", f"{ours_single:,.0f}", f"{mpe2_single:,.0f} (mpe2 simple_spread_v3)", f"{ours_single / mpe2_single:.2f}x"))
+    eval_env = make_vec_env(ENV, args.eval_episodes, torch.device("cpu"), **env_kwargs)
+    random = evaluate(RandomPolicy(eval_env, seed=1), eval_env, seed=12_345)
+    peer = "not run"
+    if jax_python:
+        rates = jax_json([jax_python, str(ROOT / "benchmarks" / "peers_jax.py"), "random", "--episodes", str(args.eval_episodes)])
+        peer = f"{rates['return']:.2f} ± {rates['return_ci95']:.2f} (JaxMARL MPE_simple_spread_v3)"
+    rows.append((f"random-policy return ({args.eval_episodes} episodes)", f"{random['return']:.2f} ± {random['return_ci95']:.2f}", peer, ""))
+    return markdown_table(("", "ours", "peer", "ratio"), rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny budgets and measurements: checks that the script runs")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--total-steps", type=int, default=500_000, help="every contender's env-step budget")
+    parser.add_argument("--target", type=float, default=-60.0, help="the greedy return whose time is measured")
+    parser.add_argument("--eval-episodes", type=int, default=1000)
+    parser.add_argument("--jax-target-budget", type=int, default=JAX_SCHEDULE, help="JaxMARL's run to the target stops here (its schedule stays the published 10M)")
+    parser.add_argument("--jax-eval-every", type=int, default=102_400, help="env steps between evaluations in JaxMARL's run to the target")
+    parser.add_argument("--jax-python", default=str(ROOT / ".venv-peers" / "bin" / "python"), help="the interpreter with jax and jaxmarl")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16, 64, 256, 1024, 4096, 16384, 65536])
+    parser.add_argument("--seconds", type=float, default=2.0, help="time per throughput measurement")
+    parser.add_argument("--rounds", type=int, default=2, help="alternated throughput rounds")
+    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    threads_option(parser)
+    parser.add_argument("--all-cores", type=int, default=os.cpu_count(), help="our torch threads in the every-core rows (default: one per core, %(default)s)")
+    args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.total_steps, args.eval_episodes, args.sizes, args.seconds, args.rounds = 1, 8_192, 20, [1, 64], 0.05, 1
+        args.jax_target_budget, args.jax_eval_every = 8_192, 4_096
+    out = args.out if args.out is not None or args.quick else ROOT / "benchmarks" / "results"
+    threads = use_threads(args.threads)
+    jax_python = args.jax_python if Path(args.jax_python).exists() else None
+    before = machine()
+    versions = jax_json([jax_python, str(ROOT / "benchmarks" / "peers_jax.py"), "versions"])["versions"] if jax_python else "JaxMARL not installed"
+    with tempfile.TemporaryDirectory() as logs:
+        train_table, curves = training(args, jax_python, logs)
+    throughput_table, plot = throughput(args, jax_python)
+    single_table = single_and_random(args, jax_python)
+    after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    context = (
+        f"{before}; load average {after} at the end; command: {command()}. Ours: torch on {threads} thread(s) in the one-core rows, {args.all_cores} in the every-core rows; JaxMARL's XLA pinned to one core and thread ({ONE_CORE_XLA}) in its one-core rows, as it comes elsewhere. "
+        f"JaxMARL: {versions}. Task: our {ENV} (mpe2 simple_spread_v3, discrete) and JaxMARL's MPE_simple_spread_v3; "
+        f"presets {', '.join(f'{a}: {PRESETS[(a, ENV)]}' for a in OURS)}."
+    )
+    tables = (
+        f"## Training ({args.seeds} seeds, {args.total_steps:,} env steps, greedy return over {args.eval_episodes} episodes)\n\n{train_table}\n\n"
+        f"## Batched env throughput (env-steps/s, best of {args.rounds} alternated rounds, {args.seconds:g} s each)\n\n{throughput_table}\n\n"
+        f"## Single instance and the task check\n\n{single_table}"
+    )
+    publish("Side by side with JaxMARL (CPU)", context, tables, out / "peers_cpu.md" if out else None)
+    if out:
+        save_plot(out / "peers_cpu_throughput.png", plot, title="MPE Spread: batched env-steps/s", xlabel="envs stepped together (B)", ylabel="env-steps/s", log=True)
+        save_plot(out / "peers_cpu_learning.png", curves, title="MPE Spread: greedy return against training time (seed 0)", xlabel="training seconds (evaluations left out)", ylabel="greedy return")
+
+
+if __name__ == "__main__":
+    main()
