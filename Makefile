@@ -3,6 +3,11 @@
 #   make test   set up .venv with the test extra (the integrations) and run the test suite (what CI runs)
 #   make test-fast  the suite without the slow `learning` tests and benchmark-script runs (`scripts`)
 #   make bench  the env throughput benchmark (mpe2 and VMAS beside ours)
+#   make bench-peers  side by side with JaxMARL (training speed, returns, env throughput): sets up
+#               .venv-peers (jax CPU build, jaxmarl 0.2.0: benchmarks/peers-requirements.txt), ~25 min
+#   make gpu-check  on a machine with a CUDA device: sets up .venv-cuda (an existing CUDA torch is
+#               reused, else TORCH from CUDA_INDEX), runs pytest -m cuda, the CUDA env throughput up to
+#               B=2^20 and train_speed, within 8 minutes (benchmarks/gpu_check.py, results/*_cuda.md)
 #   make docs   generate one page per env and per algorithm (docs/build.py) and build the site into docs/site
 # Set-up installs torch first, pinned (TORCH), so that nothing later pulls a newer build with
 # gigabytes of CUDA packages. For a CUDA build: make demo TORCH="torch==2.13.0" TORCH_PIP_ARGS="--index-url <your index>".
@@ -12,11 +17,15 @@ PYTHON ?= python3
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 VENV := .venv
+PEERS_VENV := .venv-peers
+CUDA_VENV := .venv-cuda
+CUDA_INDEX ?= https://download.pytorch.org/whl/cu128
+CUDA_PIP_ARGS ?=
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST := $(BIN)/python -m pytest -n auto --dist worksteal
 
-.PHONY: demo envs test test-fast bench docs setup clean
+.PHONY: demo envs test test-fast bench bench-peers gpu-check docs setup clean
 
 # The demo times its own set-up and training, and says how long each took.
 demo:
@@ -38,6 +47,12 @@ test-fast: $(VENV)/.setup-test
 
 bench: $(VENV)/.setup-bench
 	$(BIN)/python benchmarks/env_throughput.py
+
+bench-peers: $(VENV)/.setup-bench $(PEERS_VENV)/.setup
+	$(BIN)/python benchmarks/peers.py --jax-python $(PEERS_VENV)/bin/python
+
+gpu-check: $(CUDA_VENV)/.setup
+	$(CUDA_VENV)/bin/python benchmarks/gpu_check.py
 
 docs: $(VENV)/.setup-docs
 	$(BIN)/python docs/build.py
@@ -68,5 +83,23 @@ $(VENV)/.setup-docs: $(VENV)/.setup-test
 	$(PIP) install -e ".[test,docs]"
 	touch $@
 
+# The peers in their own environment: jax and jaxmarl never meet the suite's torch.
+$(PEERS_VENV)/.setup: benchmarks/peers-requirements.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip --disable-pip-version-check -q install -r benchmarks/peers-requirements.txt
+	touch $@
+
+# A CUDA build of torch: the one already installed where there is one (a cluster image, a GPU
+# machine without internet: --system-site-packages sees it), else TORCH from CUDA_INDEX. Then the
+# package with what gpu_check runs (mpe2 for the throughput reference, matplotlib, pytest), none
+# of which pulls another torch. Offline (a lent GPU machine with a CUDA torch but no internet):
+# make gpu-check CUDA_PIP_ARGS="--no-index --find-links <wheels> --no-build-isolation".
+$(CUDA_VENV)/.setup:
+	$(PYTHON) -m venv --system-site-packages $(CUDA_VENV)
+	$(CUDA_VENV)/bin/python -c "import torch, sys; sys.exit(0 if torch.version.cuda else 1)" 2>/dev/null || \
+		$(CUDA_VENV)/bin/python -m pip --disable-pip-version-check -q install --index-url $(CUDA_INDEX) "$(TORCH)"
+	$(CUDA_VENV)/bin/python -m pip --disable-pip-version-check -q install $(CUDA_PIP_ARGS) -e . mpe2 matplotlib pytest pytest-xdist
+	touch $@
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache docs/src docs/site
+	rm -rf $(VENV) $(PEERS_VENV) $(CUDA_VENV) *.egg-info .pytest_cache docs/src docs/site

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.scripts
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("script", ["train_speed.py", "returns_table.py", "threads.py"])
+@pytest.mark.parametrize("script", ["train_speed.py", "returns_table.py", "threads.py", "compile_speed.py"])
 def test_quick_mode_prints_its_table(script):
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -98,3 +98,40 @@ def test_profile_training_accounts_for_the_whole_run(tmp_path):
     whole = next(value for name, value in phases.items() if name.startswith("**whole run**"))
     assert whole > 0 and all(phases[name] >= 0 for name in ("env step", "act", "storage", "update", "evaluation", "logging"))
     assert phases["env step"] > 0 and phases["act"] > 0 and phases["update"] > 0  # the timers saw the loop's calls
+
+
+def test_peers_quick_mode_writes_its_tables_and_plots(tmp_path):
+    """Ours always; JaxMARL's rows where its interpreter is set up (make bench-peers), else rows that say it was not run."""
+    jax_python = ROOT / ".venv-peers" / "bin" / "python"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--quick", "--out", str(tmp_path), "--jax-python", str(jax_python)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = (tmp_path / "peers_cpu.md").read_text()
+    assert "command: python benchmarks/peers.py --quick" in table and "load average" in table
+    rows = ("| mappo (ours), 1 core ", "| ippo (ours), all cores ", "| JaxMARL IPPO-FF, 1 core ", "| JaxMARL IPPO-FF, all cores ", "| ours: batched step, 1 thread(s) ", "| PettingZoo step, single instance (steps/s) ")
+    for row in rows:
+        assert row in table, row
+    if jax_python.exists():
+        assert "| JaxMARL: lax.scan of steps " in table and "| ours' best / JaxMARL's best " in table and "not run" not in table
+    else:
+        assert "not run: no peers' interpreter (make bench-peers)" in table
+    for plot in ("peers_cpu_throughput.png", "peers_cpu_learning.png"):
+        assert (tmp_path / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_gpu_check_quick_mode_runs_every_step(tmp_path):
+    """Without CUDA the quick mode runs each step at toy sizes on the CPU (the CUDA tests are skipped)."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    table = (tmp_path / "gpu_check_cuda.md").read_text()
+    for step in ("| pytest -m cuda ", "| env throughput ", "| train_speed (qmix, mappo) ", "| compile_speed (mappo) ", "| mappo to -60 "):
+        assert step in table, step
+    assert "failed" not in table and "timed out" not in table
+
+
+def test_gpu_check_refuses_without_cuda():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the refusal is for machines without one")
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py")], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "no CUDA device visible" in done.stderr
