@@ -108,12 +108,12 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
     # (benchmarks/results/comm_ablation.md; tests/test_learning_comm.py).
     ("mappo", "speaker_listener_v0"): {"run": {"total_steps": 240_000, "num_envs": 16, "eval_interval": 60_000}, "algo": {"lr": 2e-3, "hidden_size": 128}},
     # Discrete cooperative navigation (mpe2's simple_spread_v3), sized for throughput: 256 envs, short
-    # rollouts, few large minibatches, Adam at 2e-3 annealed to 0 over the run's 500k env steps
-    # (benchmarks/peers.py against JaxMARL; tests/test_learning_ppo.py).
+    # rollouts, few large minibatches, Adam at 2e-3 annealed to 0 over the run's 500k env steps, and
+    # gamma 0.95 for the 25-step episodes (benchmarks/peers.py against JaxMARL; tests/test_learning_ppo.py).
     **{
         (algo, "cooperative_navigation_v0"): {
             "run": {"total_steps": 500_000, "num_envs": 256, "eval_interval": 100_000},
-            "algo": {"rollout_steps": 16, "epochs": 2, "minibatches": 2, "lr": 2e-3, "lr_anneal_steps": 500_000},
+            "algo": {"rollout_steps": 16, "epochs": 2, "minibatches": 2, "lr": 2e-3, "lr_anneal_steps": 500_000, "gamma": 0.95},
             "env": {"continuous_actions": False},
         }
         for algo in ("mappo", "ippo")

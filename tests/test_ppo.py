@@ -351,3 +351,22 @@ def test_marl_train_help_lists_ppo_options(capsys):
         main(["--help"])
     text = capsys.readouterr().out
     assert "mappo" in text and "ippo" in text and "--rollout-steps" in text and "--gae-lambda" in text
+
+
+def test_learning_rate_anneals_linearly_to_zero_over_lr_anneal_steps():
+    """Each update sets Adam's rate to lr * (1 - env_steps / lr_anneal_steps), 0 past the end; 0 keeps it constant."""
+    env = make_vec_env("cooperative_navigation_v0", 4, "cpu", continuous_actions=False)
+    for anneal, expected in ((0, [1e-3, 1e-3, 1e-3]), (64, [0.75e-3, 0.5e-3, 0.25e-3]), (32, [0.5e-3, 0.0, 0.0])):
+        algo = PPO(env, PPOConfig(rollout_steps=4, epochs=1, minibatches=1, lr=1e-3, lr_anneal_steps=anneal), "state", seed=0)
+        out = env.reset(seed=0)
+        algo.start(out)
+        rates, env_steps = [], 0
+        while len(rates) < 3:  # rollouts of 4 x 4 env steps: updates at 16, 32 and 48 env steps
+            actions, _ = algo.act(out, None, explore=True)
+            out = env.step(actions)
+            env_steps += env.num_envs
+            stats = algo.observe(actions, out, env_steps)
+            if stats is not None:
+                rates.append(stats["lr"])
+        assert rates == pytest.approx(expected), anneal
+        assert algo.optimizer.param_groups[0]["lr"] == pytest.approx(expected[-1])
