@@ -108,8 +108,8 @@ def profile(algo: str, env: str, steps: int, logs: str, ops: int) -> tuple[list[
         whole = time.perf_counter() - start
     seconds["storage"] = seconds["observe"] - seconds["update"]
     seconds["the rest"] = whole - sum(seconds[p] for p in NAMED)
-    rows = [(f"{algo} / {env}", phase, f"{seconds[phase]:.2f}", f"{seconds[phase] / whole:.0%}", f"{seconds[phase] / steps * 1e6:.1f}") for phase in (*NAMED, "the rest")]
-    rows.append((f"{algo} / {env}", f"**whole run** ({steps / whole:,.0f} env steps/s)", f"{whole:.2f}", "100%", f"{whole / steps * 1e6:.1f}"))
+    rows = [(f"{algo} / {env}", phase, f"{seconds[phase]:.3f}", f"{seconds[phase] / whole:.0%}", f"{seconds[phase] / steps * 1e6:.1f}") for phase in (*NAMED, "the rest")]
+    rows.append((f"{algo} / {env}", f"**whole run** ({steps / whole:,.0f} env steps/s)", f"{whole:.3f}", "100%", f"{whole / steps * 1e6:.1f}"))
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
         training.train(algo, env, RunConfig(**settings), config, preset.get("env", {}))
     events = sorted(profiler.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
@@ -137,7 +137,7 @@ def main() -> None:
         if (algo, env) not in PRESETS:
             raise SystemExit(f"--presets: no preset {item!r}; presets are {', '.join(f'{a}:{e}' for a, e in PRESETS)}")
         pairs.append((algo, env))
-    steps = 1_024 if args.quick else args.steps
+    steps = 8_192 if args.quick else args.steps  # quick: two rollouts of the 256-env PPO preset, so its update runs
     out = args.out if args.out is not None or args.quick else Path(__file__).resolve().parent / "results"
     logs = tempfile.mkdtemp(prefix="profile_training-")
 
