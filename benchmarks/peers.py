@@ -3,10 +3,13 @@
     make bench-peers                      (sets up .venv-peers with jax and jaxmarl, then runs this)
     python benchmarks/peers.py [--quick] [--seeds 3] [--total-steps 500000] [--sizes 1 4 16 ...]
 
-Contenders, alternated seed by seed (ours MAPPO, ours IPPO, JaxMARL IPPO-FF, then the next seed):
+Contenders, alternated (each seed: ours MAPPO, ours IPPO, JaxMARL IPPO-FF on one core, then the
+three on every core, then the next seed):
 
 * our MAPPO and IPPO presets on ``cooperative_navigation_v0`` (mpe2's ``simple_spread_v3``,
-  discrete actions), ``--total-steps`` env steps each, torch on ``--threads`` threads;
+  discrete actions), ``--total-steps`` env steps each, torch on ``--threads`` threads (one
+  core) and on ``--all-cores`` threads; JaxMARL on one core is XLA on one thread pinned to one
+  core, on every core XLA as it comes;
 * JaxMARL's IPPO-FF on its ``MPE_simple_spread_v3`` with its published MPE configuration, in our
   JAX implementation (``benchmarks/peers_jax.py``, run by the peers' own interpreter
   ``--jax-python``, default ``.venv-peers/bin/python``), first with the same budget (its
@@ -20,7 +23,7 @@ is reported apart and added in the "with compilation" column.
 
 Env throughput, env-steps/s under uniform random actions at each batch size B, alternated over
 ``--rounds`` rounds (the best round of each kept): our batched env (one ``step`` call per step,
-auto-reset included), JaxMARL's ``jax.jit(jax.vmap(env.step))`` called per step, and a
+auto-reset included) on ``--threads`` and on ``--all-cores`` threads, and, on every core, JaxMARL's ``jax.jit(jax.vmap(env.step))`` called per step, and a
 ``lax.scan`` of steps inside one compiled call; and the single-instance PettingZoo step of ours
 against mpe2's. Random-policy returns of both envs (1,000 episodes) check that the task is the same.
 
