@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -103,7 +104,7 @@ def main() -> None:
     if not cuda and not args.quick:
         raise SystemExit(f"gpu_check: no CUDA device visible to torch {torch.__version__} (a CPU build?); set up a CUDA build with make gpu-check, or pass --quick to check the script on CPU")
     out = args.out if args.out is not None or args.quick else ROOT / "benchmarks" / "results"
-    scratch = out if out is not None else Path(__import__("tempfile").mkdtemp(prefix="gpu_check-"))
+    scratch = out if out is not None else Path(tempfile.mkdtemp(prefix="gpu_check-"))
     python, bench = sys.executable, ROOT / "benchmarks"
     share = {name: fraction * args.budget for name, fraction in SHARES.items()}
     rows, failed = [], False
@@ -135,7 +136,7 @@ def main() -> None:
 
     began = time.perf_counter()
     try:
-        with __import__("tempfile").TemporaryDirectory() as logs:
+        with tempfile.TemporaryDirectory() as logs:
             figure = mappo_to_target(args.quick, logs)
         outcome = "passed"
     except Exception as error:  # reported in the table; the check's exit status says it failed
