@@ -45,10 +45,7 @@ def timed_run(algo: str, env: str, compile_mode: str, total: int, logs: str, qui
         "threads": 0, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
     })  # fmt: skip
     result = train(algo, env, run, ALGORITHMS[algo].config_class(**preset["algo"]), preset.get("env", {}), quiet=True)
-    points, evaluating = [], 0.0
-    for e in result.evaluations:
-        evaluating += e["eval_seconds"]
-        points.append((e["env_steps"], e["seconds"] - evaluating))
+    points = [(steps, seconds) for steps, seconds, _ in result.training_curve()]
     (mid_steps, mid_s), (end_steps, end_s) = points[len(points) // 2 - 1] if len(points) > 1 else (0, 0.0), points[-1]
     steady = (end_steps - mid_steps) / max(end_s - mid_s, 1e-9)
     return {"steady": steady, "warm_up": end_s - end_steps / steady, "train_seconds": end_s, "return": result.final["return"]}

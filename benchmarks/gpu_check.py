@@ -85,12 +85,10 @@ def mappo_to_target(quick: bool, logs: str, target: float = -60.0) -> str:
         "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
     })  # fmt: skip
     result = train("mappo", ENV, run, PPOConfig(**preset["algo"]), preset.get("env", {}), quiet=True)
-    spent = 0.0
-    for e in result.evaluations:
-        spent += e["eval_seconds"]
+    for steps, seconds, e in result.training_curve():
         if e["return"] >= target:
-            return f"{e['seconds'] - spent:.1f} s of training to {e['return']:.2f} at {e['env_steps']:,} env steps (target: under 60 s)"
-    rate = result.env_steps / (result.seconds - spent)
+            return f"{seconds:.1f} s of training to {e['return']:.2f} at {steps:,} env steps (target: under 60 s)"
+    rate = result.env_steps / result.training_seconds
     return f"not reached in {result.env_steps:,} env steps (greedy return {result.final['return']:.2f}; {rate:,.0f} env-steps/s)"
 
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -59,6 +58,7 @@ from marl_envs.core.threads import torch_threads  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
 from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
 from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+from returns_table import summary  # noqa: E402
 
 ENV = "cooperative_navigation_v0"
 OURS = ("mappo", "ippo")
@@ -68,17 +68,33 @@ ONE_CORE_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=
 
 
 def t_interval(values: list[float]) -> str:
-    """mean ± 95% t-interval half-width (normal 1.96 past 30 values)."""
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return f"{mean:.2f}"
-    t = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36, 9: 2.31, 10: 2.26}.get(len(values), 1.96)
-    return f"{mean:.2f} ± {t * statistics.stdev(values) / math.sqrt(len(values)):.2f}"
+    """mean ± 95% t-interval half-width (:func:`returns_table.summary`); the mean alone for one value."""
+    mean, half, _ = summary(values)
+    return f"{mean:.2f}" if len(values) < 2 else f"{mean:.2f} ± {half:.2f}"
 
 
-def first_at(curve: list[tuple[float, float, float]], target: float) -> float | None:
-    """Training seconds at the first evaluation of ``curve`` ((env steps, seconds, return), in order) at or above ``target``."""
-    return next((seconds for _, seconds, ret in curve if ret >= target), None)
+def first_at(curve: list[tuple[float, float, float]], target: float) -> tuple[float, float] | None:
+    """(env steps, training seconds) of the first evaluation of ``curve`` ((env steps, seconds, return), in order) at or above ``target``."""
+    return next(((steps, seconds) for steps, seconds, ret in curve if ret >= target), None)
+
+
+def speed_and_reach(results: list[dict], target: float, with_steps: bool = False, unreached: str = "") -> tuple[str, str, str, str]:
+    """Table cells of a contender's runs: env-steps/s (range), seeds reaching ``target`` with their
+    training time (and env steps), compilation, and the time to the target with compilation."""
+    rates = [r["steps_per_second"] for r in results]
+    hits = [hit for r in results if (hit := first_at(r["curve"], target)) is not None]
+    reached = [seconds for _, seconds in hits]
+    compile_s = statistics.fmean(r["compile_seconds"] for r in results)
+    reach = f"{len(hits)}/{len(results)}"
+    if hits:
+        reach += f": {statistics.fmean(reached):.1f} s ({min(reached):.1f}-{max(reached):.1f})"
+        reach += f", at {statistics.fmean(steps for steps, _ in hits):,.0f} env steps" if with_steps else ""
+    else:
+        reach += unreached
+    return (
+        f"{statistics.fmean(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})", reach, f"{compile_s:.1f} s",
+        f"{statistics.fmean(reached) + compile_s:.1f} s" if hits else "",
+    )  # fmt: skip
 
 
 def run_ours(algo: str, seed: int, threads: int, args, logs: str) -> dict:
@@ -88,12 +104,8 @@ def run_ours(algo: str, seed: int, threads: int, args, logs: str) -> dict:
         "seed": seed, "threads": threads, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
     })  # fmt: skip
     result = train(algo, ENV, run, PPOConfig(**preset["algo"]), preset.get("env", {}), quiet=True)
-    curve, spent_evaluating = [], 0.0
-    for e in result.evaluations:
-        spent_evaluating += e["eval_seconds"]
-        curve.append((e["env_steps"], e["seconds"] - spent_evaluating, e["return"]))
-    final = result.evaluations[-1]
-    return {"steps_per_second": result.env_steps / (result.seconds - spent_evaluating), "return": final["return"], "curve": curve, "compile_seconds": 0.0}
+    curve = [(steps, seconds, e["return"]) for steps, seconds, e in result.training_curve()]
+    return {"steps_per_second": result.env_steps / result.training_seconds, "return": result.final["return"], "curve": curve, "compile_seconds": 0.0}
 
 
 def run_jax(python: str, args, seed: int, total_steps: int, stop_at: float | None = None, one_core: bool = False) -> dict:
@@ -140,7 +152,7 @@ def training(args, jax_python: str | None, logs: str) -> tuple[str, list]:
     if jax_python:  # JaxMARL's published schedule, until the target (alternation is moot: one contender)
         for seed in range(args.seeds):
             to_target.append(run_jax(jax_python, args, seed, args.jax_target_budget, stop_at=args.target))
-            print(f"seed {seed} {JAX} (10M schedule): {first_at(to_target[-1]['curve'], args.target)} s to {args.target}", flush=True)
+            print(f"seed {seed} {JAX} (10M schedule): {first_at(to_target[-1]['curve'], args.target)} (env steps, s) to {args.target}", flush=True)
 
     rows = []
     for (name, label), results in runs.items():
@@ -150,32 +162,13 @@ def training(args, jax_python: str | None, logs: str) -> tuple[str, list]:
             continue
         peer = runs[(JAX, label)]
         jax_rate = statistics.fmean(r["steps_per_second"] for r in peer) if peer else None
-        rates = [r["steps_per_second"] for r in results]
-        times = [first_at(r["curve"], args.target) for r in results]
-        reached = [t for t in times if t is not None]
-        compile_s = [r["compile_seconds"] for r in results]
-        rows.append((
-            title,
-            f"{statistics.fmean(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})",
-            f"{statistics.fmean(rates) / jax_rate:.2f}x" if jax_rate else "",
-            t_interval([r["return"] for r in results]) + " (" + ", ".join(f"{r['return']:.1f}" for r in results) + ")",
-            f"{len(reached)}/{len(results)}" + (f": {statistics.fmean(reached):.1f} s ({min(reached):.1f}-{max(reached):.1f})" if reached else ""),
-            f"{statistics.fmean(compile_s):.1f} s",
-            f"{statistics.fmean(reached) + statistics.fmean(compile_s):.1f} s" if reached else "",
-        ))  # fmt: skip
+        rate, reach, compile_s, with_compile = speed_and_reach(results, args.target)
+        ratio = f"{statistics.fmean(r['steps_per_second'] for r in results) / jax_rate:.2f}x" if jax_rate else ""
+        returns = t_interval([r["return"] for r in results]) + " (" + ", ".join(f"{r['return']:.1f}" for r in results) + ")"
+        rows.append((title, rate, ratio, returns, reach, compile_s, with_compile))
     if to_target:
-        times = [first_at(r["curve"], args.target) for r in to_target]
-        reached = [t for t in times if t is not None]
-        steps = [next(s for s, _, ret in r["curve"] if ret >= args.target) for r in to_target if first_at(r["curve"], args.target) is not None]
-        compile_s = [r["compile_seconds"] for r in to_target]
-        rates = [r["steps_per_second"] for r in to_target]
-        rows.append((
-            f"{JAX}, all cores, published 10M-step schedule, until {args.target:g}",
-            f"{statistics.fmean(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})", "", "(stops at the target)",
-            f"{len(reached)}/{len(to_target)}" + (f": {statistics.fmean(reached):.1f} s ({min(reached):.1f}-{max(reached):.1f}), at {statistics.fmean(steps):,.0f} env steps" if reached else f" within {args.jax_target_budget:,} env steps"),
-            f"{statistics.fmean(compile_s):.1f} s",
-            f"{statistics.fmean(reached) + statistics.fmean(compile_s):.1f} s" if reached else "",
-        ))  # fmt: skip
+        rate, reach, compile_s, with_compile = speed_and_reach(to_target, args.target, with_steps=True, unreached=f" within {args.jax_target_budget:,} env steps")
+        rows.append((f"{JAX}, all cores, published 10M-step schedule, until {args.target:g}", rate, "", "(stops at the target)", reach, compile_s, with_compile))
     header = ("contender", "training env-steps/s (range)", "vs JaxMARL, same cores", f"greedy return after {args.total_steps:,} (per seed)",
               f"seeds reaching {args.target:g}: training time", "compilation", f"time to {args.target:g} with compilation")  # fmt: skip
     curves = [(f"{name}, {label}, seed 0", [s for _, s, _ in r["curve"]], [ret for _, _, ret in r["curve"]]) for (name, label), results in runs.items() for r in results[:1]]

@@ -207,6 +207,11 @@ def make_evaluator(env, network, episodes: int):
     return jax.jit(evaluate)
 
 
+def mean_ci(returns: np.ndarray) -> tuple[float, float]:
+    """Mean and 95% normal-interval half-width of many episodes' returns."""
+    return float(returns.mean()), float(1.96 * returns.std(ddof=1) / math.sqrt(len(returns)))
+
+
 def train(args) -> dict:
     steps_per_update = CONFIG["NUM_STEPS"] * CONFIG["NUM_ENVS"]
     env, network, init, chunk, num_updates = make_trainer(args.total_steps)
@@ -227,10 +232,9 @@ def train(args) -> dict:
         jax.block_until_ready(runner)
         train_seconds += time.perf_counter() - began
         updates += n
-        returns = np.asarray(evaluate(runner[0], eval_key))
-        ci = 1.96 * returns.std(ddof=1) / math.sqrt(len(returns))
-        evaluations.append({"env_steps": updates * steps_per_update, "train_seconds": train_seconds, "return": float(returns.mean()), "return_ci95": float(ci)})
-        if args.stop_at is not None and returns.mean() >= args.stop_at:
+        mean, ci = mean_ci(np.asarray(evaluate(runner[0], eval_key)))
+        evaluations.append({"env_steps": updates * steps_per_update, "train_seconds": train_seconds, "return": mean, "return_ci95": ci})
+        if args.stop_at is not None and mean >= args.stop_at:
             break
     return {
         "seed": args.seed, "total_steps": args.total_steps, "env_steps": updates * steps_per_update,
@@ -291,8 +295,8 @@ def random_return(args) -> dict:
 
         return jax.lax.scan(step, (state, key, jnp.zeros(args.episodes)), None, env.max_steps)[0][2]
 
-    returns = np.asarray(jax.jit(play)(jax.random.PRNGKey(args.seed)))
-    return {"return": float(returns.mean()), "return_ci95": float(1.96 * returns.std(ddof=1) / math.sqrt(len(returns)))}
+    mean, ci = mean_ci(np.asarray(jax.jit(play)(jax.random.PRNGKey(args.seed))))
+    return {"return": mean, "return_ci95": ci}
 
 
 def main() -> None:

@@ -44,8 +44,7 @@ def rate(algo: str, env: str, threads: int, steps: int, logs: str) -> tuple[floa
         "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False, "device": "cpu",
     })  # fmt: skip
     result = train(algo, env, run, ALGORITHMS[algo].config_class(**preset["algo"]), preset.get("env", {}))
-    busy = result.seconds - sum(e["eval_seconds"] for e in result.evaluations)
-    return result.env_steps / busy, result.final["return"]
+    return result.env_steps / result.training_seconds, result.final["return"]
 
 
 def measure(presets: list[tuple[str, str]], counts: list[int], rounds: int, steps: int, logs: str, condition: str) -> list[tuple]:

@@ -75,7 +75,7 @@ def time_to_target(algo: str, args, logs: str) -> tuple:
             "threads": 0, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
         })  # fmt: skip
         result = train(algo, env, run, ALGORITHMS[algo].config_class(**preset["algo"]), {**env_kwargs, **preset.get("env", {})})
-        rates.append(result.env_steps / (result.seconds - sum(e["eval_seconds"] for e in result.evaluations)))
+        rates.append(result.env_steps / result.training_seconds)
         hit = next((e for e in result.evaluations if e[metric] >= target), None)
         reached.append(f"{hit['seconds']:.1f} s ({hit['env_steps']:,})" if hit else f"not reached ({result.final[metric]:.2f})")
     return (*cells, f"{rates[0]:,.0f}", f"{rates[1]:,.0f}", f"{rates[0] / rates[1]:.1f}x", *reached)

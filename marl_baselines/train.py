@@ -72,6 +72,21 @@ class RunResult:
     def final(self) -> dict[str, float]:
         return self.evaluations[-1] if self.evaluations else {}
 
+    def training_curve(self) -> list[tuple[int, float, dict[str, float]]]:
+        """This session's evaluations as ``(env steps, training seconds so far, evaluation)``: the
+        wall time up to each evaluation with every evaluation's own time left out."""
+        curve, evaluating = [], 0.0
+        for evaluation in self.evaluations:
+            if evaluation["env_steps"] > self.start_steps:
+                evaluating += evaluation["eval_seconds"]
+                curve.append((evaluation["env_steps"], evaluation["seconds"] - evaluating, evaluation))
+        return curve
+
+    @property
+    def training_seconds(self) -> float:
+        """This session's wall time less its evaluations."""
+        return self.seconds - sum(e["eval_seconds"] for e in self.evaluations if e["env_steps"] > self.start_steps)
+
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":

@@ -16,6 +16,7 @@ from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposit
 from marl_baselines.buffers import EpisodeBuffer, RolloutBuffer
 from marl_baselines.nets import AgentLinear, AgentNetwork, QMixer, VDNMixer, masked_argmax
 from marl_baselines.train import cli, main, train
+from marl_baselines.config import RunConfig
 from marl_baselines.vec import make_vec_env
 
 
@@ -478,3 +479,16 @@ def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, mon
     first = train("qmix", "goal_grid_v0", helpers.quiet_run(tmp_path, total_steps=64, num_envs=4, eval_episodes=2, seed=3))
     second = train("qmix", "goal_grid_v0", helpers.quiet_run(tmp_path, total_steps=64, num_envs=4, eval_episodes=2, seed=3))
     assert first.run_dir != second.run_dir and (second.run_dir / "checkpoint.pt").exists()
+
+
+def test_training_curve_leaves_every_evaluation_out(tmp_path):
+    """RunResult.training_curve: at each of this session's evaluations, the wall time so far minus
+    every evaluation up to it; training_seconds: the session's wall time minus all of them."""
+    result = train("vdn", "matrix_game_v0", RunConfig(total_steps=64, num_envs=4, eval_interval=16, eval_episodes=2, log_dir=str(tmp_path), progress=False, tensorboard=False), None, {"game": "two_step"})
+    curve = result.training_curve()
+    assert [steps for steps, _, _ in curve] == [16, 32, 48, 64]
+    spent = 0.0
+    for (steps, seconds, evaluation), original in zip(curve, result.evaluations):
+        spent += original["eval_seconds"]
+        assert evaluation is original and seconds == pytest.approx(original["seconds"] - spent)
+    assert result.training_seconds == pytest.approx(result.seconds - spent) and 0 < result.training_seconds < result.seconds
