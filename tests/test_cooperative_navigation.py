@@ -156,7 +156,7 @@ def test_continuous_variant_passes_the_generic_checks():
 def test_comm_radius_graph():
     """adjacency[i, j]: agents i != j at most comm_radius apart; None without comm_radius."""
     env = placed([[0.0, 0.0], [0.3, 0.4], [0.0, -0.6]], [[0.5, 0.5]] * 3, N=3, comm_radius=0.55)
-    step = env.env._adjacency()[0]  # distances: 0-1 0.5, 0-2 0.6, 1-2 sqrt(0.09 + 1.0)
+    step = env.env.adjacency_matrix()[0]  # distances: 0-1 0.5, 0-2 0.6, 1-2 sqrt(0.09 + 1.0)
     assert step.tolist() == [[False, True, False], [True, False, False], [False, False, False]]
     batched = marl_envs.make_batched("cooperative_navigation_v0", 4, comm_radius=0.55)
     out = batched.reset(seed=0)

@@ -131,21 +131,21 @@ class _Tiny(BatchedEnv):
         self.last = torch.zeros(self.num_envs, 2, 1 if self.discrete_actions else self.action_size)
         self.has_action_mask = self.discrete_actions
 
-    def _reset(self, env_ids):
+    def reset_envs(self, env_ids):
         self.last[env_ids] = 0
 
-    def _step(self, actions):
+    def step_envs(self, actions):
         self.last = actions.float().reshape(self.num_envs, 2, -1).clone()
         zeros = torch.zeros(self.num_envs, 2)
         return zeros, zeros.bool(), {}
 
-    def _observe(self):
+    def observations(self):
         return self.last[..., :1].clamp(-5, 5)
 
-    def _state(self):
+    def global_state(self):
         return self.last[:, 0, :1].clamp(-5, 5)
 
-    def _action_mask(self):
+    def action_masks(self):
         if not self.discrete_actions:
             return None
         mask = torch.ones(self.num_envs, 2, 3, dtype=torch.bool)
@@ -254,7 +254,7 @@ def test_discrete_action_table_maps_to_continuous_actions():
             )  # fmt: skip
             self.last = torch.zeros(num_envs, 2, 2)
 
-        _action_mask = BatchedEnv._action_mask
+        action_masks = BatchedEnv.action_masks
 
     env = Levels(num_envs=2)
     env.reset(seed=0)

@@ -63,7 +63,7 @@ class Table:
         self.env.reset(seed=0)
         self.env.set_cards([cards])
         # set_cards replaced the dealt hand: read the observation again
-        self.obs, self.mask = self.env._observe(), self.env._action_mask()
+        self.obs, self.mask = self.env.observations(), self.env.action_masks()
 
     def act(self, seat, action):
         actions = torch.full((1, self.env.n_agents), CHECK)
@@ -140,7 +140,7 @@ def test_leduc_raises_in_both_rounds_and_the_board_after_round_one():
     seen = table.seen(0)
     assert seen["card"].tolist() == [0, 0, 1] and not seen["board"].any() and seen["round"].tolist() == [1, 0]
     assert seen["pot"] == pytest.approx([2 / 26]) and seen["contributions"] == pytest.approx([1 / 13, 1 / 13])
-    state = table.env._state()[0]
+    state = table.env.global_state()[0]
     assert state[:9].tolist() == [0, 0, 1, 0, 1, 0, 1, 0, 0]  # both cards and the board (J), from the deal on
 
     table.act(0, RAISE)  # 1 + 2 = 3 against 1

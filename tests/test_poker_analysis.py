@@ -167,7 +167,7 @@ def play_paths(variant, n_players, sample=None, seed=0):
     env.set_cards(g.deals[[d for d, _ in pairs]])
     paths = [flat(g.states[z].history) for _, z in pairs]
     ranks = g.deals % rules.ranks
-    obs, mask = env._observe(), env._action_mask()  # set_cards replaced the hands: observe again
+    obs, mask = env.observations(), env.action_masks()  # set_cards replaced the hands: observe again
     node = np.zeros(B, np.int64)
     returns = torch.zeros(B, N)
     generator = torch.Generator().manual_seed(seed)

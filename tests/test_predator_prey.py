@@ -78,7 +78,7 @@ def test_observation_layout_and_padding():
     obstacles = [[-0.6, 0.6], [0.6, -0.6]]
     velocities = [[0.1, 0.2], [0.0, 0.0], [0.0, 0.0], [-0.4, 0.3]]
     env = placed(agents, obstacles, velocities=velocities)
-    obs = env.env._observe()[0].numpy()  # batched layout [N, 16], the good agent's padded
+    obs = env.env.observations()[0].numpy()  # batched layout [N, 16], the good agent's padded
     expected_adversary_0 = [0.1, 0.2, 0.1, 0.0, -0.7, 0.6, 0.5, -0.6, -0.1, -0.3, 0.6, 0.7, -0.3, 0.4, -0.4, 0.3]
     np.testing.assert_allclose(obs[0], expected_adversary_0, atol=1e-7)
     expected_good = [-0.4, 0.3, -0.2, 0.4, -0.4, 0.2, 0.8, -1.0, 0.3, -0.4, 0.2, -0.7, 0.9, 0.3]

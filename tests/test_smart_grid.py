@@ -273,7 +273,7 @@ def test_extreme_days_lie_inside_the_spaces(n_consumers):
         grid = env.env
         grid.capacity[:], grid.cost[:], grid.base_demand[:], grid.demand[:] = capacity, cost, base, demand
         grid.level[:], grid.renewable[:], grid.hour[:] = level, r, hour
-        obs = grid._observe()[0].numpy()
+        obs = grid.observations()[0].numpy()
         for i, agent in enumerate(env.possible_agents):
             assert env.observation_space(agent).contains(obs[i]), (agent, obs[i])
         assert env.state_space.contains(env.state())

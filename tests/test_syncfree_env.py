@@ -215,17 +215,17 @@ class _Counter(marl_envs.BatchedEnv):
         )  # fmt: skip
         self.count = torch.zeros(self.num_envs, 1)
 
-    def _reset(self, env_ids):
+    def reset_envs(self, env_ids):
         self.count[env_ids] = 0.0
 
-    def _step(self, actions):
+    def step_envs(self, actions):
         self.count = self.count + 1
         return torch.zeros(self.num_envs, 1), actions.bool(), {}  # action 1 ends the episode
 
-    def _observe(self):
+    def observations(self):
         return self.count[:, None].clone()
 
-    def _state(self):
+    def global_state(self):
         return self.count.clone()
 
 

@@ -45,7 +45,7 @@ def test_observation_by_hand():
     np.testing.assert_allclose(obs["agent_1"], expected, rtol=1e-6)
     # agent 2 at (5, 5) sees no one: target (7, 7) -> (4, 4); nothing is outside.
     np.testing.assert_allclose(obs["agent_2"], np.concatenate([window(), window((4, 4)), window(), [5 / 7, 5 / 7, 1]]), rtol=1e-6)
-    adjacency = env.env._adjacency()[0]
+    adjacency = env.env.adjacency_matrix()[0]
     assert adjacency.tolist() == [[False, True, False], [True, False, False], [False, False, False]]
     state = env.state()
     np.testing.assert_allclose(state, np.array([0, 0, 1, 2, 5, 5, 2, 1, 0, 3, 7, 7, 7 * 1, 7, 7]) / 7, rtol=1e-6)

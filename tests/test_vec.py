@@ -127,11 +127,11 @@ class DepartureEnv(BatchedEnv):
         self.t = torch.zeros(num_envs, device=self.device)
         self.x = torch.zeros(num_envs, device=self.device)
 
-    def _reset(self, env_ids):
+    def reset_envs(self, env_ids):
         self.t[env_ids] = 0.0
         self.x[env_ids] = self.rng.uniform((1,), env_ids)[:, 0]
 
-    def _step(self, actions):
+    def step_envs(self, actions):
         big_alive = self.alive[:, 1]
         self.x = self.x + actions[:, 0] - 0.25 * actions[:, 1] * big_alive
         self.t = self.t + 1
@@ -139,17 +139,17 @@ class DepartureEnv(BatchedEnv):
         terminated = torch.stack(((self.t >= 4) & (self.x > 1), self.t >= 2), -1)
         return reward, terminated, {"x": self.x.clone(), "t_per_agent": torch.stack((self.t, -self.t), -1)}
 
-    def _observe(self):
+    def observations(self):
         B = self.num_envs
         one = torch.ones(B, device=self.device)
         small = torch.stack((self.t, self.x, one, 0 * one, 0 * one), -1)
         big = torch.stack((self.x, self.t, one, 2 * one, 3 * one), -1) * self.alive[:, 1:2]
         return torch.stack((small, big), 1)
 
-    def _state(self):
+    def global_state(self):
         return torch.stack((self.t, self.x), -1)
 
-    def _action_mask(self):
+    def action_masks(self):
         B = self.num_envs
         true = torch.ones(B, dtype=torch.bool, device=self.device)
         small = torch.stack((true, self.t % 2 == 0, true, true), -1)  # padding True: VecEnv must mask it
@@ -190,7 +190,7 @@ class TwoSizes(ParallelEnv):
     def action_space(self, agent):
         return self._act[agent]
 
-    def _observe(self):
+    def observations(self):
         values = {"a_0": np.full((2, 2), self.t + 1, np.float32), "b_0": np.full(3, 10 + self.t, np.float32)}
         return {a: values[a] for a in self.agents}
 
@@ -201,14 +201,14 @@ class TwoSizes(ParallelEnv):
     def reset(self, seed=None, options=None):
         self.t = 0
         self.agents = self.possible_agents[:]
-        return self._observe(), {a: {"action_mask": info["action_mask"]} for a, info in self._infos(self.agents).items()}
+        return self.observations(), {a: {"action_mask": info["action_mask"]} for a, info in self._infos(self.agents).items()}
 
     def step(self, actions):
         self.received.append(dict(actions))
         acting = self.agents
         assert set(actions) == set(acting), (actions, acting)
         self.t += 1
-        observations = {a: v for a, v in self._observe().items() if a in acting}
+        observations = {a: v for a, v in self.observations().items() if a in acting}
         rewards = {a: {"a_0": 1.0, "b_0": 2.0}[a] for a in acting}
         terminations = {a: a == "b_0" and self.t >= 2 for a in acting}
         truncations = {a: a == "a_0" and self.t >= 4 for a in acting}

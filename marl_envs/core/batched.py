@@ -10,18 +10,18 @@ the same for every env, so that no env (and no algorithm) writes it again:
 
 A subclass writes only the rules:
 
-``_reset(env_ids)``
+``reset_envs(env_ids)``
     put the sub-envs ``env_ids`` (int64 ``[K]``) at the start of a new episode, drawing any
     randomness from ``self.rng`` with those ids; write numbers with ``x.index_fill_(0, env_ids, 0)``,
     not ``x[env_ids] = 0`` (on CUDA torch copies the number to the device with a host sync);
-``_step(actions) -> (reward [B, N], terminated [B, N], info)``
+``step_envs(actions) -> (reward [B, N], terminated [B, N], info)``
     advance every sub-env by one step; ``info`` maps names to numeric tensors ``[B]`` or
     ``[B, N, ...]`` that describe the step (they are reported before any auto-reset);
-``_observe() -> obs [B, N, O]`` and ``_state() -> state [B, S]``
+``observations() -> obs [B, N, O]`` and ``global_state() -> state [B, S]``
     fresh float32 tensors (never a view of mutable env state);
-``_action_mask() -> [B, N, A] | None`` and ``_adjacency() -> [B, N, N] | None``
+``action_masks() -> [B, N, A] | None`` and ``adjacency_matrix() -> [B, N, N] | None``
     optional;
-``_render_ansi(env_index)`` and ``_render_rgb(env_index)``
+``render_ansi(env_index)`` and ``render_rgb(env_index)``
     a text picture, and an image (by default a bar chart of the state).
 
 Auto-reset (same step): when every agent of sub-env ``b`` has terminated or been truncated,
@@ -34,14 +34,14 @@ episode ended, ``final_obs`` equals ``obs``. So a training loop stores
 
 Two ways to auto-reset, with exactly the same results (trajectories and random streams):
 
-* the index path (default on CPU): ``_reset`` on the finished sub-envs only, found with
+* the index path (default on CPU): ``reset_envs`` on the finished sub-envs only, found with
   ``nonzero()``. Cheapest when few episodes end, but on CUDA finding them makes the host wait
   for the device once per step;
-* the sync-free path (``sync_free=True``, default on every other device): ``_reset`` on every
+* the sync-free path (``sync_free=True``, default on every other device): ``reset_envs`` on every
   sub-env, writing into copies of the episode state; ``torch.where`` then keeps the fresh
   values only in the finished sub-envs, and the others keep their state and their random
   streams' positions. No host sync, at the price of a reset's work on every sub-env per step.
-  It needs the env's ``episode_state``: the names of every tensor ``_reset`` writes (every env
+  It needs the env's ``episode_state``: the names of every tensor ``reset_envs`` writes (every env
   of the suite declares it; one that does not always takes the index path).
 
 With ``validate_actions=False`` and the sync-free path, ``step`` makes no host-device
@@ -127,7 +127,7 @@ class BatchedEnv:
             subclass. Agents of one team share one space object.
         action_table: float ``[N, A, D]`` for an env whose rules take continuous actions but
             which offers discrete ones (``continuous=False``): discrete action ``k`` of agent
-            ``i`` is applied as ``action_table[i, k]``, so ``_step`` always receives ``[B, N, D]``
+            ``i`` is applied as ``action_table[i, k]``, so ``step_envs`` always receives ``[B, N, D]``
             and the rules are written once. See :func:`action_spaces`.
     """
 
@@ -135,13 +135,13 @@ class BatchedEnv:
     agents_can_leave: ClassVar[bool] = False
     """True for envs where an agent's episode can end before its sub-env's (a folded player)."""
     has_action_mask: ClassVar[bool] = False
-    """True for envs whose ``_action_mask`` returns masks (some actions are illegal at times)."""
+    """True for envs whose ``action_masks`` returns masks (some actions are illegal at times)."""
     has_adjacency: bool = False
-    """True for envs whose ``_adjacency`` returns an agent graph (a class constant, or set per instance
+    """True for envs whose ``adjacency_matrix`` returns an agent graph (a class constant, or set per instance
     where a constructor argument turns the graph on)."""
     episode_state: tuple[str, ...] | None = None
     """Names of the attributes holding the sub-envs' episode state, for the sync-free auto-reset:
-    every tensor that ``_reset`` (or anything it calls) writes, in place or by reassignment. An
+    every tensor that ``reset_envs`` (or anything it calls) writes, in place or by reassignment. An
     entry names a batch-first tensor ``[B, ...]``, or a component object that declares its own
     ``episode_state`` and ``batch_dim`` (a ``ParticleWorld``, batch last). The base class adds
     its own (``step_count``, ``alive``, ``rng``). A class constant, or set per instance before
@@ -225,29 +225,29 @@ class BatchedEnv:
         self._has_reset = False
 
     # ------------------------------------------------------------------ the rules (subclass)
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         raise NotImplementedError
 
-    def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    def step_envs(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         raise NotImplementedError
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         raise NotImplementedError
 
-    def _action_mask(self) -> torch.Tensor | None:
+    def action_masks(self) -> torch.Tensor | None:
         return None
 
-    def _adjacency(self) -> torch.Tensor | None:
+    def adjacency_matrix(self) -> torch.Tensor | None:
         return None
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         """Default picture: the global state as a bar chart. Envs with a natural picture override it."""
-        return bars_image(self._state()[env_index].tolist())
+        return bars_image(self.global_state()[env_index].tolist())
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         raise NotImplementedError(f"{type(self).__name__} has no ansi rendering")
 
     # ------------------------------------------------------------------ public API
@@ -281,7 +281,7 @@ class BatchedEnv:
         if seed is not None or not self._seeded:
             self.rng.seed(seeds_for(seed, self.num_envs))
             self._seeded = True
-        self._reset_envs(self._all_envs)
+        self._restart(self._all_envs)
         self._has_reset = True
         obs, state, action_mask, adjacency = self._observe_all()
         zeros = torch.zeros(self.num_envs, self.n_agents, device=self.device)
@@ -291,7 +291,7 @@ class BatchedEnv:
     def _step_all(self, actions) -> EnvStep:
         reward, terminated, truncated, alive, info = self._transition(self.check_actions(actions))
         final_obs, final_state, final_mask, final_adjacency = self._observe_all()
-        if self._reset_where(~alive.any(-1), self._reset_envs):
+        if self.reset_where(~alive.any(-1), self._restart):
             obs, state, action_mask, adjacency = self._observe_all()
         else:
             obs, state, action_mask, adjacency = final_obs, final_state, final_mask, final_adjacency
@@ -328,26 +328,26 @@ class BatchedEnv:
         if not 0 <= env_index < self.num_envs:
             raise ValueError(f"env_index must lie in [0, {self.num_envs}), got {env_index}")
         if mode == "rgb_array":
-            return self._render_rgb(env_index)
+            return self.render_rgb(env_index)
         if mode == "ansi":
-            return self._render_ansi(env_index)
+            return self.render_ansi(env_index)
         raise ValueError(f"unknown render mode {mode!r}; choose from 'rgb_array', 'ansi'")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(num_envs={self.num_envs}, device={str(self.device)!r}, n_agents={self.n_agents})"
 
     # ------------------------------------------------------------------ shared mechanism
-    def _reset_envs(self, env_ids: torch.Tensor) -> None:
+    def _restart(self, env_ids: torch.Tensor) -> None:
         self.step_count.index_fill_(0, env_ids, 0)
         self.alive.index_fill_(0, env_ids, True)
-        self._reset(env_ids)
+        self.reset_envs(env_ids)
 
-    def _reset_where(self, rows: torch.Tensor, reset: Callable[[torch.Tensor], None]) -> bool:
+    def reset_where(self, rows: torch.Tensor, reset: Callable[[torch.Tensor], None]) -> bool:
         """Apply ``reset(env_ids)`` to the sub-envs where ``rows`` (bool ``[B]``) is True.
 
         Returns False when it is known that no sub-env changed (the index path found none).
         ``_step_all`` auto-resets with it; a subclass that restarts part of a sub-env inside
-        ``_step`` (poker deals a match's next hand) uses it too, so that both paths apply there.
+        ``step_envs`` (poker deals a match's next hand) uses it too, so that both paths apply there.
 
         Index path: ``reset(rows.nonzero())``, one host sync. Sync-free path: ``reset`` on
         every sub-env, with every episode-state tensor replaced by a copy first (``reset`` may
@@ -400,8 +400,8 @@ class BatchedEnv:
         return slots
 
     def _observe_all(self):
-        self._current_action_mask = self._action_mask()
-        return self._observe(), self._state(), self._current_action_mask, self._adjacency()
+        self._current_action_mask = self.action_masks()
+        return self.observations(), self.global_state(), self._current_action_mask, self.adjacency_matrix()
 
     def _transition(self, actions: torch.Tensor):
         """Apply validated actions without auto-reset: (reward, terminated, truncated, alive, info)."""
@@ -409,7 +409,7 @@ class BatchedEnv:
         if self._action_table is not None:
             rows = (actions + self._action_offsets).flatten()
             actions = self._action_table.index_select(0, rows).view(*actions.shape, -1)
-        reward, terminated, info = self._step(actions)
+        reward, terminated, info = self.step_envs(actions)
         self.step_count += 1
         if self.agents_can_leave:
             reward = reward * alive

@@ -132,8 +132,8 @@ class BatchedParallelEnv(ParallelEnv):
         with torch.inference_mode():
             tensor = torch.from_numpy(self._actions_to_array(actions, active))
             reward, terminated, truncated, alive, info = self.env._transition(self.env.check_actions(tensor))
-            obs = self.env._observe()
-            action_mask = self.env._action_mask()
+            obs = self.env.observations()
+            action_mask = self.env.action_masks()
             self.env._current_action_mask = action_mask
         rewards_all, terminated_all, truncated_all = reward[0].tolist(), terminated[0].tolist(), truncated[0].tolist()
         index = self._index
@@ -152,7 +152,7 @@ class BatchedParallelEnv(ParallelEnv):
         if not self.env._has_reset:
             raise ResetNeeded("call reset() before state()")
         with torch.inference_mode():
-            return self.env._state()[0].numpy()
+            return self.env.global_state()[0].numpy()
 
     def render(self) -> np.ndarray | str | None:
         if self.render_mode is None:

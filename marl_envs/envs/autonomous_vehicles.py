@@ -151,13 +151,13 @@ class AutonomousVehiclesEnv(BatchedEnv):
         self.speeds = torch.zeros(B, n, device=dev)
         self.target_speeds = torch.zeros(B, n, device=dev)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         draws = self.rng.uniform((2, self.n_agents), env_ids)
         self.positions[env_ids] = draws[:, 0] * (0.3 * self.road_length)
         self.target_speeds[env_ids] = draws[:, 1] * 10.0 + 10.0
         self.speeds.index_fill_(0, env_ids, START_SPEED)
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         speeds = (self.speeds + actions[..., 0] * (MAX_ACCELERATION * DT)).clamp_(0.0, MAX_SPEED)
         positions = self.positions + speeds * DT
         self.speeds, self.positions = speeds, positions
@@ -167,7 +167,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
         terminated = (positions >= self.road_length).any(-1, keepdim=True).expand(reward.shape)
         return reward, terminated, {}
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         positions, speeds = self.positions, self.speeds
         offsets = positions[:, None, :] - positions[:, :, None]  # [b, i, j] = x_j - x_i
         distance, nearest = (offsets.abs() + self._self_distance).min(-1)
@@ -176,10 +176,10 @@ class AutonomousVehiclesEnv(BatchedEnv):
         raw = torch.stack((positions, speeds, self.target_speeds, relative_position, relative_speed, distance), -1)
         return raw / self._obs_scale
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         return torch.cat((self.positions, self.speeds, self.target_speeds), -1) / self._state_scale
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         """The road from left (0) to right (L), one row per vehicle; the end of the road in red."""
         width, row, margin = 400, 12, 6
         image = np.full((2 * margin + self.n_agents * row, width + 2 * margin + 4, 3), 245, np.uint8)
@@ -191,7 +191,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
             image[top : top + row - 4, max(left - 4, 0) : left + 4] = AGENT_COLOURS[i % len(AGENT_COLOURS)]
         return image
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         columns = 50
         road = ["." for _ in range(columns + 1)]
         lines = []

@@ -184,12 +184,12 @@ class CooperativeNavigationEnv(BatchedEnv):
         self._shared_weight = torch.tensor(-(1.0 - self.local_ratio), dtype=dtype, device=self.device)
         self._own_weight = torch.tensor(-self.local_ratio, dtype=dtype, device=self.device)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         N = self.n_agents
         positions = self.rng.uniform((2 * N, 2), env_ids) * 2.0 - 1.0  # uniform in [-1, 1)
         self.world.reset(env_ids, positions[:, :N], positions[:, N:])
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         world, N = self.world, self.n_agents
         world.move(actions)
         distance = world.distance  # [N, 2N - 1, B]: to the landmarks, then to the other agents
@@ -200,7 +200,7 @@ class CooperativeNavigationEnv(BatchedEnv):
         info = {"collisions": collisions.T, "occupied_landmarks": (nearest < OCCUPIED_DISTANCE).sum(0)}
         return reward.float().T.contiguous(), terminated, info
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         if not self._partial:
             return self.layout.observe()
         world, N = self.world, self.n_agents
@@ -210,21 +210,21 @@ class CooperativeNavigationEnv(BatchedEnv):
         silent = torch.zeros_like(others)  # the nearest agents' communication (agents are silent)
         return torch.cat((own, landmarks, others, silent), -1).float()
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         if not self._partial:
             return self.layout.state()
-        return self._observe().flatten(1)  # mpe2's state: the observations, concatenated
+        return self.observations().flatten(1)  # mpe2's state: the observations, concatenated
 
-    def _adjacency(self) -> torch.Tensor | None:
+    def adjacency_matrix(self) -> torch.Tensor | None:
         return self.world.neighbours(self.comm_radius) if self.comm_radius is not None else None
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         agents, _, landmarks = self.world.positions(env_index)
         N = self.n_agents
         colours = [(50, 50, 50)] * N + [(70, 70, 170)] * N  # mpe2's colours x 200
         return particle_image(np.concatenate((landmarks, agents)), [LANDMARK_SIZE] * N + [AGENT_SIZE] * N, colours)
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         agents, velocities, landmarks = self.world.positions(env_index)
         lines = [f"step {int(self.step_count[env_index])}"]
         for i, ((x, y), (vx, vy)) in enumerate(zip(agents.tolist(), velocities.tolist())):

@@ -110,10 +110,10 @@ class CoordinationEnv(BatchedEnv):
         )
         self.x = torch.zeros(self.num_envs, self.state_dim, device=self.device)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         self.x[env_ids] = self.rng.normal((self.state_dim,), env_ids)
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         mean = actions.mean(1)  # [B, A]
         x = 0.9 * self.x + 0.1 * mean[:, : self.state_dim]
         if self.noise_std > 0:
@@ -129,12 +129,12 @@ class CoordinationEnv(BatchedEnv):
             reward = -distance - 0.1 * others
         return reward, torch.zeros(shape, dtype=torch.bool, device=self.device), {}
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         return self.x[:, None].expand(-1, self.n_agents, -1).clone()
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         return self.x.clone()
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         values = ", ".join(f"{v:+.3f}" for v in self.x[env_index].tolist())
         return f"step {int(self.step_count[env_index])}: x = [{values}], |x| = {float(self.x[env_index].norm()):.3f}\n"

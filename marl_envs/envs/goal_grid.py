@@ -136,7 +136,7 @@ class GoalGridEnv(BatchedEnv):
         self.positions = torch.zeros(self.num_envs, n_agents, 2, dtype=torch.int64, device=dev)
         self.goals = torch.zeros_like(self.positions)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         if self.randomize:
             cells = self.rng.distinct(self.size * self.size, 2 * self.n_agents, env_ids)
             rows_cols = torch.stack((cells // self.size, cells % self.size), dim=-1)
@@ -146,7 +146,7 @@ class GoalGridEnv(BatchedEnv):
             self.positions[env_ids] = self._starts
             self.goals[env_ids] = self._goals
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         positions, goals = self.positions, self.goals
         at_goal = (positions == goals).all(-1, keepdim=True)
         proposed = positions + self._moves[actions].masked_fill(at_goal, 0)
@@ -168,21 +168,21 @@ class GoalGridEnv(BatchedEnv):
         shape = (self.num_envs, self.n_agents)
         return reward[:, None].expand(shape), success[:, None].expand(shape), {}
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         seen = self.positions[:, self._view_order].flatten(2)
         return torch.cat((seen, self.goals), -1).float().div_(self.size - 1)
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         return torch.cat((self.positions.flatten(1), self.goals.flatten(1)), -1).float().div_(self.size - 1)
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         positions = self.positions[env_index].tolist()
         goals = self.goals[env_index].tolist()
         cells = [(r, c, AGENT_COLOURS[i % len(AGENT_COLOURS)], "goal") for i, (r, c) in enumerate(goals)]
         cells += [(r, c, AGENT_COLOURS[i % len(AGENT_COLOURS)], "agent") for i, (r, c) in enumerate(positions)]
         return grid_image(self.size, self.size, cells)
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         board = [["." for _ in range(self.size)] for _ in range(self.size)]
         for i, (r, c) in enumerate(self.goals[env_index].tolist()):
             board[r][c] = chr(ord("a") + i % 26)

@@ -179,12 +179,12 @@ class MatrixGameEnv(BatchedEnv):
             self.stage = torch.zeros(self.num_envs, dtype=torch.int64, device=dev)
         self.last_actions_one_hot = torch.zeros(self.num_envs, n_players * n_actions, device=dev)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         self.last_actions_one_hot.index_fill_(0, env_ids, 0.0)
         if self.two_step:
             self.stage.index_fill_(0, env_ids, 0)
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         # index_select rather than table[index]: the same at B=1, several times faster at large B.
         joint = (actions * self._strides).sum(-1)
         if self.two_step:
@@ -192,7 +192,7 @@ class MatrixGameEnv(BatchedEnv):
             self.stage = self._next_stage.index_select(0, joint)
         reward = self._rewards.index_select(0, joint)
         self.last_actions_one_hot = self._one_hot.index_select(0, actions.reshape(-1)).view(self.num_envs, -1)
-        # step_count is this step's index: the base class counts the step after _step returns.
+        # step_count is this step's index: the base class counts the step after step_envs returns.
         terminated = (self.step_count >= self.episode_length - 1)[:, None].expand(self.num_envs, self.n_agents)
         return reward, terminated, {}
 
@@ -203,11 +203,11 @@ class MatrixGameEnv(BatchedEnv):
             last = self.step_count[:, None] / self.episode_length
         return torch.cat((self.last_actions_one_hot, last), -1)
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         # A copy per agent (not an expanded view), so that one player's array never aliases another's.
         return self._vector()[:, None].expand(-1, self.n_agents, -1).contiguous()
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         return self._vector()
 
     # ------------------------------------------------------------------ rendering
@@ -216,13 +216,13 @@ class MatrixGameEnv(BatchedEnv):
         one_hot = self.last_actions_one_hot[env_index].view(self.n_agents, self.n_actions)
         return one_hot.argmax(-1).tolist() if bool(one_hot.any()) else None
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         """One row per player, one column per action; each player's previous action is marked."""
         last = self._last_actions(env_index) or []
         marks = [(i, a, AGENT_COLOURS[i % len(AGENT_COLOURS)], "agent") for i, a in enumerate(last)]
         return grid_image(self.n_agents, self.n_actions, marks)
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         step = int(self.step_count[env_index])
         last = self._last_actions(env_index)
         lines = [f"{self.game}: step {step}/{self.episode_length}"]

@@ -602,11 +602,11 @@ class PokerEnv(BatchedEnv):
         self._deal(env_ids, self.rng.distinct(self.rules.deck_size, self.rules.cards_dealt, env_ids))
 
     # ------------------------------------------------------------------ the rules (batched)
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         self.hand.index_fill_(0, env_ids, 0)
         self._new_hand(env_ids)
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         node = self.node
         actor = self._to_act.index_select(0, node)
         action = actions.gather(1, actor[:, None]).squeeze(1)
@@ -625,10 +625,10 @@ class PokerEnv(BatchedEnv):
             terminated = terminated & last[:, None]
             next_hand = self._terminal.index_select(0, new) & ~last
             self.hand = self.hand + next_hand
-            self._reset_where(next_hand, self._new_hand)  # the base class's auto-reset mechanism, for one hand
+            self.reset_where(next_hand, self._new_hand)  # the base class's auto-reset mechanism, for one hand
         return reward, terminated, {}
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         B, N, node = self.num_envs, self.n_agents, self.node
         if self._obs_table is not None:
             rows = (node * self._views)[:, None] + self.private_view
@@ -645,7 +645,7 @@ class PokerEnv(BatchedEnv):
             obs = torch.cat((obs, (self.hand / self.hands)[:, None, None].expand(B, N, 1)), -1)
         return obs
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         if self._state_table is not None:
             state = self._state_table.index_select(0, self.node * self._deal_codes + self.deal_code)
         else:
@@ -654,11 +654,11 @@ class PokerEnv(BatchedEnv):
             state = torch.cat((state, self.hand[:, None] / self.hands), -1)
         return state
 
-    def _action_mask(self) -> torch.Tensor:
+    def action_masks(self) -> torch.Tensor:
         return self._mask.index_select(0, self.node)
 
     # ------------------------------------------------------------------ rendering
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         rules = self.rules
         state = self.states[int(self.node[env_index])]
         cards = self.cards[env_index].tolist()

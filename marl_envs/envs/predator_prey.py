@@ -183,12 +183,12 @@ class PredatorPreyEnv(BatchedEnv):
         self._catch_reward = torch.tensor(CATCH_REWARD, dtype=dtype, device=self.device)
         self._spawn_range = torch.tensor([1.0] * N + [OBSTACLE_RANGE] * L, device=self.device)[:, None]
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         N = self.n_agents
         positions = (self.rng.uniform((N + self.num_obstacles, 2), env_ids) * 2.0 - 1.0) * self._spawn_range
         self.world.reset(env_ids, positions[:, :N], positions[:, N:])
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         world, A = self.world, self.num_adversaries
         world.move(actions)
         touching = world.distance[:A, self._good_columns] < self._catch_distance  # [A, G, B]
@@ -200,23 +200,23 @@ class PredatorPreyEnv(BatchedEnv):
         info = {"collisions": torch.cat((touching.sum(1), caught)).T}
         return reward.float().T.contiguous(), terminated, info
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         return self.layout.observe()
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         return self.layout.state()
 
-    def _adjacency(self) -> torch.Tensor | None:
+    def adjacency_matrix(self) -> torch.Tensor | None:
         return self.world.neighbours(self.comm_radius) if self.comm_radius is not None else None
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         agents, _, obstacles = self.world.positions(env_index)
         A, G, L = self.num_adversaries, self.num_good, self.num_obstacles
         sizes = [OBSTACLE_SIZE] * L + [ADVERSARY["size"]] * A + [GOOD["size"]] * G
         colours = [(50, 50, 50)] * L + [(170, 70, 70)] * A + [(70, 170, 70)] * G  # mpe2's colours x 200
         return particle_image(np.concatenate((obstacles, agents)), sizes, colours)
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         agents, velocities, obstacles = self.world.positions(env_index)
         lines = [f"step {int(self.step_count[env_index])}"]
         for name, (x, y), (vx, vy) in zip(self.possible_agents, agents.tolist(), velocities.tolist()):

@@ -171,14 +171,14 @@ class ReferenceEnv(BatchedEnv):
         """float32 ``[B, 2, 10]``: what each agent said at the last step (mpe2's ``state.c``)."""
         self._silence = torch.zeros_like(self.message)  # what a silenced channel carries (read-only: callers concatenate it)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         L = len(LANDMARK_COLOURS)
         self.goal[env_ids] = self.rng.integers(L, (2,), env_ids)
         positions = self.rng.uniform((2 + L, 2), env_ids) * 2.0 - 1.0  # uniform in [-1, 1)
         self.world.reset(env_ids, positions[:, :2], positions[:, 2:])
         self.message.index_fill_(0, env_ids, 0.0)
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         self.world.move(actions[..., :MOVES])
         self.message = actions[..., MOVES:].clone()
         # d[i]: agent i's distance to its own goal ([2, B], float64, mpe2's sqrt(sum(square(...))))
@@ -194,17 +194,17 @@ class ReferenceEnv(BatchedEnv):
         """float32 ``[B, 2, 10]``: what each agent hears (the other's message)."""
         return self._silence if self.silence_channel else self.message.flip(1)
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         B = self.num_envs
         physical = self.world.gather(self._physical_rows).view(B, 2, -1)
         # agent i sees the colour of the other agent's goal
         colours = self._colours.index_select(0, self.goal.flip(1).reshape(-1)).view(B, 2, 3)
         return torch.cat((physical, colours, self._heard()), 2)
 
-    def _state(self) -> torch.Tensor:
-        return self._observe().view(self.num_envs, -1)
+    def global_state(self) -> torch.Tensor:
+        return self.observations().view(self.num_envs, -1)
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         agents, _, landmarks = self.world.positions(env_index)
         colours = [tuple(int(200 * c) for c in colour) for colour in LANDMARK_COLOURS]
         # mpe2 colours each agent as the landmark it must reach
@@ -212,7 +212,7 @@ class ReferenceEnv(BatchedEnv):
         sizes = [LANDMARK_SIZE] * len(colours) + [AGENT_SIZE] * 2
         return particle_image(np.concatenate((landmarks, agents)), sizes, colours + tinted)
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         agents, velocities, landmarks = self.world.positions(env_index)
         lines = [f"step {int(self.step_count[env_index])}" + (" (channel silenced)" if self.silence_channel else "")]
         for i in range(2):

@@ -167,7 +167,7 @@ class ResourceAllocationEnv(BatchedEnv):
         self.allocated = torch.zeros(B, n_agents, R, device=dev)
         self.remaining = torch.zeros(B, R, device=dev)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         if self._fixed_utilities is None:
             self.utilities[env_ids] = self.rng.uniform((self.n_agents, self.n_resources), env_ids) * 2.0
         else:
@@ -175,7 +175,7 @@ class ResourceAllocationEnv(BatchedEnv):
         self.allocated.index_fill_(0, env_ids, 0.0)
         self.remaining[env_ids] = self.capacities
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         remaining = self.remaining
         requested = actions * remaining[:, None]  # [B, N, R]
         total = requested.sum(1)  # [B, R]
@@ -190,15 +190,15 @@ class ResourceAllocationEnv(BatchedEnv):
         info = {"social_welfare": (self.allocated * self.utilities).sum((1, 2))}
         return reward, terminated, info
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         B, N, R = self.allocated.shape
         remaining = self.remaining[:, None].expand(B, N, R)
         return torch.cat((self.allocated, remaining, self.capacities - remaining, self.utilities), -1)
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         return torch.cat((self.allocated.flatten(1), self.remaining, self.utilities.flatten(1)), -1)
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         """One bar per resource, its full width the capacity: each agent's allocation in its colour, what remains in grey."""
         width, bar, gap = 240, 18, 8
         image = np.full((gap + self.n_resources * (bar + gap), width + 2 * gap, 3), 245, np.uint8)
@@ -214,7 +214,7 @@ class ResourceAllocationEnv(BatchedEnv):
                 left = right
         return image
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         allocated = self.allocated[env_index].tolist()
         remaining = self.remaining[env_index].tolist()
         utilities = self.utilities[env_index].tolist()

@@ -216,7 +216,7 @@ class SmartGridEnv(BatchedEnv):
         self.level = torch.zeros(B, S, device=dev)  # MWh
         self.hour = torch.zeros(B, dtype=torch.int64, device=dev)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         P, C = self.n_producers, self.n_consumers
         periods = HOURS_PER_DAY // REDRAW_EVERY
         u = self.rng.uniform((2 * P + (1 + periods) * C + 1,), env_ids)
@@ -231,7 +231,7 @@ class SmartGridEnv(BatchedEnv):
         self.level.index_fill_(0, env_ids, STORAGE_CAPACITY / 2)
         self.hour.index_fill_(0, env_ids, 0)
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         P, C = self.n_producers, self.n_consumers
         a = actions[..., 0]
         produce, respond, charge = a[:, :P], a[:, P : P + C], a[:, P + C :]
@@ -266,7 +266,7 @@ class SmartGridEnv(BatchedEnv):
             "total_supply": supply,
             "total_demand": total_demand,
             "imbalance": imbalance,
-            "renewable_factor": self.renewable.clone(),  # a copy: _reset writes self.renewable in place
+            "renewable_factor": self.renewable.clone(),  # a copy: reset_envs writes self.renewable in place
         }
         return reward, terminated, info
 
@@ -287,14 +287,14 @@ class SmartGridEnv(BatchedEnv):
             -1,
         )  # fmt: skip
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         return self._quantities().index_select(1, self._obs_index).view(self.num_envs, self.n_agents, 5) * self._obs_scale
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         return self._quantities()[:, : self._state_scale.shape[0]] * self._state_scale
 
     # ------------------------------------------------------------------ pictures
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         b = env_index
         hour, r = int(self.hour[b]), float(self.renewable[b])
         lines = [f"hour {hour}/{HOURS_PER_DAY}  renewable factor {r:.2f}  demand {float(self.demand[b].sum()):.1f} MW"]
@@ -306,7 +306,7 @@ class SmartGridEnv(BatchedEnv):
             lines.append(f"storage_{i}: {level:5.1f} / {STORAGE_CAPACITY:.0f} MWh")
         return "\n".join(lines) + "\n"
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         """One bar per agent: a producer's available power (capacity x r, of 70 MW), a consumer's
         demand (of 48 MW), a battery's level (of its capacity); a strip below shows the hour."""
         b, bar, gap, height = env_index, 16, 8, 100

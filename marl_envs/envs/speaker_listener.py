@@ -161,14 +161,14 @@ class SpeakerListenerEnv(BatchedEnv):
         self._silence = torch.zeros_like(self.message)  # what a silenced channel carries (read-only: callers concatenate it)
         self._padding = torch.zeros(self.num_envs, listener_size - 3, device=self.device)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         L = len(LANDMARK_COLOURS)
         self.goal[env_ids] = self.rng.integers(L, (), env_ids)
         positions = self.rng.uniform((2 + L, 2), env_ids) * 2.0 - 1.0  # uniform in [-1, 1)
         self.world.reset(env_ids, positions[:, :2], positions[:, 2:])
         self.message.index_fill_(0, env_ids, 0.0)
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         self.world.move(actions)  # the speaker is fixed: only the listener's action moves anything
         self.message = actions[:, 0, :SYMBOLS].clone()
         distance = self._goal_relative()
@@ -185,15 +185,15 @@ class SpeakerListenerEnv(BatchedEnv):
     def _heard(self) -> torch.Tensor:
         return self._silence if self.silence_channel else self.message
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         speaker = torch.cat((self._colours.index_select(0, self.goal), self._padding), 1)
         listener = torch.cat((self.world.gather(self._listener_rows), self._heard()), 1)
         return torch.stack((speaker, listener), 1)
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         return torch.cat((self._colours.index_select(0, self.goal), self.world.gather(self._listener_rows), self._heard()), 1)
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         agents, _, landmarks = self.world.positions(env_index)
         goal = int(self.goal[env_index])
         colours = [tuple(int(200 * c) for c in colour) for colour in LANDMARK_COLOURS]
@@ -201,7 +201,7 @@ class SpeakerListenerEnv(BatchedEnv):
         sizes = [LANDMARK_SIZE] * len(colours) + [AGENT_SIZE] * 2
         return particle_image(np.concatenate((landmarks, agents)), sizes, colours + [(50, 50, 50), listener])
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         agents, velocities, landmarks = self.world.positions(env_index)
         goal = int(self.goal[env_index])
         message = ", ".join(f"{v:.2f}" for v in self.message[env_index].tolist())

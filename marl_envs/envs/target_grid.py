@@ -131,7 +131,7 @@ class TargetGridEnv(BatchedEnv):
         self.uncollected = torch.ones(B, self.n_targets, dtype=torch.bool, device=dev)
         self.collected = torch.zeros(B, dtype=torch.int64, device=dev)
 
-    def _reset(self, env_ids: torch.Tensor) -> None:
+    def reset_envs(self, env_ids: torch.Tensor) -> None:
         cells = self.rng.distinct(self.height * self.width, self.n_agents + self.n_targets, env_ids)
         rows_cols = torch.stack((cells // self.width, cells % self.width), dim=-1)
         self.positions[env_ids] = rows_cols[:, : self.n_agents]
@@ -139,7 +139,7 @@ class TargetGridEnv(BatchedEnv):
         self.uncollected.index_fill_(0, env_ids, True)
         self.collected.index_fill_(0, env_ids, 0)
 
-    def _step(self, actions: torch.Tensor):
+    def step_envs(self, actions: torch.Tensor):
         proposed = self.positions + self._moves[actions]
         inside = ((proposed >= 0) & (proposed < self._limits)).all(-1, keepdim=True)
         self.positions = torch.where(inside, proposed, self.positions)
@@ -151,11 +151,11 @@ class TargetGridEnv(BatchedEnv):
         reward = newly - 0.01
         shape = (self.num_envs, self.n_agents)
         terminated = ~self.uncollected.any(-1)
-        # A copy: _reset writes self.collected in place, and the info must keep this step's value.
+        # A copy: reset_envs writes self.collected in place, and the info must keep this step's value.
         info = {"targets_collected": self.collected.float()}
         return reward[:, None].expand(shape), terminated[:, None].expand(shape), info
 
-    def _observe(self) -> torch.Tensor:
+    def observations(self) -> torch.Tensor:
         positions, K = self.positions, self.window_cells
         B, N = positions.shape[:2]
         obs = torch.zeros(B, N, 3 * K + 3, device=positions.device)
@@ -175,16 +175,16 @@ class TargetGridEnv(BatchedEnv):
         obs[..., -1] = self.uncollected.sum(-1, keepdim=True).div(self.n_targets)
         return obs
 
-    def _state(self) -> torch.Tensor:
+    def global_state(self) -> torch.Tensor:
         return torch.cat(
             ((self.positions * self._scale).flatten(1), (self.targets * self._scale).flatten(1), self.uncollected), -1
         ).float()
 
-    def _adjacency(self) -> torch.Tensor:
+    def adjacency_matrix(self) -> torch.Tensor:
         distance = (self.positions[:, None] - self.positions[:, :, None]).abs().amax(-1)
         return (distance <= self.view_radius) & self._others
 
-    def _render_rgb(self, env_index: int) -> np.ndarray:
+    def render_rgb(self, env_index: int) -> np.ndarray:
         r = self.view_radius
         marks = []
         for row, col in self.positions[env_index].tolist():
@@ -198,7 +198,7 @@ class TargetGridEnv(BatchedEnv):
         marks += [(rw, cl, AGENT_COLOURS[i % len(AGENT_COLOURS)], "agent") for i, (rw, cl) in enumerate(self.positions[env_index].tolist())]
         return grid_image(self.height, self.width, marks)
 
-    def _render_ansi(self, env_index: int) -> str:
+    def render_ansi(self, env_index: int) -> str:
         board = [["." for _ in range(self.width)] for _ in range(self.height)]
         for (r, c), up in zip(self.targets[env_index].tolist(), self.uncollected[env_index].tolist()):
             if up:
