@@ -30,7 +30,7 @@ respects action masks):
    (same machine, one torch thread).
 
     python examples/torchrl_rollout.py                               # cooperative_navigation_v0, both routes
-    python examples/torchrl_rollout.py --env poker_v0 --env-arg n_players=3
+    python examples/torchrl_rollout.py --env poker_v0 --env-arg n_agents=3
     python examples/torchrl_rollout.py --env goal_grid_v0 --num-envs 4096 --steps 100
 """
 

@@ -251,8 +251,8 @@ def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dic
             env_kwargs = {"sync_free": False, **env_kwargs}
     env = make_vec_env(env_name, run.num_envs, device, source=source, **env_kwargs)
     if spec.discrete_only and not env.discrete:
-        switch = isinstance(env_name, str) and "continuous" in marl_envs.spec(env_name).arguments
-        hint = " (pass --env-arg continuous=False)" if switch else ""
+        switch = isinstance(env_name, str) and "continuous_actions" in marl_envs.spec(env_name).arguments
+        hint = " (pass --env-arg continuous_actions=False)" if switch else ""
         raise ValueError(f"{algo_name} needs discrete actions, and {env.name} has continuous ones{hint}")
     eval_env = make_vec_env(env_name, run.eval_episodes, device, source=source, **env_kwargs)
     algo = spec.build(env, algo_config, run.seed)

@@ -112,7 +112,7 @@ def test_reaching_the_end_terminates_everyone():
 
 
 def test_time_limit_truncates():
-    env = placed([10, 20], [0, 0], [10, 10], continuous=False)
+    env = placed([10, 20], [0, 0], [10, 10], continuous_actions=False)
     for t in range(100):
         _, _, terminations, truncations, _ = env.step({"vehicle_0": KEEP, "vehicle_1": KEEP})
         assert not any(terminations.values())
@@ -121,7 +121,7 @@ def test_time_limit_truncates():
 
 
 def test_discrete_actions_brake_keep_accelerate():
-    env = autonomous_vehicles_v0.parallel_env(n_vehicles=3, continuous=False)
+    env = autonomous_vehicles_v0.parallel_env(n_vehicles=3, continuous_actions=False)
     assert env.action_space("vehicle_0").n == 3
     env.reset(seed=0)
     obs, *_ = env.step({"vehicle_0": BRAKE, "vehicle_1": KEEP, "vehicle_2": ACCELERATE})
@@ -158,7 +158,7 @@ def test_render():
         ({"road_length": float("nan")}, "road_length must be a positive finite number"),
         ({"road_length": "100"}, "road_length must be a positive finite number, got '100'"),
         ({"road_length": True}, "road_length must be a positive finite number"),
-        ({"continuous": 1}, "continuous must be True or False"),
+        ({"continuous_actions": 1}, "continuous_actions must be True or False"),
     ],
 )
 def test_bad_arguments(kwargs, message):

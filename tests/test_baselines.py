@@ -318,7 +318,7 @@ def test_gae_worked_by_hand():
 def test_bad_configuration_fails_before_training(tmp_path):
     for algo, env, kwargs, message in [
         ("qmax", "goal_grid_v0", {}, "unknown algorithm 'qmax'; choose from iql, vdn, qmix"),
-        ("qmix", "coordination_v0", {}, "qmix needs discrete actions, and coordination_v0 has continuous ones \\(pass --env-arg continuous=False\\)"),
+        ("qmix", "coordination_v0", {}, "qmix needs discrete actions, and coordination_v0 has continuous ones \\(pass --env-arg continuous_actions=False\\)"),
         ("qmix", "goal_grid_v0", {"total_steps": -5}, "total_steps must be >= 0"),
         ("qmix", "no_such_env", {}, "unknown environment 'no_such_env'"),
     ]:
@@ -458,7 +458,7 @@ def test_env_argument_reads_literals_json_and_words():
 
     assert env_argument("game=climbing") == ("game", "climbing")
     assert env_argument("starts=[(3, 0), (0, 3)]") == ("starts", [(3, 0), (0, 3)])
-    assert env_argument("continuous=false") == env_argument("continuous=False") == ("continuous", False)
+    assert env_argument("continuous_actions=false") == env_argument("continuous_actions=False") == ("continuous_actions", False)
     with pytest.raises(argparse.ArgumentTypeError, match="--env-arg takes KEY=VALUE, got 'oops'"):
         env_argument("oops")
 

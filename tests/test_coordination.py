@@ -65,7 +65,7 @@ def test_noise_and_start_are_standard_normal():
 
 
 def test_discrete_prototypes():
-    env = coordination_v0.parallel_env(n_agents=2, state_dim=2, action_dim=2, noise_std=0.0, continuous=False)
+    env = coordination_v0.parallel_env(n_agents=2, state_dim=2, action_dim=2, noise_std=0.0, continuous_actions=False)
     assert env.action_space("agent_0").n == 5
     env.reset(seed=0)
     env.env.x[0] = torch.tensor([0.0, 0.0])
@@ -88,7 +88,7 @@ def test_bad_arguments():
         ({"mode": "friendly"}, "mode must be one of \\('cooperative', 'competitive'\\)"),
         ({"noise_std": -0.1}, "noise_std must be a finite number >= 0"),
         ({"state_dim": 0}, "state_dim must be an integer >= 1"),
-        ({"continuous": 1}, "continuous must be True or False"),
+        ({"continuous_actions": 1}, "continuous_actions must be True or False"),
     ]:
         with pytest.raises(ValueError, match=message):
             coordination_v0.parallel_env(**kwargs)

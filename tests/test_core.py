@@ -110,6 +110,18 @@ def test_names_in_every_form():
     assert marl_envs.make("target_grid_v0", max_cycles=7).max_cycles == 7
 
 
+@pytest.mark.parametrize("env_id, old, new, value", [("smart_grid_v0", "continuous", "continuous_actions", False), ("poker_v0", "n_players", "n_agents", 3)])
+def test_renamed_arguments_still_work_for_one_version(env_id, old, new, value):
+    with pytest.warns(FutureWarning, match=f"{env_id}: argument '{old}' is renamed '{new}'"):
+        env = marl_envs.make_batched(env_id, num_envs=2, **{old: value})
+    new_env = marl_envs.make_batched(env_id, num_envs=2, **{new: value})
+    assert env.action_spaces == new_env.action_spaces and env.n_agents == new_env.n_agents
+    assert torch.equal(env.reset(seed=1).obs, new_env.reset(seed=1).obs)
+    with pytest.raises(TypeError, match=f"got both '{old}' and '{new}'"):
+        marl_envs.make(env_id, **{old: value, new: value})
+    assert old not in marl_envs.spec(env_id).arguments
+
+
 BOXES = {"agent_0": gymnasium.spaces.Box(-1, 1, (2,), np.float32), "agent_1": gymnasium.spaces.Box(0, 3, (1,), np.float32)}
 DISCRETE = dict.fromkeys(["agent_0", "agent_1"], gymnasium.spaces.Discrete(3))
 

@@ -33,7 +33,7 @@ LONG_EPISODES: dict[str, dict] = {
 
 # Envs where agents leave mid-episode (``agents_can_leave``), with arguments under which the others
 # go on after one leaves (with two poker players a fold ends the hand for both).
-AGENTS_LEAVE = {"poker_v0": {"n_players": 3, "variant": "kuhn"}}
+AGENTS_LEAVE = {"poker_v0": {"n_agents": 3, "variant": "kuhn"}}
 
 
 def module_of(env_id):
@@ -317,9 +317,7 @@ def check_batched_equals_single(env_id, same_seed, **kwargs):
 def _other_action_variant(env_id):
     """The arguments that switch an env to its non-default kind of actions, or None."""
     arguments = marl_envs.spec(env_id).arguments
-    if "continuous" in arguments:  # our envs: continuous by default
-        return {"continuous": not arguments["continuous"]}
-    if "continuous_actions" in arguments:  # mpe2's name, kept by the MPE-parity envs
+    if "continuous_actions" in arguments:
         return {"continuous_actions": not arguments["continuous_actions"]}
     return None
 

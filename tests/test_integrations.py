@@ -103,7 +103,7 @@ def test_torchrl_pettingzoo_wrapper_reports_our_observations_and_masks(torchrl_e
 
 def test_torchrl_poker_hand_goes_on_after_a_fold_with_use_mask(torchrl_example):
     """Three-player poker: the wrapper our example builds (use_mask, done_on_any=False) keeps a hand going after a fold."""
-    env = torchrl_example.pettingzoo_wrapper("poker_v0", seed=0, n_players=3, variant="kuhn")
+    env = torchrl_example.pettingzoo_wrapper("poker_v0", seed=0, n_agents=3, variant="kuhn")
     ours, gone = env._env, []  # the wrapper sends actions for every player, folded ones too: our view ignores those
     step = ours.step
     ours.step = lambda actions: (gone.append(set(actions) - set(ours.agents)), step(actions))[1]
@@ -117,7 +117,7 @@ def test_torchrl_poker_hand_goes_on_after_a_fold_with_use_mask(torchrl_example):
     # TorchRL's default for parallel envs (done_on_any=True) would end the hand at the first fold instead.
     from torchrl.envs.libs.pettingzoo import PettingZooWrapper
 
-    default = PettingZooWrapper(marl_envs.make("poker_v0", n_players=3, variant="kuhn"), seed=0)
+    default = PettingZooWrapper(marl_envs.make("poker_v0", n_agents=3, variant="kuhn"), seed=0)
     torch.manual_seed(0)
     default_data = default.rollout(300, break_when_any_done=False)
     terminated = default_data["next", "player", "terminated"].squeeze(-1)  # [T, 3]

@@ -210,7 +210,7 @@ def test_leduc_fold_in_round_two():
 
 def test_three_players_one_folds_and_leaves_while_the_others_play_on():
     """Leduc with 3 players: ranks J, Q, K, A of two suits; C = 13, pot / 39, L = 3 + 2 * 2 = 7 slots."""
-    env = poker_v0.parallel_env(n_players=3)
+    env = poker_v0.parallel_env(n_agents=3)
     env.reset(seed=0)
     env.env.set_cards([["As", "Ks", "Qs", "Jh"]])
     p0, p1, p2 = env.possible_agents
@@ -246,7 +246,7 @@ CONFIGS = [("kuhn", 2), ("leduc", 2), ("kuhn", 3), ("leduc", 3)]
 @pytest.mark.parametrize("variant, n_players", CONFIGS)
 def test_random_play_is_zero_sum_and_masks_follow_the_rules(variant, n_players):
     """Masks, checked against the observation: the actor may check xor fold/call, raise while raises remain; others only check."""
-    env = marl_envs.make_batched("poker_v0", 256, variant=variant, n_players=n_players)
+    env = marl_envs.make_batched("poker_v0", 256, variant=variant, n_agents=n_players)
     out = env.reset(seed=1)
     generator = torch.Generator().manual_seed(1)
     episode = torch.zeros(256, dtype=torch.float64)
@@ -282,7 +282,7 @@ def test_lookup_tables_and_joined_pieces_agree(variant, n_players, monkeypatch):
     from marl_envs.envs import poker
 
     def rollout():
-        env = marl_envs.make_batched("poker_v0", 64, variant=variant, n_players=n_players, hands=2)
+        env = marl_envs.make_batched("poker_v0", 64, variant=variant, n_agents=n_players, hands=2)
         generator = torch.Generator().manual_seed(3)
         outs = [env.reset(seed=3)]
         for _ in range(40):
@@ -300,7 +300,7 @@ def test_lookup_tables_and_joined_pieces_agree(variant, n_players, monkeypatch):
 
 @pytest.mark.parametrize("variant, n_players", [("leduc", 4), ("kuhn", 10)])
 def test_the_largest_tables_play_zero_sum(variant, n_players):
-    env = marl_envs.make_batched("poker_v0", 64, variant=variant, n_players=n_players)
+    env = marl_envs.make_batched("poker_v0", 64, variant=variant, n_agents=n_players)
     out = env.reset(seed=0)
     assert out.obs.shape == (64, n_players, env.obs_size)
     generator = torch.Generator().manual_seed(0)
@@ -344,16 +344,16 @@ def test_unvalidated_illegal_actions_play_the_passive_action():
     "kwargs, message",
     [
         ({"variant": "holdem"}, "unknown variant 'holdem'; valid variants: kuhn, leduc"),
-        ({"n_players": 1}, "n_players must be an integer >= 2, got 1"),
-        ({"n_players": 5}, "n_players must be at most 4 for leduc"),
-        ({"variant": "kuhn", "n_players": 11}, "n_players must be at most 10 for kuhn"),
+        ({"n_agents": 1}, "n_agents must be an integer >= 2, got 1"),
+        ({"n_agents": 5}, "n_agents must be at most 4 for leduc"),
+        ({"variant": "kuhn", "n_agents": 11}, "n_agents must be at most 10 for kuhn"),
         (
-            {"n_players": 4, "ranks": 2},
-            "too many players for the deck: leduc with ranks=2 has 4 cards, but n_players=4 needs 5 \\(one card per player and the board\\)",
+            {"n_agents": 4, "ranks": 2},
+            "too many players for the deck: leduc with ranks=2 has 4 cards, but n_agents=4 needs 5 \\(one card per player and the board\\)",
         ),
         (
-            {"variant": "kuhn", "n_players": 3, "ranks": 2},
-            "too many players for the deck: kuhn with ranks=2 has 2 cards, but n_players=3 needs 3 \\(one card per player\\)",
+            {"variant": "kuhn", "n_agents": 3, "ranks": 2},
+            "too many players for the deck: kuhn with ranks=2 has 2 cards, but n_agents=3 needs 3 \\(one card per player\\)",
         ),
         ({"ranks": 14}, "ranks must be at most 13"),
         ({"ranks": 0}, "ranks must be an integer >= 1, got 0"),
@@ -436,7 +436,7 @@ def test_a_match_of_three_hands():
 
 
 def test_a_folded_player_sits_out_the_hand_but_stays_in_the_match():
-    env = poker_v0.parallel_env(variant="kuhn", n_players=3, hands=2)
+    env = poker_v0.parallel_env(variant="kuhn", n_agents=3, hands=2)
     env.reset(seed=0)
     env.env.set_cards([["J", "Q", "K"]])
     env.step({"player_0": RAISE, "player_1": CHECK, "player_2": CHECK})  # 2, 1, 1
@@ -453,7 +453,7 @@ def test_a_folded_player_sits_out_the_hand_but_stays_in_the_match():
     "variant, n_players, obs_size, state_size", [("kuhn", 2, 25, 26), ("leduc", 2, 49, 50), ("kuhn", 3, 38, 43), ("leduc", 3, 79, 84)]
 )
 def test_sizes_follow_the_documented_formulas(variant, n_players, obs_size, state_size):
-    env = poker_v0.parallel_env(variant=variant, n_players=n_players)
+    env = poker_v0.parallel_env(variant=variant, n_agents=n_players)
     space = env.observation_space("player_0")
     assert space["observation"].shape == (obs_size,) and env.state_space.shape == (state_size,)
     assert space["action_mask"].shape == (4,) and env.action_space("player_0").n == 4

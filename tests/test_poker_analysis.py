@@ -162,7 +162,7 @@ def play_paths(variant, n_players, sample=None, seed=0):
         rng = np.random.default_rng(seed)
         pairs = [pairs[i] for i in rng.choice(len(pairs), sample, replace=False)]
     B = len(pairs)
-    env = marl_envs.make_batched("poker_v0", B, variant=variant, n_players=N)
+    env = marl_envs.make_batched("poker_v0", B, variant=variant, n_agents=N)
     env.reset(seed=seed)
     env.set_cards(g.deals[[d for d, _ in pairs]])
     paths = [flat(g.states[z].history) for _, z in pairs]
@@ -235,7 +235,7 @@ def test_observations_joined_from_pieces_agree_too(monkeypatch):
     """Games whose (node, seat, card, board) observation table would be large (4-player Leduc) join smaller tables."""
     from marl_envs.envs import poker
 
-    assert marl_envs.make_batched("poker_v0", 1, n_players=4)._obs_table is None
+    assert marl_envs.make_batched("poker_v0", 1, n_agents=4)._obs_table is None
     monkeypatch.setattr(poker, "_OBS_TABLE_LIMIT", 0)
     play_paths("leduc", 2)
     play_paths("kuhn", 3)

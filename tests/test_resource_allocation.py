@@ -150,7 +150,7 @@ def test_utilities_fix_the_weights():
 
 
 def test_discrete_actions_map_to_the_documented_prototypes():
-    env = resource_allocation_v0.parallel_env(n_agents=1, continuous=False)
+    env = resource_allocation_v0.parallel_env(n_agents=1, continuous_actions=False)
     assert env.action_space("agent_0").n == 9
     # from a fresh episode (10 of each), the allocation after one step is 10 * the prototype
     expected = [
@@ -165,7 +165,7 @@ def test_discrete_actions_map_to_the_documented_prototypes():
         obs, *_ = env.step({"agent_0": action})
         np.testing.assert_array_equal(obs["agent_0"][:3], allocation)
 
-    single = resource_allocation_v0.parallel_env(n_agents=1, n_resources=1, continuous=False)
+    single = resource_allocation_v0.parallel_env(n_agents=1, n_resources=1, continuous_actions=False)
     assert single.action_space("agent_0").n == 5  # one resource: 5 evenly spaced levels
     for action, allocation in enumerate([0, 2.5, 5, 7.5, 10]):
         single.reset(seed=0)
@@ -174,7 +174,7 @@ def test_discrete_actions_map_to_the_documented_prototypes():
 
 
 def test_discrete_batched_shares_like_continuous():
-    env = marl_envs.make_batched("resource_allocation_v0", num_envs=2, n_agents=2, continuous=False)
+    env = marl_envs.make_batched("resource_allocation_v0", num_envs=2, n_agents=2, continuous_actions=False)
     env.reset(seed=0)
     out = env.step(torch.tensor([[8, 2], [7, 0]]))
     allocation = out.final_obs[..., :3]  # sub-env 0 terminated and was auto-reset: its last obs is in final_obs
@@ -221,7 +221,7 @@ def test_render():
         ({"utilities": [[1, 1, float("inf")]] * 4}, "utilities must be finite"),
         ({"n_resources": 0}, "n_resources must be an integer >= 1"),
         ({"n_agents": 0}, "n_agents must be an integer >= 1"),
-        ({"continuous": "yes"}, "continuous must be True or False"),
+        ({"continuous_actions": "yes"}, "continuous_actions must be True or False"),
     ],
 )
 def test_bad_arguments(kwargs, message):

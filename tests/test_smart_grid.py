@@ -281,7 +281,7 @@ def test_extreme_days_lie_inside_the_spaces(n_consumers):
 
 # ---------------------------------------------------------------- discrete actions
 def test_discrete_mode_applies_the_five_levels():
-    env = marl_envs.make_batched("smart_grid_v0", num_envs=5, continuous=False)
+    env = marl_envs.make_batched("smart_grid_v0", num_envs=5, continuous_actions=False)
     env.reset(seed=0)
     env.capacity[:] = 50.0
     env.renewable[:] = 1.0
@@ -303,7 +303,7 @@ def test_discrete_mode_applies_the_five_levels():
 
 
 def test_discrete_pettingzoo_view():
-    env = smart_grid_v0.parallel_env(continuous=False)
+    env = smart_grid_v0.parallel_env(continuous_actions=False)
     env.reset(seed=0)
     assert env.action_space("storage_0").n == 5 and env.action_space("producer_0") is env.action_space("consumer_0")
     env.env.level[0] = 10.0
@@ -322,7 +322,7 @@ def test_discrete_pettingzoo_view():
         ({"n_storage": -1}, "n_storage must be an integer >= 1, got -1"),
         ({"n_producers": 1.5}, "n_producers must be an integer >= 1, got 1.5"),
         ({"n_consumers": "3"}, "n_consumers must be an integer >= 1, got '3'"),
-        ({"continuous": "yes"}, "continuous must be True or False, got 'yes'"),
+        ({"continuous_actions": "yes"}, "continuous_actions must be True or False, got 'yes'"),
         ({"max_cycles": 0}, "max_cycles must be an integer >= 1, got 0"),
     ],
 )

@@ -25,13 +25,13 @@ STEPS = 40
 # Variants whose reset or step differ from the default's. Short max_cycles (and small worlds) make
 # episodes end many times in STEPS steps. An env missing here is still tested with {}.
 VARIANTS: dict[str, list[dict]] = {
-    "autonomous_vehicles_v0": [{"max_cycles": 9}, {"continuous": False, "road_length": 3.0}],
+    "autonomous_vehicles_v0": [{"max_cycles": 9}, {"continuous_actions": False, "road_length": 3.0}],
     "cooperative_navigation_v0": [
         {"max_cycles": 7},
         {"max_cycles": 7, "continuous_actions": True, "comm_radius": 0.8},
         {"max_cycles": 7, "num_agent_neighbors": 1, "num_landmark_neighbors": 2},
     ],
-    "coordination_v0": [{"max_cycles": 6}, {"max_cycles": 6, "continuous": False, "mode": "competitive"}],
+    "coordination_v0": [{"max_cycles": 6}, {"max_cycles": 6, "continuous_actions": False, "mode": "competitive"}],
     "goal_grid_v0": [{"max_cycles": 8, "size": 2}, {"max_cycles": 8, "size": 3, "randomize": True}],
     "matrix_game_v0": [
         {},
@@ -39,12 +39,12 @@ VARIANTS: dict[str, list[dict]] = {
         {"game": "two_step"},
         {"payoffs": np.arange(24.0).reshape(2, 2, 2, 3), "episode_length": 4},
     ],
-    "poker_v0": [{}, {"variant": "kuhn", "n_players": 3}, {"hands": 3, "max_cycles": 12}],
+    "poker_v0": [{}, {"variant": "kuhn", "n_agents": 3}, {"hands": 3, "max_cycles": 12}],
     "predator_prey_v0": [{"max_cycles": 7}, {"max_cycles": 7, "continuous_actions": True, "comm_radius": 0.8}],
     "reference_v0": [{"max_cycles": 7}, {"max_cycles": 7, "continuous_actions": True, "silence_channel": True}],
     "speaker_listener_v0": [{"max_cycles": 7}, {"max_cycles": 7, "continuous_actions": True, "silence_channel": True}],
-    "resource_allocation_v0": [{}, {"continuous": False, "n_resources": 1}, {"utilities": np.ones((4, 3))}],
-    "smart_grid_v0": [{"max_cycles": 7}, {"max_cycles": 7, "continuous": False}],
+    "resource_allocation_v0": [{}, {"continuous_actions": False, "n_resources": 1}, {"utilities": np.ones((4, 3))}],
+    "smart_grid_v0": [{"max_cycles": 7}, {"max_cycles": 7, "continuous_actions": False}],
     "target_grid_v0": [{"max_cycles": 10, "grid_size": 4}],
 }
 CASES = [pytest.param(env_id, kwargs, id=f"{env_id}-{i}") for env_id in ENV_IDS for i, kwargs in enumerate(VARIANTS.get(env_id, [{}]))]

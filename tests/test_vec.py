@@ -69,7 +69,7 @@ PARITY = [
     ("goal_grid_v0", {"size": 2, "max_cycles": 6}),  # a 2x2 grid: random moves reach the goals
     ("target_grid_v0", {"max_cycles": 9, "grid_size": (4, 4)}),
     ("smart_grid_v0", {"max_cycles": 10}),
-    ("coordination_v0", {"continuous": False, "max_cycles": 8}),
+    ("coordination_v0", {"continuous_actions": False, "max_cycles": 8}),
     ("coordination_v0", {"max_cycles": 8}),
     ("matrix_game_v0", {}),
     ("matrix_game_v0", {"game": "two_step"}),

@@ -24,7 +24,7 @@ STEPS = 150
 
 # Extra constructor arguments per env, beside its defaults: each action type, and the poker
 # variant where agents leave mid-episode.
-VARIANTS = {"poker_v0": [{"n_players": 3, "variant": "kuhn"}]}
+VARIANTS = {"poker_v0": [{"n_agents": 3, "variant": "kuhn"}]}
 
 
 def variants(env_id: str) -> list[dict]:

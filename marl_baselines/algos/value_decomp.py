@@ -137,7 +137,7 @@ class ValueDecomposition:
 
     def __init__(self, env, config: ValueDecompConfig, mixer: str, seed: int = 0):
         if not env.discrete:
-            raise ValueError("IQL, VDN and QMIX need discrete actions; continuous envs of the suite take continuous=False")
+            raise ValueError("IQL, VDN and QMIX need discrete actions; continuous envs of the suite take continuous_actions=False")
         if mixer not in self.MIXERS:
             raise ValueError(f"mixer must be one of {self.MIXERS}, got {mixer!r}")
         if env.max_episode_steps is None:

@@ -126,7 +126,7 @@ class BatchedEnv:
         possible_agents, observation_spaces, action_spaces, state_space: given by the
             subclass. Agents of one team share one space object.
         action_table: float ``[N, A, D]`` for an env whose rules take continuous actions but
-            which offers discrete ones (``continuous=False``): discrete action ``k`` of agent
+            which offers discrete ones (``continuous_actions=False``): discrete action ``k`` of agent
             ``i`` is applied as ``action_table[i, k]``, so ``step_envs`` always receives ``[B, N, D]``
             and the rules are written once. See :func:`action_spaces`.
     """
@@ -486,14 +486,14 @@ def _plain_tensors():
         yield
 
 
-def action_spaces(agents: Sequence[str], box: gymnasium.spaces.Box, continuous: bool, prototypes) -> tuple[dict, torch.Tensor | None]:
-    """Action spaces (one shared object) and ``action_table`` for an env with a ``continuous`` switch.
+def action_spaces(agents: Sequence[str], box: gymnasium.spaces.Box, continuous_actions: bool, prototypes) -> tuple[dict, torch.Tensor | None]:
+    """Action spaces (one shared object) and ``action_table`` for an env with a ``continuous_actions`` switch.
 
-    ``continuous=True``: every agent acts in ``box``. ``continuous=False``: every agent picks one of
+    ``continuous_actions=True``: every agent acts in ``box``. ``continuous_actions=False``: every agent picks one of
     ``prototypes`` (a list of points of ``box``, documented by the env): ``Discrete(len(prototypes))``,
     applied through the ``action_table``, so the env's rules see continuous actions either way.
     """
-    if continuous:
+    if continuous_actions:
         return dict.fromkeys(agents, box), None
     table = torch.as_tensor(np.asarray(prototypes, dtype=np.float32)).reshape(len(prototypes), -1)
     if table.shape[1] != box.shape[0] or not all(box.contains(row.numpy()) for row in table):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -26,12 +27,15 @@ class EnvSpec:
     ``entry_point`` is ``"module:BatchedEnvClass"``, imported on first use. ``defaults`` are
     keyword arguments applied before the caller's (empty for an env's plain version).
     ``max_cycles`` is read from the class's own default, so it is written in one place.
+    ``renamed`` maps an argument's old name to its new one: the old name still works for one
+    version, with a ``FutureWarning`` (shown to users by default, unlike ``DeprecationWarning``).
     """
 
     name: str
     version: int
     entry_point: str
     defaults: dict[str, Any] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -58,6 +62,12 @@ class EnvSpec:
         return self.arguments["max_cycles"]
 
     def _checked(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        for old in set(kwargs) & set(self.renamed):
+            new = self.renamed[old]
+            if new in kwargs:
+                raise TypeError(f"{self.id} got both {old!r} and {new!r}; {old!r} is the old name of {new!r}: pass {new!r} only")
+            warnings.warn(f"{self.id}: argument {old!r} is renamed {new!r}; the old name goes in the next version", FutureWarning, stacklevel=4)
+            kwargs = {(new if k == old else k): v for k, v in kwargs.items()}
         unknown = sorted(set(kwargs) - set(self.arguments))
         if unknown:
             valid = ", ".join(sorted(self.arguments))

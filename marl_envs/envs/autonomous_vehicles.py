@@ -4,7 +4,7 @@
 |---|---|
 | Import | `from marl_envs import autonomous_vehicles_v0` |
 | Agents | `vehicle_0` ... `vehicle_3` (`n_vehicles`, default 4) |
-| Action space | `continuous=True` (default): `Box(-1, 1, (1,), float32)`, acceleration as a fraction of 3 m/s^2; `continuous=False`: `Discrete(3)`: 0 brake (-1), 1 keep speed (0), 2 accelerate (+1) |
+| Action space | `continuous_actions=True` (default): `Box(-1, 1, (1,), float32)`, acceleration as a fraction of 3 m/s^2; `continuous_actions=False`: `Discrete(3)`: 0 brake (-1), 1 keep speed (0), 2 accelerate (+1) |
 | Observation space | `Box(low, high, (6,), float32)`, bounds below |
 | State space | `Box(low, high, (3 * n_vehicles,), float32)` (12 by default) |
 | Reward | individual |
@@ -53,7 +53,7 @@ Terminates for every vehicle as soon as any vehicle reaches the end of the road
 ## Arguments
 - `n_vehicles=4`: at least 2 (each vehicle observes its nearest other vehicle).
 - `road_length=100.0`: positive and finite, in metres.
-- `continuous=True`: acceleration in [-1, 1], or the 3 discrete actions of the note's PPO
+- `continuous_actions=True`: acceleration in [-1, 1], or the 3 discrete actions of the note's PPO
   configuration (brake, keep, accelerate = -1, 0, +1).
 - `max_cycles=100`: steps before truncation.
 
@@ -102,7 +102,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
         *,
         n_vehicles: int = 4,
         road_length: float = 100.0,
-        continuous: bool = True,
+        continuous_actions: bool = True,
         max_cycles: int = 100,
         validate_actions: bool = True,
         sync_free: bool | None = None,
@@ -114,7 +114,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
         if not (np.isfinite(L) and L > 0):
             raise ValueError(f"road_length must be a positive finite number, got {road_length!r}")
         self.road_length = float(L)
-        self.continuous = boolean("continuous", continuous)
+        self.continuous_actions = boolean("continuous_actions", continuous_actions)
 
         # Bounds computed in float32, as the observation is (correctly rounded, so monotone),
         # then widened by one float32 step as a margin against a different rounding order.
@@ -129,7 +129,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
 
         agents = [f"vehicle_{i}" for i in range(n_vehicles)]
         box = gymnasium.spaces.Box(-1.0, 1.0, (1,), np.float32)
-        spaces, table = action_spaces(agents, box, self.continuous, PROTOTYPES)
+        spaces, table = action_spaces(agents, box, self.continuous_actions, PROTOTYPES)
         super().__init__(
             num_envs,
             device,

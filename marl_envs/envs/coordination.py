@@ -4,7 +4,7 @@
 |---|---|
 | Import | `from marl_envs import coordination_v0` |
 | Agents | `agent_0` ... `agent_2` (`n_agents`, default 3) |
-| Action space | `Box(-1, 1, (action_dim,), float32)` (4 by default); `continuous=False`: `Discrete(2 * action_dim + 1)` |
+| Action space | `Box(-1, 1, (action_dim,), float32)` (4 by default); `continuous_actions=False`: `Discrete(2 * action_dim + 1)` |
 | Observation space | `Box(-inf, inf, (state_dim,), float32)` (4 by default): every agent sees the whole state |
 | State space | the same vector, `Box(-inf, inf, (state_dim,), float32)` |
 | Reward | cooperative: shared; competitive: individual |
@@ -22,7 +22,7 @@ With actions a_i (the first `state_dim` entries of each act on x) and their mean
 
 Norms are Euclidean. Actions outside [-1, 1] are refused, not clipped (the note clipped silently).
 
-## Discrete actions (`continuous=False`)
+## Discrete actions (`continuous_actions=False`)
 `2 * action_dim + 1` prototypes: action 0 is the zero vector, action `1 + 2k` is `+e_k` and
 action `2 + 2k` is `-e_k` (unit steps along one action axis).
 
@@ -36,7 +36,7 @@ No terminal state; truncated after `max_cycles` steps.
 - `n_agents=3` (>= 1), `state_dim=4` (>= 1), `action_dim=4` (>= `state_dim`).
 - `mode="cooperative"` or `"competitive"`.
 - `noise_std=0.1`: standard deviation of the state noise (>= 0).
-- `continuous=True`: Box actions; False for the discrete prototypes above.
+- `continuous_actions=True`: Box actions; False for the discrete prototypes above.
 - `max_cycles=200`.
 
 ## Version history
@@ -74,7 +74,7 @@ class CoordinationEnv(BatchedEnv):
         action_dim: int = 4,
         mode: str = "cooperative",
         noise_std: float = 0.1,
-        continuous: bool = True,
+        continuous_actions: bool = True,
         max_cycles: int = 200,
         validate_actions: bool = True,
         sync_free: bool | None = None,
@@ -89,13 +89,13 @@ class CoordinationEnv(BatchedEnv):
         if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)) or not noise_std >= 0 or not math.isfinite(noise_std):
             raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
         self.mode, self.noise_std = mode, float(noise_std)
-        continuous = boolean("continuous", continuous)
+        continuous_actions = boolean("continuous_actions", continuous_actions)
 
         agents = [f"agent_{i}" for i in range(n_agents)]
         vector = gymnasium.spaces.Box(-np.inf, np.inf, (self.state_dim,), np.float32)
         box = gymnasium.spaces.Box(-1.0, 1.0, (self.action_dim,), np.float32)
         unit_steps = [sign * row for row in np.eye(self.action_dim) for sign in (1.0, -1.0)]
-        spaces, table = action_spaces(agents, box, continuous, [np.zeros(self.action_dim), *unit_steps])
+        spaces, table = action_spaces(agents, box, continuous_actions, [np.zeros(self.action_dim), *unit_steps])
         super().__init__(
             num_envs,
             device,

@@ -3,7 +3,7 @@
 | | |
 |---|---|
 | Import | `from marl_envs import poker_v0` |
-| Agents | `player_0`, `player_1` (`n_players`, default 2; `player_0` acts first) |
+| Agents | `player_0`, `player_1` (`n_agents`, default 2; `player_0` acts first) |
 | Action space | `Discrete(4)`: 0 fold, 1 check, 2 call, 3 raise, with an action mask |
 | Observation space | PettingZoo view: `Dict(observation=Box(0, 1, (O,), float32), action_mask=Box(0, 1, (4,), int8))`; batched: `obs [B, N, O]` and `action_mask [B, N, 4]`. O = 49 for 2-player Leduc, 25 for 2-player Kuhn (formula below) |
 | State space | `Box(0, 1, (S,), float32)`: S = 50 for 2-player Leduc, 26 for 2-player Kuhn |
@@ -14,12 +14,12 @@ Two standard research poker games, written once as a lookup table of the hand's 
 (built in the constructor from the rule functions below, which `marl_envs.poker_analysis` also
 builds its exact game tree from) and a few tensor gathers per step.
 
-- `variant="kuhn"`: Kuhn poker. A deck of `ranks` cards of one suit (default `n_players + 1`:
+- `variant="kuhn"`: Kuhn poker. A deck of `ranks` cards of one suit (default `n_agents + 1`:
   J < Q < K for two players, J < Q < K < A for three). Every player antes 1 and is dealt one
   card. One betting round, bet size 1, at most one bet: a player may check or bet (`raise`);
   once a bet is made every other player still in calls or folds.
 - `variant="leduc"` (default): Leduc hold'em. A deck of two suits of `ranks` ranks (default
-  `n_players + 1`: J, Q, K twice for two players, six cards). Every player antes 1 and is dealt
+  `n_agents + 1`: J, Q, K twice for two players, six cards). Every player antes 1 and is dealt
   one private card. Round 1 is a betting round with raise size 2; then one public card (the
   board) is revealed; round 2 has raise size 4. At most 2 raises per round (a bet counts as the
   first). At the showdown a player whose card pairs the board beats any non-pair, otherwise the
@@ -27,8 +27,8 @@ builds its exact game tree from) and a few tensor gathers per step.
 
 For N players both games use `N + 1` ranks by default, the usual generalisation (N-player Kuhn
 as in Szafron et al. 2013; Leduc then has `2 * (N + 1)` cards, so the deck never runs short).
-With `ranks=` the deck can be smaller or larger; Kuhn needs `ranks >= n_players` cards and
-Leduc `2 * ranks >= n_players + 1` (one card per player and the board). Suits never matter
+With `ranks=` the deck can be smaller or larger; Kuhn needs `ranks >= n_agents` cards and
+Leduc `2 * ranks >= n_agents + 1` (one card per player and the board). Suits never matter
 beyond making cards distinct.
 
 ## Betting
@@ -116,9 +116,9 @@ observation this env shows there, so a policy trained here can be evaluated exac
 
 ## Arguments
 - `variant="leduc"`: `"kuhn"` or `"leduc"`.
-- `n_players=2`: at least 2; at most 10 for Kuhn and 4 for Leduc (the env precomputes the
+- `n_agents=2` (was `n_players`, still accepted with a warning until the next version): at least 2; at most 10 for Kuhn and 4 for Leduc (the env precomputes the
   hand's betting tree: 5-player Leduc has 104,386 betting sequences, 4-player 11,685).
-- `ranks=None`: ranks in the deck, 1 to 13; default `n_players + 1`.
+- `ranks=None`: ranks in the deck, 1 to 13; default `n_agents + 1`.
 - `hands=1`: hands per episode (a match), at least 1.
 - `max_cycles=1000`: steps before truncation.
 - `validate_actions=True`: check actions against the mask (see Betting).
@@ -131,7 +131,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import gymnasium
@@ -172,14 +172,16 @@ class PokerRules:
     variant: str = "leduc"
     n_players: int = 2
     ranks: int | None = None
+    count_name: str = field(default="n_players", compare=False, repr=False)
+    """The argument that gave ``n_players``, named in errors (``PokerEnv`` counts its players as ``n_agents``)."""
 
     def __post_init__(self):
         if not isinstance(self.variant, str) or self.variant not in VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r}; valid variants: {', '.join(VARIANTS)}")
-        n = int_at_least("n_players", self.n_players, 2)
+        n = int_at_least(self.count_name, self.n_players, 2)
         if n > MAX_PLAYERS[self.variant]:
             raise ValueError(
-                f"n_players must be at most {MAX_PLAYERS[self.variant]} for {self.variant} (the env precomputes the "
+                f"{self.count_name} must be at most {MAX_PLAYERS[self.variant]} for {self.variant} (the env precomputes the "
                 f"hand's betting tree, which grows exponentially with the players), got {n}"
             )
         ranks = n + 1 if self.ranks is None else int_at_least("ranks", self.ranks, 1)
@@ -191,7 +193,7 @@ class PokerRules:
             needed = "one card per player" + (" and the board" if self.variant == "leduc" else "")
             raise ValueError(
                 f"too many players for the deck: {self.variant} with ranks={ranks} has {self.deck_size} cards, "
-                f"but n_players={n} needs {self.cards_dealt} ({needed})"
+                f"but {self.count_name}={n} needs {self.cards_dealt} ({needed})"
             )
 
     @property
@@ -415,14 +417,14 @@ class PokerEnv(BatchedEnv):
         device: str | torch.device = "cpu",
         *,
         variant: str = "leduc",
-        n_players: int = 2,
+        n_agents: int = 2,
         ranks: int | None = None,
         hands: int = 1,
         max_cycles: int = 1000,
         validate_actions: bool = True,
         sync_free: bool | None = None,
     ):
-        rules = PokerRules(variant, n_players, ranks)
+        rules = PokerRules(variant, n_agents, ranks, count_name="n_agents")
         self.rules = rules
         self.variant = rules.variant
         self.hands = int_at_least("hands", hands, 1)

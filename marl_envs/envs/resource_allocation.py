@@ -4,7 +4,7 @@
 |---|---|
 | Import | `from marl_envs import resource_allocation_v0` |
 | Agents | `agent_0` ... `agent_3` (`n_agents`, default 4) |
-| Action space | `continuous=True` (default): `Box(0, 1, (n_resources,), float32)`; `continuous=False`: `Discrete(2 * n_resources + 3)` (9 by default; `Discrete(5)` for one resource), see Discrete actions |
+| Action space | `continuous_actions=True` (default): `Box(0, 1, (n_resources,), float32)`; `continuous_actions=False`: `Discrete(2 * n_resources + 3)` (9 by default; `Discrete(5)` for one resource), see Discrete actions |
 | Observation space | `Box(low, high, (4 * n_resources,), float32)` (12 by default), bounds below |
 | State space | `Box(low, high, (2 * n_agents * n_resources + n_resources,), float32)` (27 by default) |
 | Reward | individual: the utility of what the agent received |
@@ -38,7 +38,7 @@ Individual: agent i's reward is `sum_r utilities[i, r] * received[i, r]` at this
 Info `social_welfare` (per sub-env): `sum_i sum_r utilities[i, r] * allocation[i, r]`, the
 allocations accumulated over the episode, so it equals the sum of all agents' rewards so far.
 
-## Discrete actions (`continuous=False`)
+## Discrete actions (`continuous_actions=False`)
 Request prototypes, each a point of the continuous action space:
 - 0: nothing;
 - `1 + 2r`: half of resource r (0.5 of r, 0 of the others); `2 + 2r`: all of resource r;
@@ -69,7 +69,7 @@ over-subscribe every resource at once, so random episodes are short (one or two 
   first step.
 - `utilities=None`: fixed utility weights, shape `[n_agents, n_resources]`, finite; default:
   drawn `U[0, 2)` at every reset.
-- `continuous=True`: continuous requests, or the discrete prototypes above.
+- `continuous_actions=True`: continuous requests, or the discrete prototypes above.
 - `max_cycles=20`: steps before truncation.
 
 ## Differences from the design note
@@ -119,7 +119,7 @@ class ResourceAllocationEnv(BatchedEnv):
         n_resources: int = 3,
         capacities: float | list[float] | None = None,
         utilities: list[list[float]] | np.ndarray | None = None,
-        continuous: bool = True,
+        continuous_actions: bool = True,
         max_cycles: int = 20,
         validate_actions: bool = True,
         sync_free: bool | None = None,
@@ -128,7 +128,7 @@ class ResourceAllocationEnv(BatchedEnv):
         self.n_resources = R = int_at_least("n_resources", n_resources, 1)
         capacity = _capacities(capacities, R)
         fixed_utilities = None if utilities is None else _utilities(utilities, n_agents, R)
-        self.continuous = boolean("continuous", continuous)
+        self.continuous_actions = boolean("continuous_actions", continuous_actions)
 
         if fixed_utilities is None:
             utility_low, utility_high = np.zeros(R, np.float32), np.full(R, 2.0, np.float32)
@@ -147,7 +147,7 @@ class ResourceAllocationEnv(BatchedEnv):
         )
         agents = [f"agent_{i}" for i in range(n_agents)]
         box = gymnasium.spaces.Box(0.0, 1.0, (R,), np.float32)
-        spaces, table = action_spaces(agents, box, self.continuous, request_prototypes(R))
+        spaces, table = action_spaces(agents, box, self.continuous_actions, request_prototypes(R))
         super().__init__(
             num_envs,
             device,

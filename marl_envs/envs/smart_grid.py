@@ -4,7 +4,7 @@
 |---|---|
 | Import | `from marl_envs import smart_grid_v0` |
 | Agents | `producer_0`, `producer_1`, `consumer_0` ... `consumer_2`, `storage_0` (`n_producers`=2, `n_consumers`=3, `n_storage`=1) |
-| Action space | `Box(-1, 1, (1,), float32)`; `continuous=False`: `Discrete(5)`, the levels -1, -0.5, 0, 0.5, 1 |
+| Action space | `Box(-1, 1, (1,), float32)`; `continuous_actions=False`: `Discrete(5)`, the levels -1, -0.5, 0, 0.5, 1 |
 | Observation space | `Box([0, 0, -1, 0, 0], [1, 1.5, h, h, 1], (5,), float32)`, h = max(1, n_consumers / 2) (1.5 by default) |
 | State space | `Box(0, high, (2 * n_producers + 2 * n_consumers + n_storage + 2,), float32)` (13 by default); high 1, 1.5 for the costs |
 | Reward | per agent, by role |
@@ -110,7 +110,7 @@ a battery's level) above a strip showing how much of the day has passed.
 
 ## Arguments
 - `n_producers=2`, `n_consumers=3`, `n_storage=1`: agents of each role (each >= 1).
-- `continuous=True`: `Box(-1, 1, (1,))` actions; `False`: `Discrete(5)`, action k applying the
+- `continuous_actions=True`: `Box(-1, 1, (1,))` actions; `False`: `Discrete(5)`, action k applying the
   level `(-1, -0.5, 0, 0.5, 1)[k]`, for value-based learners. For a producer, -1, -0.5 and 0 all
   mean "produce nothing".
 - `max_cycles=24`: steps before truncation (the day ends at 24 anyway).
@@ -154,7 +154,7 @@ class SmartGridEnv(BatchedEnv):
         n_producers: int = 2,
         n_consumers: int = 3,
         n_storage: int = 1,
-        continuous: bool = True,
+        continuous_actions: bool = True,
         max_cycles: int = HOURS_PER_DAY,
         validate_actions: bool = True,
         sync_free: bool | None = None,
@@ -162,7 +162,7 @@ class SmartGridEnv(BatchedEnv):
         P = self.n_producers = int_at_least("n_producers", n_producers, 1)
         C = self.n_consumers = int_at_least("n_consumers", n_consumers, 1)
         S = self.n_storage = int_at_least("n_storage", n_storage, 1)
-        self.continuous = boolean("continuous", continuous)
+        self.continuous_actions = boolean("continuous_actions", continuous_actions)
 
         teams = {"producer": P, "consumer": C, "storage": S}
         agents = [f"{team}_{i}" for team, count in teams.items() for i in range(count)]
@@ -175,7 +175,7 @@ class SmartGridEnv(BatchedEnv):
         state_high = np.ones(2 * P + 2 * C + S + 2, np.float32)
         state_high[P : 2 * P] = 1.5
         box = gymnasium.spaces.Box(-1.0, 1.0, (1,), np.float32)
-        spaces, table = action_spaces(agents, box, self.continuous, [[level] for level in DISCRETE_LEVELS])
+        spaces, table = action_spaces(agents, box, self.continuous_actions, [[level] for level in DISCRETE_LEVELS])
         super().__init__(
             num_envs,
             device,
