@@ -87,7 +87,7 @@ import numpy as np
 import torch
 
 import marl_envs
-from marl_envs import BatchedEnv, EnvStep
+from marl_envs import ActionSpec, BatchedEnv, EnvStep
 from marl_envs.core.rng import seeds_for
 
 __all__ = ["EnvStep", "NativeVecEnv", "PettingZooVecEnv", "VecEnv", "make_vec_env"]
@@ -156,20 +156,7 @@ class VecEnv:
         Drawn on ``generator``'s device (CPU by default), so one seeded generator gives the same
         actions whatever the device or the source (and the same as ``BatchedEnv.random_actions``).
         """
-        B, N, A = self.num_envs, self.n_agents, self.action_size
-        source = generator.device if generator is not None else torch.device("cpu")
-        if self.discrete:
-            scores = torch.rand(B, N, A, generator=generator, device=source).to(self.device)
-            legal = self._current_mask
-            if legal is None:
-                legal = self._static_mask
-            if legal is not None:
-                scores = scores.masked_fill(~legal, -1.0)
-            return scores.argmax(-1)
-        uniform = torch.rand(B, N, A, generator=generator, device=source).to(self.device)
-        normal = torch.randn(B, N, A, generator=generator, device=source).to(self.device)
-        actions = torch.where(self._bounded, self._low_finite + self._span_finite * uniform, normal)
-        return actions.clamp(self._clamp_low, self._clamp_high).masked_fill(~self._action_used, 0.0)
+        return self.actions.sample(self.num_envs, self._current_mask, generator)
 
     def __enter__(self) -> VecEnv:
         return self
@@ -185,39 +172,17 @@ class VecEnv:
         )
 
     # ------------------------------------------------------------------ shared set-up
-    def _set_actions(self, discrete: bool, sizes: Sequence[int], low: np.ndarray | None, high: np.ndarray | None, env_masks: bool) -> None:
-        """Action attributes, the static mask of padding actions and the sampling constants.
-
-        ``low``/``high``: continuous only, float32 ``[N, A]`` with any value in padding.
-        """
-        self.discrete = discrete
-        self.action_sizes = [int(n) for n in sizes]
-        self.action_size = max(self.action_sizes)
-        A, device = self.action_size, self.device
-        used = np.arange(A)[None, :] < np.asarray(self.action_sizes)[:, None]  # [N, A]
-        self._action_used_np = used
-        self._action_used = torch.as_tensor(used, device=device)
+    def _set_actions(self, actions: ActionSpec, env_masks: bool) -> None:
+        """Action attributes from ``actions`` (on ``device``) and the static mask of padding actions."""
+        self.actions = actions
+        self.discrete = actions.discrete
+        self.action_sizes = list(actions.sizes)
+        self.action_size = actions.width
+        self.action_low, self.action_high = actions.low, actions.high
         self._current_mask: torch.Tensor | None = None
-        heterogeneous = len(set(self.action_sizes)) > 1
-        if discrete:
-            self.action_low = self.action_high = None
-            # Agents with fewer actions than the widest one: their padding actions are illegal.
-            self._static_mask = self._action_used if heterogeneous else None
-            self.has_action_mask = bool(env_masks or heterogeneous)
-            return
-        self._static_mask = None
-        self.has_action_mask = False
-        low = np.where(used, low, 0.0).astype(np.float32)
-        high = np.where(used, high, 0.0).astype(np.float32)
-        self.action_low = torch.as_tensor(low, device=device)
-        self.action_high = torch.as_tensor(high, device=device)
-        bounded = np.isfinite(low) & np.isfinite(high)
-        self._bounded = torch.as_tensor(bounded, device=device)
-        self._low_finite = torch.as_tensor(np.where(bounded, low, 0.0).astype(np.float32), device=device)
-        self._span_finite = torch.as_tensor(np.where(bounded, high - low, 0.0).astype(np.float32), device=device)
-        self._clamp_low = torch.as_tensor(np.where(used, low, -np.inf).astype(np.float32), device=device)
-        self._clamp_high = torch.as_tensor(np.where(used, high, np.inf).astype(np.float32), device=device)
-        self._low_np, self._high_np = low, high
+        # Agents with fewer discrete actions than the widest one: their padding actions are illegal.
+        self._static_mask = actions.used if actions.discrete and actions.heterogeneous else None
+        self.has_action_mask = bool(actions.discrete and (env_masks or actions.heterogeneous))
 
 
 class NativeVecEnv(VecEnv):
@@ -245,10 +210,7 @@ class NativeVecEnv(VecEnv):
         self.state_size = env.state_size
         self.has_adjacency = bool(env.has_adjacency)
         self.sync_free = bool(env.sync_free)
-        discrete = env.discrete_actions
-        low = None if discrete else env._action_low.cpu().numpy()
-        high = None if discrete else env._action_high.cpu().numpy()
-        self._set_actions(discrete, env.action_sizes, low, high, env.has_action_mask)
+        self._set_actions(env.actions if self.device == env.device else env.actions.to(self.device), env.has_action_mask)
 
     @property
     def max_episode_steps(self) -> int | None:
@@ -339,30 +301,14 @@ class PettingZooVecEnv(VecEnv):
         self.obs_size = max(self._obs_sizes)
         self._dict_obs = any(dict_masks)
 
-        # Action spaces: all Discrete, or all Box.
-        spaces = [first.action_space(agent) for agent in self.agents]
-        if all(isinstance(s, gymnasium.spaces.Discrete) for s in spaces):
-            self._starts = np.array([int(s.start) for s in spaces], np.int64)
-            self._action_shapes = None
-            self._action_dtypes = [s.dtype for s in spaces]
-            sizes, low, high = [int(s.n) for s in spaces], None, None
-            discrete = True
-        elif all(isinstance(s, gymnasium.spaces.Box) for s in spaces):
-            self._action_shapes = [s.shape for s in spaces]
-            self._action_dtypes = [s.dtype for s in spaces]
-            sizes = [int(math.prod(s.shape)) for s in spaces]
-            low = np.zeros((N, max(sizes)), np.float32)
-            high = np.zeros((N, max(sizes)), np.float32)
-            for i, s in enumerate(spaces):
-                low[i, : sizes[i]] = np.asarray(s.low, np.float32).reshape(-1)
-                high[i, : sizes[i]] = np.asarray(s.high, np.float32).reshape(-1)
-            discrete = False
-        else:
-            found = ", ".join(f"{a}: {s}" for a, s in zip(self.agents, spaces))
-            raise TypeError(
-                f"{self.name}: unsupported action spaces ({found}); expected every agent's to be Discrete, "
-                "or every agent's a Box (MultiDiscrete, MultiBinary, Tuple, Dict and mixed spaces are not supported)"
-            )
+        # Action spaces: all Discrete, or all Box (any shape, flattened).
+        try:
+            actions = ActionSpec(self.agents, [first.action_space(agent) for agent in self.agents], self.device)
+        except TypeError as error:
+            raise TypeError(f"{self.name}: {error}") from None
+        self._host_actions = actions.to("cpu")
+        self._action_shapes = [s.shape for s in actions.spaces]
+        self._action_dtypes = [s.dtype for s in actions.spaces]
 
         # One reset of the first copy tells whether the env has state() and masks in its infos.
         observations, infos = first.reset()
@@ -375,9 +321,9 @@ class PettingZooVecEnv(VecEnv):
             state = None
         self._has_state = state is not None
         self.state_size = int(np.asarray(state).size) if self._has_state else N * self.obs_size
-        self._set_actions(discrete, sizes, low, high, self._dict_obs or self._info_masks)
-        self._masked = self.has_action_mask and discrete
-        self._info_masks = self._info_masks and discrete
+        self._set_actions(actions, self._dict_obs or self._info_masks)
+        self._masked = self.has_action_mask
+        self._info_masks = self._info_masks and self.discrete
         self._max_cycles = _max_cycles(first)
 
         # Preallocated host buffers; each step copies each field to the device once.
@@ -389,8 +335,7 @@ class PettingZooVecEnv(VecEnv):
         self._truncated = np.zeros((K, N), bool)
         self._alive = np.zeros((K, N), bool)
         self._mask = np.ones((K, N, A), bool)
-        self._mask_rows = np.broadcast_to(self._action_used_np, (N, A))  # an agent without a mask: all its actions
-        self._sizes_np = np.asarray(self.action_sizes, np.int64)
+        self._mask_rows = self._host_actions.used.numpy()  # an agent without a mask: all its actions
         self._has_reset = False
 
     @property
@@ -556,59 +501,19 @@ class PettingZooVecEnv(VecEnv):
 
     def _per_agent_actions(self, actions: Any) -> list[list[Any]]:
         """``actions`` checked and split into per-agent NumPy values of each agent's own space."""
-        K, N, A = self.num_envs, self.n_agents, self.action_size
-        if not isinstance(actions, torch.Tensor):
-            try:
-                actions = torch.as_tensor(np.asarray(actions))
-            except (TypeError, ValueError) as error:
-                raise TypeError(f"actions must be a tensor, got {type(actions).__name__}: {error}") from None
-        actions = actions.detach()
-        alive = self._alive
+        K, N = self.num_envs, self.n_agents
+        checked = self._host_actions.check(
+            actions, K, action_mask=torch.from_numpy(self._mask) if self._masked else None,
+            alive=torch.from_numpy(self._alive), where="copy",
+        )  # fmt: skip
+        dtypes = self._action_dtypes
         if self.discrete:
-            if actions.dtype.is_floating_point or actions.dtype.is_complex or actions.dtype == torch.bool:
-                raise TypeError(f"discrete actions must be an integer tensor [{K}, {N}], got dtype {actions.dtype}")
-            if tuple(actions.shape) != (K, N):
-                raise ValueError(f"actions must have shape [{K}, {N}] (num_envs, n_agents), got {list(actions.shape)}")
-            array = actions.to("cpu", torch.int64).numpy()
-            bad = (array < 0) | (array >= self._sizes_np)
-            if self._masked:
-                legal = np.take_along_axis(self._mask, np.clip(array, 0, A - 1)[..., None], -1)[..., 0]
-                bad |= ~legal
-            self._raise_if_bad(bad & alive, array)
-            array = array + self._starts
-            return [[array[k, i].astype(self._action_dtypes[i]) for i in range(N)] for k in range(K)]
-        if not actions.dtype.is_floating_point:
-            raise TypeError(f"continuous actions must be a float tensor [{K}, {N}, {A}], got dtype {actions.dtype}")
-        if tuple(actions.shape) != (K, N, A):
-            raise ValueError(f"actions must have shape [{K}, {N}, {A}] (num_envs, n_agents, action size), got {list(actions.shape)}")
+            array = checked.numpy() + self._host_actions.starts
+            return [[array[k, i].astype(dtypes[i]) for i in range(N)] for k in range(K)]
         # A copy of its own: envs may keep or change the arrays they are given.
-        array = np.array(actions.to("cpu", torch.float32).numpy(), copy=True)
-        used = self._action_used_np
-        bad = ((np.isnan(array) | (array < self._low_np) | (array > self._high_np)) & used).any(-1)
-        self._raise_if_bad(bad & alive, array)
-        sizes, shapes, dtypes = self.action_sizes, self._action_shapes, self._action_dtypes
-        per_agent = []
-        for k in range(K):
-            per_agent.append([array[k, i, : sizes[i]].reshape(shapes[i]).astype(dtypes[i], copy=False) for i in range(N)])
-        return per_agent
-
-    def _raise_if_bad(self, bad: np.ndarray, array: np.ndarray) -> None:
-        if not bad.any():
-            return
-        k, i = (int(v) for v in np.argwhere(bad)[0])
-        agent = self.agents[i]
-        where = f" in copy {k}" if self.num_envs > 1 else ""
-        if self.discrete:
-            received = int(array[k, i])
-            if 0 <= received < self.action_sizes[i]:
-                legal = np.flatnonzero(self._mask[k, i]).tolist()
-                raise ValueError(f"agent {agent!r}{where}: action {received} is illegal now; legal actions: {legal}")
-            raise ValueError(f"agent {agent!r}{where}: action {received} is out of range; expected an integer in [0, {self.action_sizes[i]})")
-        received = array[k, i, : self.action_sizes[i]].tolist()
-        if np.isnan(array[k, i, : self.action_sizes[i]]).any():
-            raise ValueError(f"agent {agent!r}{where}: action {received} contains NaN")
-        low, high = self._low_np[i, : self.action_sizes[i]].tolist(), self._high_np[i, : self.action_sizes[i]].tolist()
-        raise ValueError(f"agent {agent!r}{where}: action {received} is out of range; expected values within low={low}, high={high}")
+        array = np.array(checked.numpy(), copy=True)
+        sizes, shapes = self.action_sizes, self._action_shapes
+        return [[array[k, i, : sizes[i]].reshape(shapes[i]).astype(dtypes[i], copy=False) for i in range(N)] for k in range(K)]
 
     def _info_tensors(self, collected: dict[str, list]) -> dict[str, torch.Tensor]:
         """Numeric infos as ``[K, N, ...]`` tensors; other values are dropped (see the module doc)."""

@@ -250,7 +250,7 @@ def test_normal_draws():
 
 
 def test_discrete_action_table_maps_to_continuous_actions():
-    from marl_envs.core.batched import action_spaces
+    from marl_envs.core.actions import action_spaces
 
     agents = ["agent_0", "agent_1"]
     spaces, table = action_spaces(agents, gymnasium.spaces.Box(-1, 1, (2,), np.float32), False, [[-1.0, 0.0], [0.0, 0.5], [1.0, 1.0]])

@@ -86,7 +86,7 @@ def legal_sampling_module(env_id, **kwargs):
 
     def parallel_env(**more):
         env = module.parallel_env(**kwargs, **more)
-        current = lambda i: lambda: env.env._current_action_mask[0, i].numpy().astype(np.int8)  # noqa: E731
+        current = lambda i: lambda: env.env.current_action_mask[0, i].numpy().astype(np.int8)  # noqa: E731
         env.action_spaces = {a: _LegalSampling(int(env.action_spaces[a].n), current(i)) for i, a in enumerate(env.possible_agents)}
         return env
 
@@ -569,7 +569,7 @@ def test_bad_batched_actions_give_clear_errors(env_id):
         actions[1, N - 1, 0] = float("nan")
         with pytest.raises(ValueError, match=f"agent '{env.possible_agents[N - 1]}' in sub-env 1: action .* contains NaN"):
             env.step(actions)
-        actions[1, N - 1, 0] = float(env._action_high[N - 1, 0]) + 1
+        actions[1, N - 1, 0] = float(env.actions.high[N - 1, 0]) + 1
         with pytest.raises(ValueError, match=f"agent '{env.possible_agents[N - 1]}' in sub-env 1: action .* is out of range; expected Box"):
             env.step(actions)
 

@@ -5,10 +5,14 @@ the same for every env, so that no env (and no algorithm) writes it again:
 
 * seeding: one reproducible random stream per sub-env (:mod:`marl_envs.core.rng`);
 * same-step auto-reset, ``final_obs``/``final_state`` and ``max_cycles`` truncation;
-* action validation with errors that name the agent, the expected and the received value;
+* action validation with errors that name the agent, the expected and the received value
+  (:class:`marl_envs.core.actions.ActionSpec`, shared with the PettingZoo view and the baselines);
 * per-agent spaces, padded observations and the agents' ``alive`` flags.
 
-A subclass writes only the rules:
+The public API is ``reset``, ``step`` (with auto-reset), ``transition`` (one step without it),
+``random_actions``, ``check_actions``, ``render`` and the ``actions`` spec. These, and the private
+mechanism behind them (names with a leading underscore), are final: a subclass that redefines
+one is refused when its class is defined. A subclass writes only the rules, in these hooks:
 
 ``reset_envs(env_ids)``
     put the sub-envs ``env_ids`` (int64 ``[K]``) at the start of a new episode, drawing any
@@ -66,11 +70,12 @@ import gymnasium
 import numpy as np
 import torch
 
+from marl_envs.core.actions import ActionSpec
 from marl_envs.core.checks import boolean, int_at_least, optional_boolean
 from marl_envs.core.render import bars_image
 from marl_envs.core.rng import CounterRNG, seeds_for
 
-__all__ = ["BatchedEnv", "EnvStep", "ResetNeeded", "action_spaces"]
+__all__ = ["BatchedEnv", "EnvStep", "ResetNeeded"]
 
 
 class ResetNeeded(RuntimeError, ValueError):
@@ -104,12 +109,6 @@ class EnvStep(NamedTuple):
     """Numeric per-step information: tensors ``[B]`` (per sub-env) or ``[B, N, ...]`` (per agent)."""
 
 
-def _space_name(space: gymnasium.Space) -> str:
-    if isinstance(space, gymnasium.spaces.Discrete):
-        return f"an integer in [{int(space.start)}, {int(space.start + space.n)})"
-    return f"{space}"
-
-
 class BatchedEnv:
     """Base class of every environment: ``num_envs`` copies stepped at once on one device.
 
@@ -136,6 +135,10 @@ class BatchedEnv:
     """True for envs where an agent's episode can end before its sub-env's (a folded player)."""
     has_action_mask: ClassVar[bool] = False
     """True for envs whose ``action_masks`` returns masks (some actions are illegal at times)."""
+    inference_only: bool = False
+    """True: the env runs in ``torch.inference_mode`` (its tensors are inference tensors, about 20%
+    faster per step), for an owner that never feeds them to autograd (the PettingZoo view sets it).
+    False (default): its tensors are plain tensors whatever the caller's mode (see ``_plain_tensors``)."""
     has_adjacency: bool = False
     """True for envs whose ``adjacency_matrix`` returns an agent graph (a class constant, or set per instance
     where a constructor argument turns the graph on)."""
@@ -149,6 +152,22 @@ class BatchedEnv:
     then always uses the index path). A missing name makes the sync-free path keep a reset value
     in sub-envs that did not finish: ``tests/test_syncfree_env.py`` catches that for every
     registered env."""
+
+    _FINAL: ClassVar[tuple[str, ...]] = (
+        "reset", "step", "transition", "check_actions", "random_actions", "render", "reset_where",
+        "_reset_all", "_step_all", "_transition", "_restart", "_observe_all", "_episode_slots", "_tensor_mode",
+    )  # fmt: skip
+    """The shared mechanism: a subclass that redefines one of these is refused when it is defined."""
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        overridden = [name for name in BatchedEnv._FINAL if name in vars(cls)]
+        if overridden:
+            raise TypeError(
+                f"{cls.__name__} redefines {', '.join(overridden)}, which BatchedEnv owns (auto-reset, seeding, action "
+                "checks are written once): write the rules in the hooks reset_envs, step_envs, observations, "
+                "global_state, action_masks, adjacency_matrix, render_rgb, render_ansi"
+            )
 
     def __init__(
         self,
@@ -186,25 +205,14 @@ class BatchedEnv:
         self.obs_size = max(self.obs_sizes)
         self.state_size = int(np.prod(state_space.shape))
         spaces = [self.action_spaces[a] for a in self.possible_agents]
-        self.discrete_actions = all(isinstance(s, gymnasium.spaces.Discrete) for s in spaces)
-        if self.discrete_actions:
-            if any(int(s.start) != 0 for s in spaces):
-                raise ValueError("Discrete action spaces must start at 0")
-            self.action_sizes = [int(s.n) for s in spaces]
-            self._action_n = torch.tensor(self.action_sizes, dtype=torch.int64, device=self.device)
-        elif all(isinstance(s, gymnasium.spaces.Box) and len(s.shape) == 1 for s in spaces):
-            self.action_sizes = [int(s.shape[0]) for s in spaces]
-            width = max(self.action_sizes)
-            # Padding entries accept any finite value: they are ignored by the rules.
-            low = np.full((self.n_agents, width), -np.inf, np.float32)
-            high = np.full((self.n_agents, width), np.inf, np.float32)
-            for i, s in enumerate(spaces):
-                low[i, : s.shape[0]], high[i, : s.shape[0]] = s.low, s.high
-            self._action_low = torch.as_tensor(low, device=self.device)
-            self._action_high = torch.as_tensor(high, device=self.device)
-            self._action_used = torch.arange(width, device=self.device) < torch.tensor(self.action_sizes, device=self.device)[:, None]
-        else:
+        if not (all(isinstance(s, gymnasium.spaces.Discrete) for s in spaces) or all(isinstance(s, gymnasium.spaces.Box) and len(s.shape) == 1 for s in spaces)):
             raise TypeError("every agent's action space must be Discrete, or every one a 1-D Box")
+        self.actions = ActionSpec(self.possible_agents, spaces, self.device)
+        """The agents' actions: sizes, bounds (``actions.low``/``actions.high``), checking and sampling."""
+        if self.actions.starts.any():
+            raise ValueError("Discrete action spaces must start at 0")
+        self.discrete_actions = self.actions.discrete
+        self.action_sizes = self.actions.sizes
 
         self._action_table = None
         if action_table is not None:
@@ -254,7 +262,12 @@ class BatchedEnv:
     @property
     def action_size(self) -> int:
         """Discrete: the largest number of actions; continuous: the padded action width."""
-        return max(self.action_sizes)
+        return self.actions.width
+
+    @property
+    def current_action_mask(self) -> torch.Tensor | None:
+        """bool ``[B, N, A]``: the legal actions at the last returned observation (None for envs without masks)."""
+        return self._current_action_mask
 
     def reset(self, seed: int | Sequence[int] | torch.Tensor | None = None) -> EnvStep:
         """Start a new episode in every sub-env.
@@ -265,7 +278,7 @@ class BatchedEnv:
         in ``[-2**62, 2**62)``: see :func:`marl_envs.core.rng.seeds_for`. A refused seed
         raises before anything changes.
         """
-        with _plain_tensors():
+        with self._tensor_mode():
             return self._reset_all(seed)
 
     def step(self, actions: torch.Tensor) -> EnvStep:
@@ -274,8 +287,28 @@ class BatchedEnv:
         ``actions``: discrete envs int ``[B, N]``; continuous envs float ``[B, N, A]`` within the
         Box bounds. Actions of agents that have left are ignored.
         """
-        with _plain_tensors():
+        with self._tensor_mode():
             return self._step_all(actions)
+
+    def transition(self, actions: torch.Tensor) -> EnvStep:
+        """Advance every sub-env by one step, without auto-reset.
+
+        For a caller that starts episodes itself (the PettingZoo view does). The returned
+        ``obs``/``state``/``action_mask`` are the step's own (``final_obs`` is ``obs``); a sub-env
+        whose episode ended stays ended, and with ``validate_actions`` stepping it again before
+        ``reset()`` raises :class:`ResetNeeded` (its rules would run past the episode's end).
+        """
+        with self._tensor_mode():
+            if self.validate_actions and self._has_reset:
+                ended = ~self.alive.any(-1)
+                if ended.any():
+                    raise ResetNeeded(f"sub-env {int(ended.nonzero()[0])}'s episode has ended: call reset() before stepping it again")
+            reward, terminated, truncated, alive, info = self._transition(self.check_actions(actions))
+            obs, state, action_mask, adjacency = self._observe_all()
+            return EnvStep(obs, state, reward, terminated, truncated, alive.clone(), obs, state, action_mask, adjacency, info)
+
+    def _tensor_mode(self):
+        return torch.inference_mode() if self.inference_only else _plain_tensors()
 
     def _reset_all(self, seed) -> EnvStep:
         if seed is not None or not self._seeded:
@@ -308,20 +341,7 @@ class BatchedEnv:
         Drawn on ``generator``'s device (CPU by default), so a seeded CPU generator gives the
         same actions whatever the env's device.
         """
-        B, N, A = self.num_envs, self.n_agents, self.action_size
-        source = generator.device if generator is not None else torch.device("cpu")
-        if self.discrete_actions:
-            legal = torch.arange(A, device=self.device) < self._action_n[:, None]
-            if self._current_action_mask is not None:
-                legal = legal & self._current_action_mask
-            scores = torch.rand(B, N, A, generator=generator, device=source).to(self.device)
-            return scores.masked_fill(~legal, -1.0).argmax(-1)
-        uniform = torch.rand(B, N, A, generator=generator, device=source).to(self.device)
-        normal = torch.randn(B, N, A, generator=generator, device=source).to(self.device)
-        low, high = self._action_low, self._action_high
-        bounded = torch.isfinite(low) & torch.isfinite(high)
-        actions = torch.where(bounded, low.nan_to_num(0.0) + (high - low).nan_to_num(0.0) * uniform, normal)
-        return actions.clamp(low, high).masked_fill(~self._action_used, 0.0)
+        return self.actions.sample(self.num_envs, self._current_action_mask, generator)
 
     def render(self, mode: str = "rgb_array", env_index: int = 0) -> np.ndarray | str:
         """Picture of sub-env ``env_index``: ``"rgb_array"`` (uint8 HxWx3) or ``"ansi"`` (text)."""
@@ -419,59 +439,13 @@ class BatchedEnv:
         return reward, terminated, truncated, self.alive, info
 
     def check_actions(self, actions: Any) -> torch.Tensor:
-        """Return ``actions`` as a tensor on the env's device, or raise a clear error."""
+        """Return ``actions`` as a tensor on the env's device, or raise a clear error (see :class:`ActionSpec`)."""
         if not self._has_reset:
             raise ResetNeeded("call reset() before step()")
-        if not isinstance(actions, torch.Tensor):
-            try:
-                actions = torch.as_tensor(np.asarray(actions))
-            except (TypeError, ValueError) as error:
-                raise TypeError(f"actions must be a tensor or array, got {type(actions).__name__}: {error}") from None
-        B, N = self.num_envs, self.n_agents
-        if self.discrete_actions:
-            if actions.dtype.is_floating_point or actions.dtype.is_complex or actions.dtype == torch.bool:
-                raise TypeError(f"discrete actions must be an integer tensor [{B}, {N}], got dtype {actions.dtype}")
-            if actions.shape != (B, N):
-                raise ValueError(f"actions must have shape [{B}, {N}] (num_envs, n_agents), got {list(actions.shape)}")
-            actions = actions.to(self.device, torch.int64)
-            if self.validate_actions:
-                bad = (actions < 0) | (actions >= self._action_n)
-                mask = self._current_action_mask
-                if mask is not None:
-                    bad = bad | ~mask.gather(-1, actions.clamp(0, mask.shape[-1] - 1)[..., None])[..., 0]
-                self._raise_if_bad(bad, actions)
-        else:
-            if not actions.dtype.is_floating_point:
-                raise TypeError(f"continuous actions must be a float tensor [{B}, {N}, {self.action_size}], got dtype {actions.dtype}")
-            if actions.shape != (B, N, self.action_size):
-                raise ValueError(
-                    f"actions must have shape [{B}, {N}, {self.action_size}] (num_envs, n_agents, action size), "
-                    f"got {list(actions.shape)}"
-                )
-            actions = actions.to(self.device, torch.float32)
-            if self.validate_actions:
-                bad = ((actions.isnan() & self._action_used) | (actions < self._action_low) | (actions > self._action_high)).any(-1)
-                self._raise_if_bad(bad, actions)
-        return actions
-
-    def _raise_if_bad(self, bad: torch.Tensor, actions: torch.Tensor) -> None:
-        if self.agents_can_leave:
-            bad = bad & self.alive
-        if not bad.any():
-            return
-        b, i = (int(v) for v in bad.nonzero()[0])
-        agent = self.possible_agents[i]
-        where = f" in sub-env {b}" if self.num_envs > 1 else ""
-        value = actions[b, i] if self.discrete_actions else actions[b, i, : self.action_sizes[i]]
-        received = value.item() if value.dim() == 0 else value.tolist()
-        mask = self._current_action_mask
-        if self.discrete_actions and mask is not None and 0 <= received < self.action_sizes[i] and not mask[b, i, received]:
-            legal = mask[b, i].nonzero().squeeze(-1).tolist()
-            raise ValueError(f"agent {agent!r}{where}: action {received} is illegal now; legal actions: {legal}")
-        if not self.discrete_actions and bool(torch.isnan(value).any()):
-            raise ValueError(f"agent {agent!r}{where}: action {received} contains NaN")
-        expected = _space_name(self.action_spaces[agent])
-        raise ValueError(f"agent {agent!r}{where}: action {received} is out of range; expected {expected}")
+        return self.actions.check(
+            actions, self.num_envs, validate=self.validate_actions, action_mask=self._current_action_mask,
+            alive=self.alive if self.agents_can_leave else None,
+        )  # fmt: skip
 
 
 @contextmanager
@@ -484,21 +458,6 @@ def _plain_tensors():
     """
     with torch.inference_mode(False), torch.no_grad():
         yield
-
-
-def action_spaces(agents: Sequence[str], box: gymnasium.spaces.Box, continuous_actions: bool, prototypes) -> tuple[dict, torch.Tensor | None]:
-    """Action spaces (one shared object) and ``action_table`` for an env with a ``continuous_actions`` switch.
-
-    ``continuous_actions=True``: every agent acts in ``box``. ``continuous_actions=False``: every agent picks one of
-    ``prototypes`` (a list of points of ``box``, documented by the env): ``Discrete(len(prototypes))``,
-    applied through the ``action_table``, so the env's rules see continuous actions either way.
-    """
-    if continuous_actions:
-        return dict.fromkeys(agents, box), None
-    table = torch.as_tensor(np.asarray(prototypes, dtype=np.float32)).reshape(len(prototypes), -1)
-    if table.shape[1] != box.shape[0] or not all(box.contains(row.numpy()) for row in table):
-        raise ValueError(f"every prototype must be a point of {box}")
-    return dict.fromkeys(agents, gymnasium.spaces.Discrete(len(table))), table.expand(len(agents), *table.shape).clone()
 
 
 def _as_device(device: str | torch.device) -> torch.device:

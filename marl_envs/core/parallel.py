@@ -1,9 +1,9 @@
 """``BatchedParallelEnv``: a PettingZoo ``ParallelEnv`` that is a thin view of one ``BatchedEnv`` sub-env.
 
-The rules run in the batched env (``num_envs=1``, CPU); this class only converts dicts of
-NumPy values to tensors and back. It runs its batched env in ``torch.inference_mode`` (about
-20% faster per step than ``no_grad``), so that env is its own: for a batched env to step
-yourself, use ``marl_envs.make_batched``. Unlike the batched env it does not auto-reset: when the
+The rules run in the batched env (``num_envs=1``, CPU), through its public ``reset`` and
+``transition``; this class only converts dicts of NumPy values to tensors and back. It sets
+its batched env's ``inference_only`` (about 20% faster per step than ``no_grad``), so that env is
+its own: for a batched env to step yourself, use ``marl_envs.make_batched``. Unlike the batched env it does not auto-reset: when the
 episode ends it returns the final observations, empties ``agents`` and waits for ``reset()``.
 
 Infos are dicts with numeric, stable keys: whatever the env reports per step (for example
@@ -75,6 +75,7 @@ class BatchedParallelEnv(ParallelEnv):
         if render_mode is not None and render_mode not in modes:
             raise ValueError(f"render_mode must be None or one of {modes}, got {render_mode!r}")
         self.env = batched_env
+        batched_env.inference_only = True
         self.render_mode = render_mode
         self.metadata = {**batched_env.metadata, "name": name, "is_parallelizable": True}
         self.possible_agents = list(batched_env.possible_agents)
@@ -91,6 +92,7 @@ class BatchedParallelEnv(ParallelEnv):
             (1, batched_env.n_agents, *self._action_shape), np.int64 if self._discrete else np.float32
         )
         self._needs_reset = True
+        self._started = False
 
     # ------------------------------------------------------------------ spaces
     def observation_space(self, agent: str) -> gymnasium.spaces.Box:
@@ -115,10 +117,10 @@ class BatchedParallelEnv(ParallelEnv):
 
     # ------------------------------------------------------------------ API
     def reset(self, seed: int | None = None, options: dict | None = None):
-        with torch.inference_mode():
-            out = self.env._reset_all(seed)
+        out = self.env.reset(seed)
         self.agents = self.possible_agents[:]
         self._needs_reset = False
+        self._started = True
         observations = self._split_obs(out.obs, self.agents, out.action_mask)
         infos = self._infos(self.agents, {}, out.action_mask)
         self._render_human()
@@ -129,12 +131,10 @@ class BatchedParallelEnv(ParallelEnv):
         if self._needs_reset:
             raise ResetNeeded("the episode is over (or never started): call reset() before step()")
         active = self.agents
-        with torch.inference_mode():
-            tensor = torch.from_numpy(self._actions_to_array(actions, active))
-            reward, terminated, truncated, alive, info = self.env._transition(self.env.check_actions(tensor))
-            obs = self.env.observations()
-            action_mask = self.env.action_masks()
-            self.env._current_action_mask = action_mask
+        out = self.env.transition(torch.from_numpy(self._actions_to_array(actions, active)))
+        obs, reward, terminated, truncated, alive, action_mask, info = (
+            out.obs, out.reward, out.terminated, out.truncated, out.alive, out.action_mask, out.info
+        )
         rewards_all, terminated_all, truncated_all = reward[0].tolist(), terminated[0].tolist(), truncated[0].tolist()
         index = self._index
         observations = self._split_obs(obs, active, action_mask)
@@ -149,7 +149,7 @@ class BatchedParallelEnv(ParallelEnv):
         return observations, rewards, terminations, truncations, infos
 
     def state(self) -> np.ndarray:
-        if not self.env._has_reset:
+        if not self._started:
             raise ResetNeeded("call reset() before state()")
         with torch.inference_mode():
             return self.env.global_state()[0].numpy()
@@ -158,7 +158,7 @@ class BatchedParallelEnv(ParallelEnv):
         if self.render_mode is None:
             gymnasium.logger.warn("render() was called without a render_mode; pass render_mode= to the constructor")
             return None
-        if not self.env._has_reset:
+        if not self._started:
             raise ResetNeeded("call reset() before render()")
         if self.render_mode == "human":
             print(self.env.render("ansi"))
@@ -186,8 +186,7 @@ class BatchedParallelEnv(ParallelEnv):
             i = index.get(agent)
             if i is None:
                 raise ValueError(f"unknown agent {agent!r}; agents are {self.possible_agents}")
-            value = np.asarray(action)
-            self._check_action_type(agent, action, value)
+            value = self.env.actions.check_agent_action(i, action)
             if agent not in acting:  # an agent that has left: its value is ignored (see the module doc)
                 continue
             if self._discrete:
@@ -199,20 +198,6 @@ class BatchedParallelEnv(ParallelEnv):
             if missing:
                 raise ValueError(f"no action for active agents {missing}; every agent in env.agents must act")
         return buffer
-
-    def _check_action_type(self, agent: str, action: Any, value: np.ndarray) -> None:
-        """An integer (discrete envs) or a float array of the agent's shape (continuous envs), else an error."""
-        if self._discrete:
-            if value.shape != () or value.dtype.kind not in "iu":
-                raise TypeError(
-                    f"agent {agent!r}: action must be an integer ({self.action_spaces[agent]}), "
-                    f"got {action!r} of type {type(action).__name__}"
-                )
-        elif value.dtype.kind != "f" or value.shape != self.action_spaces[agent].shape:
-            raise ValueError(
-                f"agent {agent!r}: action must be a float array of shape {self.action_spaces[agent].shape} "
-                f"({self.action_spaces[agent]}), got {action!r}"
-            )
 
     def _split_obs(self, obs: torch.Tensor, agents: list[str], action_mask: torch.Tensor | None) -> dict[str, Any]:
         array = obs[0].numpy()

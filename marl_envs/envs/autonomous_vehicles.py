@@ -74,7 +74,8 @@ import gymnasium
 import numpy as np
 import torch
 
-from marl_envs.core.batched import BatchedEnv, action_spaces
+from marl_envs.core.actions import action_spaces
+from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.render import AGENT_COLOURS
 

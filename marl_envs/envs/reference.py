@@ -84,7 +84,8 @@ import gymnasium
 import numpy as np
 import torch
 
-from marl_envs.core.batched import BatchedEnv, action_spaces
+from marl_envs.core.actions import action_spaces
+from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean
 from marl_envs.envs.particles import ParticleWorld, particle_image
 
