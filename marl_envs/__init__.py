@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from marl_envs.core.actions import ActionSpec
 from marl_envs.core.batched import BatchedEnv, EnvStep, ResetNeeded
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.parallel import BatchedParallelEnv
 from marl_envs.core.registry import REGISTRY, EnvSpec, list_envs, make, make_batched, register, spec
 from marl_envs.core import threads as _threads  # noqa: F401  (registers the after-fork hook: one torch thread in forked children)
@@ -24,6 +25,7 @@ __all__ = [
     "BatchedParallelEnv",
     "EnvSpec",
     "EnvStep",
+    "EpisodeState",
     "ResetNeeded",
     "list_envs",
     "make",

@@ -21,9 +21,9 @@ def placed(positions, speeds, targets, **kwargs):
     """A PettingZoo env whose sub-env holds the given vehicles."""
     env = autonomous_vehicles_v0.parallel_env(n_vehicles=len(positions), **kwargs)
     env.reset(seed=0)
-    env.env.positions[0] = torch.tensor(positions, dtype=torch.float32)
-    env.env.speeds[0] = torch.tensor(speeds, dtype=torch.float32)
-    env.env.target_speeds[0] = torch.tensor(targets, dtype=torch.float32)
+    env.env.episode.positions[0] = torch.tensor(positions, dtype=torch.float32)
+    env.env.episode.speeds[0] = torch.tensor(speeds, dtype=torch.float32)
+    env.env.episode.target_speeds[0] = torch.tensor(targets, dtype=torch.float32)
     return env
 
 
@@ -41,11 +41,11 @@ def test_defaults_and_starting_state():
     assert all(o[1] == 0.25 for o in obs.values())  # every vehicle starts at 5 m/s: 5 / 20
     batched = marl_envs.make_batched("autonomous_vehicles_v0", num_envs=2048)
     batched.reset(seed=0)
-    positions, targets = batched.positions, batched.target_speeds
+    positions, targets = batched.episode.positions, batched.episode.target_speeds
     assert positions.min() >= 0 and positions.max() < 30  # U[0, 0.3 * 100)
     assert targets.min() >= 10 and targets.max() <= 20  # U[10, 20)
     assert abs(float(positions.mean()) - 15) < 0.3 and abs(float(targets.mean()) - 15) < 0.1
-    assert (batched.speeds == 5).all()
+    assert (batched.episode.speeds == 5).all()
 
 
 def test_one_step_by_hand():

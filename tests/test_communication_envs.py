@@ -22,7 +22,7 @@ def placed(module, agents, landmarks, goal, **kwargs):
     env = module.parallel_env(**kwargs)
     env.reset(seed=0)
     env.env.world.place(np.array(agents, float)[None], np.zeros((1, 2, 2)), np.array(landmarks, float)[None])
-    env.env.goal[0] = torch.as_tensor(goal)
+    env.env.episode.goal[0] = torch.as_tensor(goal)
     return env
 
 
@@ -104,6 +104,6 @@ def test_bad_arguments_are_refused(env_id):
 def test_goals_are_uniform_over_the_landmarks():
     env = marl_envs.make_batched("reference_v0", 3000)
     env.reset(seed=0)
-    counts = torch.bincount(env.goal.flatten(), minlength=3) / env.goal.numel()
+    counts = torch.bincount(env.episode.goal.flatten(), minlength=3) / env.episode.goal.numel()
     assert torch.allclose(counts, torch.full((3,), 1 / 3), atol=0.02), counts
-    assert (env.goal[:, 0] == env.goal[:, 1]).float().mean() == pytest.approx(1 / 3, abs=0.03)  # drawn independently
+    assert (env.episode.goal[:, 0] == env.episode.goal[:, 1]).float().mean() == pytest.approx(1 / 3, abs=0.03)  # drawn independently

@@ -97,10 +97,10 @@ def test_starting_state():
     env = marl_envs.make_batched("cooperative_navigation_v0", num_envs=4096)
     out = env.reset(seed=0)
     world = env.world
-    for positions in (world.agent_pos, world.landmark_pos):
+    for positions in (world.episode.agent_pos, world.episode.landmark_pos):
         assert float(positions.min()) >= -1.0 and float(positions.max()) < 1.0
         assert abs(float(positions.mean())) < 0.02 and abs(float(positions.std()) - 1 / math.sqrt(3)) < 0.01
-    assert not world.agent_vel.any()
+    assert not world.episode.agent_vel.any()
     assert (out.obs[:, :, :2] == 0).all() and (out.obs[:, :, -4:] == 0).all()
 
 

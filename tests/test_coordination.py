@@ -15,7 +15,7 @@ from marl_envs import coordination_v0
 def placed(x, **kwargs):
     env = coordination_v0.parallel_env(**kwargs)
     env.reset(seed=0)
-    env.env.x[0] = torch.tensor(x)
+    env.env.episode.x[0] = torch.tensor(x)
     return env
 
 
@@ -68,7 +68,7 @@ def test_discrete_prototypes():
     env = coordination_v0.parallel_env(n_agents=2, state_dim=2, action_dim=2, noise_std=0.0, continuous_actions=False)
     assert env.action_space("agent_0").n == 5
     env.reset(seed=0)
-    env.env.x[0] = torch.tensor([0.0, 0.0])
+    env.env.episode.x[0] = torch.tensor([0.0, 0.0])
     # action 1 = +e_0, action 4 = -e_1: m = (0.5, -0.5), x = (0.05, -0.05)
     obs, *_ = env.step({"agent_0": 1, "agent_1": 4})
     np.testing.assert_allclose(obs["agent_0"], [0.05, -0.05], rtol=1e-6)

@@ -122,7 +122,7 @@ def test_truncation_at_max_cycles():
 def test_randomized_layouts_are_distinct_and_vary():
     env = marl_envs.make_batched("goal_grid_v0", num_envs=256, n_agents=3, size=4, randomize=True)
     env.reset(seed=0)
-    cells = torch.cat((env.positions, env.goals), 1)  # [B, 6, 2]
+    cells = torch.cat((env.episode.positions, env.episode.goals), 1)  # [B, 6, 2]
     flat = cells[..., 0] * 4 + cells[..., 1]
     assert all(len(set(row)) == 6 for row in flat.tolist())
     assert len({tuple(row) for row in flat.tolist()}) > 200

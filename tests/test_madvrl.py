@@ -366,9 +366,9 @@ def test_policy_table_is_the_policy_the_network_plays_in_the_env(variant):
         hidden = algo.initial_hidden(1)
         history: list[list[str]] = [[]]
         while True:
-            node = env.env.states[int(env.env.node[0])]
+            node = env.env.states[int(env.env.episode.node[0])]
             seat = node.to_act
-            cards = env.env.cards[0].tolist()
+            cards = env.env.episode.cards[0].tolist()
             H = algo.config.hidden_size
             state, logits, _, _ = algo._forward(algo.policy_nets, out.obs, hidden[..., H:], hidden[..., :H], out.action_mask, None)
             probabilities = torch.softmax(logits[0, seat], -1).double().numpy()
@@ -384,7 +384,7 @@ def test_policy_table_is_the_policy_the_network_plays_in_the_env(variant):
             out = env.step(actions)
             if bool(episode_ended(out).any()):
                 break
-            if env.env.states[int(env.env.node[0])].round > node.round:
+            if env.env.states[int(env.env.episode.node[0])].round > node.round:
                 history.append([])
     assert compared > 60
     uniform = g.exploitability(g.uniform_policy())

@@ -54,13 +54,13 @@ def place_both(reference, ours, agents, velocities, landmarks):
 def copy_goals(reference, ours):
     """The goal landmarks mpe2 drew, into ours (the envs that have goals)."""
     world = reference.unwrapped.world
-    if not hasattr(ours.env, "goal"):
+    if not hasattr(ours.env.episode, "goal"):
         return
     goal_of = [world.landmarks.index(agent._goal_b) if agent._goal_b is not None else None for agent in world.agents]  # the goal each agent knows
-    if ours.env.goal.dim() == 1:  # speaker_listener: the speaker knows the listener's goal
-        ours.env.goal[0] = goal_of[0]
+    if ours.env.episode.goal.dim() == 1:  # speaker_listener: the speaker knows the listener's goal
+        ours.env.episode.goal[0] = goal_of[0]
     else:  # reference: ours keeps agent i's own goal, which the other agent knows
-        ours.env.goal[0] = torch.tensor(goal_of[::-1])
+        ours.env.episode.goal[0] = torch.tensor(goal_of[::-1])
 
 
 def random_actions(reference, rng, continuous):

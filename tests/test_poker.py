@@ -380,11 +380,11 @@ def test_card_ids_are_integers_or_names():
     env = marl_envs.make_batched("poker_v0", 2)
     env.reset(seed=0)
     env.set_cards([[0, np.int64(1), "Kh"], [3, 4, 5]])
-    assert env.cards.tolist() == [[0, 1, 5], [3, 4, 5]]
+    assert env.episode.cards.tolist() == [[0, 1, 5], [3, 4, 5]]
     env.set_cards(torch.tensor([[5, 4, 3], [2, 1, 0]]))
     env.set_cards(np.array([[1, 0, 2]], np.int8), env_ids=[1])
     env.set_cards([[2, 3, 4]], env_ids=torch.tensor([0]))
-    assert env.cards.tolist() == [[2, 3, 4], [1, 0, 2]]
+    assert env.episode.cards.tolist() == [[2, 3, 4], [1, 0, 2]]
 
 
 @pytest.mark.parametrize(
@@ -408,11 +408,11 @@ def test_card_ids_are_integers_or_names():
 def test_bad_card_ids_are_refused_and_change_nothing(cards, env_ids, error, message):
     env = marl_envs.make_batched("poker_v0", 2)
     env.reset(seed=0)
-    before = env.cards.clone(), env.strength.clone(), env.private_view.clone()
+    before = env.episode.cards.clone(), env.episode.strength.clone(), env.episode.private_view.clone()
     with pytest.raises(error, match=f"^{message}$") as caught:
         env.set_cards(cards, env_ids)
     assert "\n" not in str(caught.value)
-    assert all(torch.equal(a, b) for a, b in zip(before, (env.cards, env.strength, env.private_view)))
+    assert all(torch.equal(a, b) for a, b in zip(before, (env.episode.cards, env.episode.strength, env.episode.private_view)))
 
 
 # ---------------------------------------------------------------- matches of several hands
@@ -467,7 +467,7 @@ def test_sizes_follow_the_documented_formulas(variant, n_players, obs_size, stat
 def test_deals_are_distinct_and_uniform():
     env = marl_envs.make_batched("poker_v0", 6000)
     env.reset(seed=0)
-    cards = env.cards
+    cards = env.episode.cards
     assert all(len(set(row)) == 3 for row in cards.tolist())
     for position in range(3):
         frequency = torch.bincount(cards[:, position], minlength=6).double() / 6000

@@ -104,9 +104,9 @@ def test_starting_state():
     env = marl_envs.make_batched("predator_prey_v0", num_envs=4096)
     env.reset(seed=0)
     world = env.world
-    assert float(world.agent_pos.abs().max()) <= 1.0 and float(world.agent_pos.abs().max()) > 0.99
-    assert float(world.landmark_pos.abs().max()) <= 0.9 and float(world.landmark_pos.abs().max()) > 0.89
-    assert not world.agent_vel.any()
+    assert float(world.episode.agent_pos.abs().max()) <= 1.0 and float(world.episode.agent_pos.abs().max()) > 0.99
+    assert float(world.episode.landmark_pos.abs().max()) <= 0.9 and float(world.episode.landmark_pos.abs().max()) > 0.89
+    assert not world.episode.agent_vel.any()
 
 
 def test_without_adversaries_or_obstacles():
@@ -150,7 +150,7 @@ def test_comm_radius_graph_links_predators_and_prey():
     env = marl_envs.make_batched("predator_prey_v0", 8, comm_radius=0.6)
     out = env.reset(seed=0)
     assert env.has_adjacency and out.adjacency.shape == (8, 4, 4)
-    positions = env.world.agent_pos.permute(2, 1, 0)  # [B, N, 2]
+    positions = env.world.episode.agent_pos.permute(2, 1, 0)  # [B, N, 2]
     expected = (torch.cdist(positions, positions) <= 0.6) & ~torch.eye(4, dtype=torch.bool)
     assert torch.equal(out.adjacency, expected)
     assert marl_envs.make_batched("predator_prey_v0", 1).reset(seed=0).adjacency is None

@@ -42,7 +42,7 @@ def test_utilities_are_drawn_per_episode_from_the_seed():
     np.testing.assert_array_equal(first["agent_0"], again["agent_0"])
     batched = marl_envs.make_batched("resource_allocation_v0", num_envs=2048)
     batched.reset(seed=0)
-    weights = batched.utilities
+    weights = batched.episode.utilities
     assert weights.min() >= 0 and weights.max() < 2
     assert abs(float(weights.mean()) - 1.0) < 0.02  # U[0, 2) has mean 1
 

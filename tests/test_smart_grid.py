@@ -1,7 +1,7 @@
 """smart_grid_v0: the note's production, demand-response, battery, balance and reward rules, worked by hand.
 
 Agents (defaults): producer_0, producer_1, consumer_0..2, storage_0. The day's quantities are
-placed by hand in the batched env's tensors (``env.env.capacity[0] = ...``); every expected
+placed by hand in the batched env's tensors (``env.env.episode.capacity[0] = ...``); every expected
 number below is a literal or plain arithmetic from the documented formulas:
 
     production = clamp(a * capacity * r, 0, capacity)     adjusted = demand * (1 + 0.3 a)
@@ -31,7 +31,7 @@ def placed(env_kwargs=None, **quantities):
     env = smart_grid_v0.parallel_env(**(env_kwargs or {}))
     env.reset(seed=0)
     for name, value in quantities.items():
-        getattr(env.env, name)[0] = torch.tensor(value, dtype=getattr(env.env, name).dtype)
+        getattr(env.env.episode, name)[0] = torch.tensor(value, dtype=getattr(env.env.episode, name).dtype)
     return env
 
 
@@ -95,7 +95,7 @@ def test_one_step_by_hand():
         info = infos[agent]
         assert info["total_supply"] == approx(30) and info["total_demand"] == approx(61.5)
         assert info["imbalance"] == approx(-31.5) and info["renewable_factor"] == approx(0.8)
-    assert env.env.level[0].tolist() == approx([49.0])
+    assert env.env.episode.level[0].tolist() == approx([49.0])
 
     # After the step: hour 1, demands unchanged [25, 30, 8], D = 63.
     t, sin = 1 / 24, math.sin(2 * math.pi / 24)  # sin(pi / 12) = (sqrt 6 - sqrt 2) / 4 = 0.258819
@@ -131,21 +131,21 @@ def test_full_output_and_full_response():
     assert rewards["consumer_0"] == approx(1.0 - 0.85 - 1.0, abs=1e-5)  # demand 10 -> 8.5 saves 0.15, costs 2 * 0.5
     assert rewards["consumer_1"] == approx(1.0 - 1.15 - 1.0, abs=1e-5)
     assert rewards["storage_0"] == approx(-20 * 0.02 - 20 * 0.001, abs=1e-6)  # -0.42
-    assert env.env.level[0].tolist() == [52.0]
+    assert env.env.episode.level[0].tolist() == [52.0]
 
 
 def test_battery_moves_only_what_it_holds_or_can_take():
     """The fix to the note: power is the energy that really moved, so an empty battery delivers nothing."""
     env = marl_envs.make_batched("smart_grid_v0", num_envs=3)
     env.reset(seed=0)
-    env.demand[:] = 10.0
-    env.level[:, 0] = torch.tensor([0.0, 1.0, 99.5])
+    env.episode.demand[:] = 10.0
+    env.episode.level[:, 0] = torch.tensor([0.0, 1.0, 99.5])
     actions = torch.zeros(3, 6, 1)
     actions[:, 5, 0] = torch.tensor([1.0, 1.0, -1.0])  # discharge, discharge, charge: 2 MWh asked
     out = env.step(actions)
     # sub-env 0: empty, delivers 0 (the note would count 20 MW of supply and pay 0.38 for it);
     # sub-env 1: holds 1 MWh, delivers it in 0.1 h: 10 MW; sub-env 2: takes 0.5 MWh: -5 MW.
-    assert env.level[:, 0].tolist() == [0.0, 0.0, 100.0]
+    assert env.episode.level[:, 0].tolist() == [0.0, 0.0, 100.0]
     np.testing.assert_allclose(out.info["total_supply"], [0.0, 10.0, -5.0], atol=1e-5)
     np.testing.assert_allclose(out.info["imbalance"], [-30.0, -20.0, -35.0], atol=1e-5)
     np.testing.assert_allclose(
@@ -158,11 +158,11 @@ def test_battery_moves_only_what_it_holds_or_can_take():
 # ---------------------------------------------------------------- the day
 def test_demand_redrawn_exactly_at_6_12_18():
     env = placed(base_demand=[10.0, 20.0, 30.0], demand=[11.0, 21.0, 31.0])
-    env.env.demand_factors[0] = torch.tensor([[0.9, 1.1, 1.0], [1.2, 0.8, 0.85], [1.0, 1.0, 1.15]])
+    env.env.episode.demand_factors[0] = torch.tensor([[0.9, 1.1, 1.0], [1.2, 0.8, 0.85], [1.0, 1.0, 1.15]])
     seen = []
     for hour in range(1, 25):
         obs, _, terminations, truncations, _ = env.step(act(0, 0, 0, 0, 0, 0))
-        seen.append(env.env.demand[0].tolist())
+        seen.append(env.env.episode.demand[0].tolist())
         assert all(terminations.values()) == (hour == 24) and not any(truncations.values())
         np.testing.assert_allclose(obs["consumer_0"][0], seen[-1][0] / 50, rtol=1e-6)
     hand = [11.0, 21.0, 31.0]
@@ -180,11 +180,11 @@ def test_demand_redrawn_exactly_at_6_12_18():
 def test_drawn_demand_changes_only_at_redraws():
     env = smart_grid_v0.parallel_env()
     env.reset(seed=7)
-    base = env.env.base_demand[0].clone()
-    demands = [env.env.demand[0].clone()]
+    base = env.env.episode.base_demand[0].clone()
+    demands = [env.env.episode.demand[0].clone()]
     while env.agents:
         env.step({a: env.action_space(a).sample() for a in env.agents})
-        demands.append(env.env.demand[0].clone())
+        demands.append(env.env.episode.demand[0].clone())
     changed = [hour for hour in range(1, 25) if not torch.equal(demands[hour], demands[hour - 1])]
     assert changed == [6, 12, 18]
     for demand in demands:
@@ -206,15 +206,15 @@ def test_every_reset_draws_a_new_day():
     """The note drew capacities and costs once, unseeded; here every reset draws them from the env's streams."""
     env = marl_envs.make_batched("smart_grid_v0", num_envs=512)
     first = env.reset(seed=0)
-    capacity, cost, base, r = env.capacity.clone(), env.cost.clone(), env.base_demand.clone(), env.renewable.clone()
+    capacity, cost, base, r = env.episode.capacity.clone(), env.episode.cost.clone(), env.episode.base_demand.clone(), env.episode.renewable.clone()
     assert (capacity >= 20).all() and (capacity < 70).all() and capacity.min() < 21 and capacity.max() > 69
     assert (cost >= 0.05).all() and (cost <= 0.15).all()
     assert (base >= 10).all() and (base <= 40).all() and (r >= 0.5).all() and (r <= 1).all()
-    factors = torch.cat((env.demand[:, None] / base[:, None], env.demand_factors), 1)
+    factors = torch.cat((env.episode.demand[:, None] / base[:, None], env.episode.demand_factors), 1)
     assert (factors > 0.8 - 1e-6).all() and (factors < 1.2 + 1e-6).all()
-    assert (env.level == 50).all() and (env.hour == 0).all()
+    assert (env.episode.level == 50).all() and (env.episode.hour == 0).all()
     again = env.reset()
-    assert not torch.equal(env.capacity, capacity) and not torch.equal(env.cost, cost)
+    assert not torch.equal(env.episode.capacity, capacity) and not torch.equal(env.episode.cost, cost)
     assert not torch.equal(again.obs, first.obs)
     assert torch.equal(env.reset(seed=0).obs, first.obs)
 
@@ -222,12 +222,12 @@ def test_every_reset_draws_a_new_day():
 def test_info_keeps_the_ended_day_through_auto_reset():
     env = marl_envs.make_batched("smart_grid_v0", num_envs=2)
     env.reset(seed=0)
-    r = env.renewable.clone()
+    r = env.episode.renewable.clone()
     for _ in range(23):
         env.step(torch.zeros(2, 6, 1))
     out = env.step(torch.zeros(2, 6, 1))
     assert out.terminated.all() and torch.equal(out.info["renewable_factor"], r)
-    assert not torch.equal(env.renewable, r)  # the new day's factor
+    assert not torch.equal(env.episode.renewable, r)  # the new day's factor
     assert (out.final_obs[:, 0, 4] == 1).all() and (out.obs[:, 0, 4] == 0).all()
 
 
@@ -238,8 +238,8 @@ def test_infos_consistent_with_rewards_over_a_random_day():
     rng = np.random.default_rng(0)
     grid = env.env
     while env.agents:
-        capacity, cost = grid.capacity[0].numpy().copy(), grid.cost[0].numpy().copy()
-        demand, level, r = grid.demand[0].numpy().copy(), grid.level[0].numpy().copy(), float(grid.renewable[0])
+        capacity, cost = grid.episode.capacity[0].numpy().copy(), grid.episode.cost[0].numpy().copy()
+        demand, level, r = grid.episode.demand[0].numpy().copy(), grid.episode.level[0].numpy().copy(), float(grid.episode.renewable[0])
         a = rng.uniform(-1, 1, 6).astype(np.float32)
         obs, rewards, _, _, infos = env.step({agent: a[i : i + 1] for i, agent in enumerate(AGENTS)})
         production = np.maximum(a[:2] * capacity * r, 0)
@@ -271,8 +271,8 @@ def test_extreme_days_lie_inside_the_spaces(n_consumers):
         env = smart_grid_v0.parallel_env(n_consumers=C)
         env.reset(seed=0)
         grid = env.env
-        grid.capacity[:], grid.cost[:], grid.base_demand[:], grid.demand[:] = capacity, cost, base, demand
-        grid.level[:], grid.renewable[:], grid.hour[:] = level, r, hour
+        grid.episode.capacity[:], grid.episode.cost[:], grid.episode.base_demand[:], grid.episode.demand[:] = capacity, cost, base, demand
+        grid.episode.level[:], grid.episode.renewable[:], grid.episode.hour[:] = level, r, hour
         obs = grid.observations()[0].numpy()
         for i, agent in enumerate(env.possible_agents):
             assert env.observation_space(agent).contains(obs[i]), (agent, obs[i])
@@ -283,9 +283,9 @@ def test_extreme_days_lie_inside_the_spaces(n_consumers):
 def test_discrete_mode_applies_the_five_levels():
     env = marl_envs.make_batched("smart_grid_v0", num_envs=5, continuous_actions=False)
     env.reset(seed=0)
-    env.capacity[:] = 50.0
-    env.renewable[:] = 1.0
-    env.demand[:] = 10.0
+    env.episode.capacity[:] = 50.0
+    env.episode.renewable[:] = 1.0
+    env.episode.demand[:] = 10.0
     out = env.step(torch.arange(5)[:, None].expand(5, 6))  # sub-env k: every agent plays action k
     levels = [-1.0, -0.5, 0.0, 0.5, 1.0]
     # production max(0, level * 50) per producer; demand 10 * (1 + 0.3 level) per consumer; battery 20 level MW.
@@ -293,11 +293,11 @@ def test_discrete_mode_applies_the_five_levels():
     demand = [3 * 10 * (1 + 0.3 * x) for x in levels]  # [21, 25.5, 30, 34.5, 39]
     np.testing.assert_allclose(out.info["total_supply"], supply, atol=1e-4)
     np.testing.assert_allclose(out.info["total_demand"], demand, atol=1e-4)
-    assert env.level[:, 0].tolist() == approx([52.0, 51.0, 50.0, 49.0, 48.0])
+    assert env.episode.level[:, 0].tolist() == approx([52.0, 51.0, 50.0, 49.0, 48.0])
     # The same step with the continuous levels gives the same rewards: one set of rules.
     continuous = marl_envs.make_batched("smart_grid_v0", num_envs=5)
     continuous.reset(seed=0)
-    continuous.capacity[:], continuous.renewable[:], continuous.demand[:] = 50.0, 1.0, 10.0
+    continuous.episode.capacity[:], continuous.episode.renewable[:], continuous.episode.demand[:] = 50.0, 1.0, 10.0
     same = continuous.step(torch.tensor(levels)[:, None, None].expand(5, 6, 1).contiguous())
     assert torch.equal(same.reward, out.reward)
 
@@ -306,9 +306,9 @@ def test_discrete_pettingzoo_view():
     env = smart_grid_v0.parallel_env(continuous_actions=False)
     env.reset(seed=0)
     assert env.action_space("storage_0").n == 5 and env.action_space("producer_0") is env.action_space("consumer_0")
-    env.env.level[0] = 10.0
+    env.env.episode.level[0] = 10.0
     env.step({agent: 0 for agent in AGENTS})  # level -1: the battery charges 2 MWh
-    assert env.env.level[0].tolist() == [12.0]
+    assert env.env.episode.level[0].tolist() == [12.0]
     with pytest.raises(ValueError, match="agent 'consumer_1': action 5 is out of range; expected an integer in \\[0, 5\\)"):
         env.step({**{agent: 0 for agent in AGENTS}, "consumer_1": 5})
 
@@ -357,7 +357,7 @@ def test_pickle_keeps_the_drawn_day():
     env = placed(**DAY)
     env.step(act(0.5, 0.5, 0.5, 0.5, 0.5, 0.5))
     copy = pickle.loads(pickle.dumps(env))
-    assert torch.equal(copy.env.demand_factors, env.env.demand_factors)
+    assert torch.equal(copy.env.episode.demand_factors, env.env.episode.demand_factors)
     for _ in range(10):
         a = act(0.1, 0.2, 0.3, -0.4, 0.5, -0.6)
         assert env.step(a)[1] == copy.step(a)[1]

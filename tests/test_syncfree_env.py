@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import marl_envs
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.syncs import HostSyncError, forbid_host_syncs
 
 ENV_IDS = marl_envs.list_envs()
@@ -131,32 +132,24 @@ def test_sync_free_path_equals_index_path(env_id, kwargs):
     assert partial_resets >= 3 or full_resets == STEPS, f"only {partial_resets} steps with partial resets: the test would prove little"
 
 
-def declared_names(env) -> list[tuple[object, str, str]]:
-    """``(owner, name, path)`` of every declared episode-state entry, the random streams' counter included."""
-    names = []
-
-    def visit(owner, entries, path):
-        for name in entries:
-            value = getattr(owner, name)
-            if isinstance(value, torch.Tensor):
-                names.append((owner, name, path + name))
-            else:
-                visit(value, value.episode_state, f"{path}{name}.")
-
-    visit(env, ("rng", *env.episode_state), "")
-    return names
+def merged_paths(env) -> list[str | None]:
+    """A name for every tensor the sync-free merge covers, in merge order: the random streams' counters and the
+    ``episode`` fields (None for ``step_count`` and ``alive``, which the base class writes itself whatever the path)."""
+    return [None if owner is env else f"{type(owner).__name__}.{name}" for owner, name, _ in env._episode_slots()]
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
-def test_a_missing_episode_state_name_is_caught(env_id):
-    """The equivalence test has teeth: leave any one declared name out (in at least one variant) and the paths differ."""
+def test_a_tensor_left_out_of_the_merge_is_caught(env_id):
+    """The equivalence test has teeth: leave any one tensor out of the merge (in at least one variant) and the paths differ."""
     paths, caught = set(), set()
     for kwargs in VARIANTS.get(env_id, [{}]):
-        for i, (_, _, path) in enumerate(declared_names(make(env_id, kwargs))):
+        for i, path in enumerate(merged_paths(make(env_id, kwargs))):
+            if path is None:
+                continue
             paths.add(path)
             index, broken = make(env_id, kwargs, sync_free=False), make(env_id, kwargs, sync_free=True)
-            owner, name, _ = declared_names(broken)[i]
-            owner.episode_state = tuple(n for n in owner.episode_state if n != name)
+            slots = broken._episode_slots()
+            broken._episode_slots = lambda slots=slots, i=i: [slot for j, slot in enumerate(slots) if j != i]
             start(index)
             start(broken)
             try:
@@ -166,7 +159,7 @@ def test_a_missing_episode_state_name_is_caught(env_id):
             if diverged:
                 caught.add(path)
             if not index.rng.counter.any():  # an env that never draws random numbers (matrix games)
-                caught.add("rng.counter")
+                caught.add("CounterRNG.counter")
     assert caught == paths, f"left out, these names changed nothing: {sorted(paths - caught)}"
 
 
@@ -203,8 +196,12 @@ def test_sync_free_argument():
     marl_envs.make("goal_grid_v0", sync_free=True).reset(seed=0)  # the PettingZoo view accepts it (it never auto-resets)
 
 
+class _CountEpisode(EpisodeState):
+    count: torch.Tensor
+
+
 class _Counter(marl_envs.BatchedEnv):
-    """One agent that counts its steps: the smallest env with episode state (``count``)."""
+    """One agent that counts its steps: the smallest env with episode state (``count``), here outside any container."""
 
     def __init__(self, num_envs=3, device="cpu", *, sync_free=None):
         space = gymnasium.spaces.Box(0.0, 100.0, (1,), np.float32)
@@ -213,41 +210,45 @@ class _Counter(marl_envs.BatchedEnv):
             observation_spaces={"agent_0": space}, action_spaces={"agent_0": gymnasium.spaces.Discrete(2)},
             state_space=space, sync_free=sync_free,
         )  # fmt: skip
-        self.count = torch.zeros(self.num_envs, 1)
+        self.holder().count = torch.zeros(self.num_envs, 1)
+
+    def holder(self):
+        return self if self.episode is None else self.episode
 
     def reset_envs(self, env_ids):
-        self.count[env_ids] = 0.0
+        self.holder().count[env_ids] = 0.0
 
     def step_envs(self, actions):
-        self.count = self.count + 1
+        self.holder().count = self.holder().count + 1
         return torch.zeros(self.num_envs, 1), actions.bool(), {}  # action 1 ends the episode
 
     def observations(self):
-        return self.count[:, None].clone()
+        return self.holder().count[:, None].clone()
 
     def global_state(self):
-        return self.count.clone()
+        return self.holder().count.clone()
 
 
 class _DeclaredCounter(_Counter):
-    episode_state = ("count",)
+    Episode = _CountEpisode
 
 
 def test_an_env_must_declare_its_state_for_the_sync_free_path():
     assert _Counter().sync_free is False  # undeclared: the index path, whatever the device
-    with pytest.raises(ValueError, match="_Counter declares no episode_state, so it cannot auto-reset without host syncs"):
+    with pytest.raises(ValueError, match="_Counter declares no Episode, so it cannot auto-reset without host syncs"):
         _Counter(sync_free=True)
     env = _DeclaredCounter(sync_free=True)
     env.reset(seed=0)
     env.step(torch.tensor([[0], [0], [0]]))
     out = env.step(torch.tensor([[0], [1], [0]]))
     assert out.obs[:, 0, 0].tolist() == [2.0, 0.0, 2.0] and out.final_obs[:, 0, 0].tolist() == [2.0, 2.0, 2.0]
-    env.episode_state = ("no_such_tensor",)
-    with pytest.raises(AttributeError, match="no_such_tensor"):
+    with pytest.raises(AttributeError, match="_CountEpisode declares no field 'no_such_tensor'; its fields: count"):
+        env.episode.no_such_tensor = torch.zeros(3)
+    env.episode.count = torch.zeros(2)
+    with pytest.raises(ValueError, match="episode field 'count' must have the batch dimension \\(size 3\\) at dim 0, got shape \\[2\\]"):
         env.step(torch.zeros(3, 1, dtype=torch.int64))
-    env.episode_state, env.wrong = ("wrong",), torch.zeros(2)
-    with pytest.raises(ValueError, match="episode_state 'wrong' must have the batch dimension \\(size 3\\) at dim 0, got shape \\[2\\]"):
-        env.step(torch.zeros(3, 1, dtype=torch.int64))
+    with pytest.raises(AttributeError, match="_CountEpisode.count was never set"):
+        list(_CountEpisode().items())
 
 
 # ---------------------------------------------------------------------- CUDA (run on a machine that has one)

@@ -19,8 +19,8 @@ def placed(agents, targets, **kwargs):
     """A PettingZoo target grid whose sub-env holds the given agent and target cells."""
     env = target_grid_v0.parallel_env(n_agents=len(agents), n_targets=len(targets), **kwargs)
     env.reset(seed=0)
-    env.env.positions[0] = torch.tensor(agents)
-    env.env.targets[0] = torch.tensor(targets)
+    env.env.episode.positions[0] = torch.tensor(agents)
+    env.env.episode.targets[0] = torch.tensor(targets)
     return env
 
 
@@ -55,7 +55,7 @@ def test_collecting_targets_and_the_end():
     env = placed(agents=[(0, 0), (1, 2)], targets=[(2, 1), (0, 3)])
     _, rewards, *_ = env.step({"agent_0": UP, "agent_1": LEFT})  # agent 0 stays inside the grid, unpunished
     assert rewards == {"agent_0": pytest.approx(-0.01), "agent_1": pytest.approx(-0.01)}
-    assert env.env.positions[0].tolist() == [[0, 0], [1, 1]]
+    assert env.env.episode.positions[0].tolist() == [[0, 0], [1, 1]]
     obs, rewards, terminations, _, infos = env.step({"agent_0": RIGHT, "agent_1": DOWN})
     assert rewards["agent_0"] == pytest.approx(0.99) and not any(terminations.values())
     assert infos["agent_0"]["targets_collected"] == 1 and obs["agent_0"][-1] == pytest.approx(0.5)
@@ -73,7 +73,7 @@ def test_two_agents_on_one_target_collect_it_once():
     env = placed(agents=[(0, 2), (1, 3)], targets=[(0, 3), (7, 7)])
     _, rewards, *_ = env.step({"agent_0": RIGHT, "agent_1": UP})
     assert rewards["agent_0"] == pytest.approx(0.99)
-    assert env.env.positions[0].tolist() == [[0, 3], [0, 3]]  # agents may share a cell
+    assert env.env.episode.positions[0].tolist() == [[0, 3], [0, 3]]  # agents may share a cell
 
 
 def test_two_targets_at_once_pay_two():
@@ -85,7 +85,7 @@ def test_two_targets_at_once_pay_two():
 def test_random_starts_are_distinct_cells_and_vary():
     env = marl_envs.make_batched("target_grid_v0", num_envs=512)
     env.reset(seed=1)
-    cells = torch.cat((env.positions, env.targets), 1)
+    cells = torch.cat((env.episode.positions, env.episode.targets), 1)
     flat = (cells[..., 0] * 8 + cells[..., 1]).tolist()
     assert all(len(set(row)) == 6 for row in flat)
     counts = np.bincount(np.ravel(flat), minlength=64)

@@ -13,12 +13,17 @@ bit-identical observations, states, rewards, flags, masks, adjacency and infos.
 from __future__ import annotations
 
 import hashlib
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
-import marl_envs
-from marl_envs.core.registry import REGISTRY
+# This checkout's packages, not the installed ones (an editable install may point at another worktree).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import marl_envs  # noqa: E402
+from marl_envs.core.registry import REGISTRY  # noqa: E402
 
 STEPS = 150
 

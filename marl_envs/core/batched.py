@@ -45,8 +45,9 @@ Two ways to auto-reset, with exactly the same results (trajectories and random s
   sub-env, writing into copies of the episode state; ``torch.where`` then keeps the fresh
   values only in the finished sub-envs, and the others keep their state and their random
   streams' positions. No host sync, at the price of a reset's work on every sub-env per step.
-  It needs the env's ``episode_state``: the names of every tensor ``reset_envs`` writes (every env
-  of the suite declares it; one that does not always takes the index path).
+  It needs the env's episode state in one container, ``env.episode`` (an
+  :class:`~marl_envs.core.episode.EpisodeState` whose class the env names in ``Episode``): every
+  env of the suite has one; one that does not always takes the index path.
 
 With ``validate_actions=False`` and the sync-free path, ``step`` makes no host-device
 synchronisation (``tests/test_syncfree_env.py`` checks it with
@@ -72,6 +73,7 @@ import torch
 
 from marl_envs.core.actions import ActionSpec
 from marl_envs.core.checks import boolean, int_at_least, optional_boolean
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.render import bars_image
 from marl_envs.core.rng import CounterRNG, seeds_for
 
@@ -120,8 +122,8 @@ class BatchedEnv:
             Shape and dtype are always checked.
         sync_free: auto-reset without host-device synchronisation (see the module doc):
             True, False, or None (default) for "on when ``device`` is not the CPU and the env
-            declares its ``episode_state``". The result is the same either way; on CPU the
-            index path is faster when few episodes end per step. True needs ``episode_state``.
+            declares its ``Episode``". The result is the same either way; on CPU the
+            index path is faster when few episodes end per step. True needs ``Episode``.
         possible_agents, observation_spaces, action_spaces, state_space: given by the
             subclass. Agents of one team share one space object.
         action_table: float ``[N, A, D]`` for an env whose rules take continuous actions but
@@ -142,16 +144,13 @@ class BatchedEnv:
     has_adjacency: bool = False
     """True for envs whose ``adjacency_matrix`` returns an agent graph (a class constant, or set per instance
     where a constructor argument turns the graph on)."""
-    episode_state: tuple[str, ...] | None = None
-    """Names of the attributes holding the sub-envs' episode state, for the sync-free auto-reset:
-    every tensor that ``reset_envs`` (or anything it calls) writes, in place or by reassignment. An
-    entry names a batch-first tensor ``[B, ...]``, or a component object that declares its own
-    ``episode_state`` and ``batch_dim`` (a ``ParticleWorld``, batch last). The base class adds
-    its own (``step_count``, ``alive``, ``rng``). A class constant, or set per instance before
-    ``BatchedEnv.__init__`` where a constructor argument adds state; None: not declared (the env
-    then always uses the index path). A missing name makes the sync-free path keep a reset value
-    in sub-envs that did not finish: ``tests/test_syncfree_env.py`` catches that for every
-    registered env."""
+    Episode: ClassVar[type[EpisodeState] | None] = None
+    """The class of the env's episode state (see :mod:`marl_envs.core.episode`): the base class
+    creates an empty ``self.episode`` of it, and the env's constructor sets every field. Every
+    tensor that ``reset_envs`` (or anything it calls) writes is a field of it, so that the sync-free
+    auto-reset, which merges the fields, cannot miss one. The base class adds its own state
+    (``step_count``, ``alive``, the random streams' counters). None: no container (the env then
+    always uses the index path)."""
 
     _FINAL: ClassVar[tuple[str, ...]] = (
         "reset", "step", "transition", "check_actions", "random_actions", "render", "reset_where",
@@ -188,12 +187,12 @@ class BatchedEnv:
         self.device = _as_device(device)
         self.validate_actions = boolean("validate_actions", validate_actions)
         sync_free = optional_boolean("sync_free", sync_free)
-        if sync_free and self.episode_state is None:
+        if sync_free and self.Episode is None:
             raise ValueError(
-                f"{type(self).__name__} declares no episode_state, so it cannot auto-reset without host syncs; "
+                f"{type(self).__name__} declares no Episode, so it cannot auto-reset without host syncs; "
                 "use sync_free=False (or None)"
             )
-        self.sync_free = (self.device.type != "cpu" and self.episode_state is not None) if sync_free is None else sync_free
+        self.sync_free = (self.device.type != "cpu" and self.Episode is not None) if sync_free is None else sync_free
         """Auto-reset with ``torch.where`` over every sub-env (no host sync) rather than by index."""
         self.possible_agents = list(possible_agents)
         self.n_agents = len(self.possible_agents)
@@ -224,6 +223,8 @@ class BatchedEnv:
             self._action_table = table.flatten(0, 1)
             self._action_offsets = torch.arange(self.n_agents, device=self.device) * self.action_size
 
+        self.episode = self.Episode() if self.Episode is not None else None
+        """The env's episode state (an ``Episode``), filled by the env's constructor."""
         self.rng = CounterRNG(self.num_envs, self.device)
         self.step_count = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
         self.alive = torch.ones(self.num_envs, self.n_agents, dtype=torch.bool, device=self.device)
@@ -396,27 +397,27 @@ class BatchedEnv:
         return True
 
     def _episode_slots(self) -> list[tuple[Any, str, int]]:
-        """``(owner, attribute, batch dim)`` of every episode-state tensor (see ``episode_state``)."""
-        if self.episode_state is None:
-            raise NotImplementedError(f"{type(self).__name__} declares no episode_state: it cannot use sync_free=True")
-        slots: list[tuple[Any, str, int]] = []
+        """``(owner, attribute, batch dim)`` of every episode-state tensor: the base's own, then ``episode``'s fields."""
+        if self.episode is None:
+            raise NotImplementedError(f"{type(self).__name__} declares no Episode: it cannot use sync_free=True")
+        slots: list[tuple[Any, str, int]] = [(self, "step_count", 0), (self, "alive", 0), (self.rng, "counter", 0)]
 
-        def visit(owner: Any, names: Sequence[str], batch_dim: int, path: str) -> None:
-            for name in names:
-                value = getattr(owner, name)
-                if isinstance(value, torch.Tensor):
-                    if value.dim() == 0 or value.shape[batch_dim] != self.num_envs:
+        def visit(episode: EpisodeState, path: str) -> None:
+            for name, value in episode.items():
+                if isinstance(value, EpisodeState):
+                    visit(value, f"{path}{name}.")
+                elif isinstance(value, torch.Tensor):
+                    dim = episode.batch_dim
+                    if value.dim() == 0 or value.shape[dim] != self.num_envs:
                         raise ValueError(
-                            f"episode_state {path + name!r} must have the batch dimension (size {self.num_envs}) at "
-                            f"dim {batch_dim}, got shape {list(value.shape)}"
+                            f"episode field {path + name!r} must have the batch dimension (size {self.num_envs}) at "
+                            f"dim {dim}, got shape {list(value.shape)}"
                         )
-                    slots.append((owner, name, batch_dim))
-                elif getattr(value, "episode_state", None) is not None:
-                    visit(value, value.episode_state, getattr(value, "batch_dim", 0), f"{path}{name}.")
-                else:
-                    raise TypeError(f"episode_state {path + name!r} is neither a tensor nor a component declaring episode_state")
+                    slots.append((episode, name, dim))
+                elif value is not None:
+                    raise TypeError(f"episode field {path + name!r} is neither a tensor, an EpisodeState nor None: {type(value).__name__}")
 
-        visit(self, ("step_count", "alive", "rng", *self.episode_state), 0, "")
+        visit(self.episode, "")
         return slots
 
     def _observe_all(self):

@@ -113,13 +113,9 @@ class CounterRNG:
 
     Each draw takes ``env_ids`` (int64 ``[K]``, or None for all sub-envs) and returns values
     for those sub-envs only, ``[K, *shape]``; only their counters advance, so a sub-env that
-    is not drawing keeps its stream position.
+    is not drawing keeps its stream position. ``counter`` (the stream positions) is part of an
+    env's episode state: the sync-free auto-reset restores it in the sub-envs that did not finish.
     """
-
-    episode_state = ("counter",)
-    """The stream positions: episode state of a ``BatchedEnv`` (its sync-free auto-reset restores
-    the counters of the sub-envs that did not finish)."""
-    batch_dim = 0
 
     def __init__(self, num_envs: int, device: torch.device):
         self.key = torch.zeros(num_envs, dtype=torch.int64, device=device)

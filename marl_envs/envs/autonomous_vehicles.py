@@ -76,6 +76,7 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.render import AGENT_COLOURS
 
@@ -91,10 +92,21 @@ SPEED_SCALE = 20.0
 PROTOTYPES = [[-1.0], [0.0], [1.0]]
 
 
+class AutonomousVehiclesEpisode(EpisodeState):
+    """What changes during an episode of ``AutonomousVehiclesEnv``, per sub-env."""
+
+    positions: torch.Tensor
+    """float32 ``[B, N]``: each vehicle's position along the road (m)."""
+    speeds: torch.Tensor
+    """float32 ``[B, N]``: each vehicle's speed (m/s)."""
+    target_speeds: torch.Tensor
+    """float32 ``[B, N]``: each vehicle's target speed (m/s)."""
+
+
 class AutonomousVehiclesEnv(BatchedEnv):
     """Batched autonomous vehicles; see the module documentation for the rules."""
 
-    episode_state = ("positions", "speeds", "target_speeds")
+    Episode = AutonomousVehiclesEpisode
 
     def __init__(
         self,
@@ -148,37 +160,37 @@ class AutonomousVehiclesEnv(BatchedEnv):
         self._self_distance = torch.diag(torch.full((n,), float("inf"), device=dev))
         self._obs_scale = torch.tensor([L, SPEED_SCALE, SPEED_SCALE, L, SPEED_SCALE, SPEED_SCALE], device=dev)
         self._state_scale = torch.tensor([L] * n + [SPEED_SCALE] * (2 * n), device=dev)
-        self.positions = torch.zeros(B, n, device=dev)
-        self.speeds = torch.zeros(B, n, device=dev)
-        self.target_speeds = torch.zeros(B, n, device=dev)
+        self.episode.positions = torch.zeros(B, n, device=dev)
+        self.episode.speeds = torch.zeros(B, n, device=dev)
+        self.episode.target_speeds = torch.zeros(B, n, device=dev)
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
         draws = self.rng.uniform((2, self.n_agents), env_ids)
-        self.positions[env_ids] = draws[:, 0] * (0.3 * self.road_length)
-        self.target_speeds[env_ids] = draws[:, 1] * 10.0 + 10.0
-        self.speeds.index_fill_(0, env_ids, START_SPEED)
+        self.episode.positions[env_ids] = draws[:, 0] * (0.3 * self.road_length)
+        self.episode.target_speeds[env_ids] = draws[:, 1] * 10.0 + 10.0
+        self.episode.speeds.index_fill_(0, env_ids, START_SPEED)
 
     def step_envs(self, actions: torch.Tensor):
-        speeds = (self.speeds + actions[..., 0] * (MAX_ACCELERATION * DT)).clamp_(0.0, MAX_SPEED)
-        positions = self.positions + speeds * DT
-        self.speeds, self.positions = speeds, positions
+        speeds = (self.episode.speeds + actions[..., 0] * (MAX_ACCELERATION * DT)).clamp_(0.0, MAX_SPEED)
+        positions = self.episode.positions + speeds * DT
+        self.episode.speeds, self.episode.positions = speeds, positions
         gaps = (positions[:, None, :] - positions[:, :, None]).abs_() + self._self_distance
         too_close = gaps.amin(-1) < SAFE_DISTANCE
-        reward = speeds * 0.05 - (speeds - self.target_speeds).abs_() * 0.1 - too_close * 10.0
+        reward = speeds * 0.05 - (speeds - self.episode.target_speeds).abs_() * 0.1 - too_close * 10.0
         terminated = (positions >= self.road_length).any(-1, keepdim=True).expand(reward.shape)
         return reward, terminated, {}
 
     def observations(self) -> torch.Tensor:
-        positions, speeds = self.positions, self.speeds
+        positions, speeds = self.episode.positions, self.episode.speeds
         offsets = positions[:, None, :] - positions[:, :, None]  # [b, i, j] = x_j - x_i
         distance, nearest = (offsets.abs() + self._self_distance).min(-1)
         relative_position = offsets.gather(-1, nearest[..., None])[..., 0]
         relative_speed = speeds.gather(1, nearest) - speeds
-        raw = torch.stack((positions, speeds, self.target_speeds, relative_position, relative_speed, distance), -1)
+        raw = torch.stack((positions, speeds, self.episode.target_speeds, relative_position, relative_speed, distance), -1)
         return raw / self._obs_scale
 
     def global_state(self) -> torch.Tensor:
-        return torch.cat((self.positions, self.speeds, self.target_speeds), -1) / self._state_scale
+        return torch.cat((self.episode.positions, self.episode.speeds, self.episode.target_speeds), -1) / self._state_scale
 
     def render_rgb(self, env_index: int) -> np.ndarray:
         """The road from left (0) to right (L), one row per vehicle; the end of the road in red."""
@@ -186,7 +198,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
         image = np.full((2 * margin + self.n_agents * row, width + 2 * margin + 4, 3), 245, np.uint8)
         image[margin:-margin, margin : margin + width] = 200
         image[:, margin + width : margin + width + 2] = (214, 39, 40)
-        for i, x in enumerate(self.positions[env_index].tolist()):
+        for i, x in enumerate(self.episode.positions[env_index].tolist()):
             left = margin + min(round(x / self.road_length * width), width + 2)
             top = margin + i * row + 2
             image[top : top + row - 4, max(left - 4, 0) : left + 4] = AGENT_COLOURS[i % len(AGENT_COLOURS)]
@@ -197,7 +209,7 @@ class AutonomousVehiclesEnv(BatchedEnv):
         road = ["." for _ in range(columns + 1)]
         lines = []
         for i, (x, v, target) in enumerate(
-            zip(self.positions[env_index].tolist(), self.speeds[env_index].tolist(), self.target_speeds[env_index].tolist())
+            zip(self.episode.positions[env_index].tolist(), self.episode.speeds[env_index].tolist(), self.episode.target_speeds[env_index].tolist())
         ):
             cell = min(int(x / self.road_length * columns), columns)
             road[cell] = str(i % 10)

@@ -97,8 +97,9 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least, optional_int_at_least, optional_positive_number
-from marl_envs.envs.particles import ObservationLayout, ParticleWorld, particle_image
+from marl_envs.envs.particles import ParticleEpisode, ObservationLayout, ParticleWorld, particle_image
 
 __all__ = ["CooperativeNavigationEnv"]
 
@@ -107,10 +108,17 @@ LANDMARK_SIZE = 0.05  # MPE's default entity size; landmarks do not collide, it 
 OCCUPIED_DISTANCE = 0.1
 
 
+class CooperativeNavigationEpisode(EpisodeState):
+    """What changes during an episode of ``CooperativeNavigationEnv``, per sub-env."""
+
+    world: ParticleEpisode
+    """The particle world's state (``self.world.episode``)."""
+
+
 class CooperativeNavigationEnv(BatchedEnv):
     """Batched cooperative navigation (MPE's simple_spread); see the module documentation."""
 
-    episode_state = ("world",)
+    Episode = CooperativeNavigationEpisode
 
     metadata = {**BatchedEnv.metadata, "render_fps": 10}
 
@@ -169,6 +177,7 @@ class CooperativeNavigationEnv(BatchedEnv):
             landmark_sizes=[LANDMARK_SIZE] * N,
             landmark_collide=False,
         )
+        self.episode.world = self.world.episode
         world = self.world
         rows = []
         for i in range(N):
@@ -193,7 +202,7 @@ class CooperativeNavigationEnv(BatchedEnv):
     def step_envs(self, actions: torch.Tensor):
         world, N = self.world, self.n_agents
         world.move(actions)
-        distance = world.distance  # [N, 2N - 1, B]: to the landmarks, then to the other agents
+        distance = world.episode.distance  # [N, 2N - 1, B]: to the landmarks, then to the other agents
         nearest = distance[:, :N].amin(0)  # [N landmarks, B]: each landmark's closest agent
         collisions = (distance[:, N:] < self._touching).sum(1)  # [N, B]: other agents overlapping each agent
         reward = nearest.sum(0) * self._shared_weight + collisions * self._own_weight  # [N, B]
@@ -207,7 +216,7 @@ class CooperativeNavigationEnv(BatchedEnv):
         world, N = self.world, self.n_agents
         landmarks = world.nearest(slice(0, N), self.num_landmark_neighbors)
         others = world.nearest(slice(N, None), self.num_agent_neighbors)
-        own = torch.cat((world.agent_vel, world.agent_pos)).permute(2, 1, 0)  # [B, N, 4]: velocity, position
+        own = torch.cat((world.episode.agent_vel, world.episode.agent_pos)).permute(2, 1, 0)  # [B, N, 4]: velocity, position
         silent = torch.zeros_like(others)  # the nearest agents' communication (agents are silent)
         return torch.cat((own, landmarks, others, silent), -1).float()
 

@@ -53,6 +53,7 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
 
 __all__ = ["CoordinationEnv"]
@@ -60,10 +61,17 @@ __all__ = ["CoordinationEnv"]
 MODES = ("cooperative", "competitive")
 
 
+class CoordinationEpisode(EpisodeState):
+    """What changes during an episode of ``CoordinationEnv``, per sub-env."""
+
+    x: torch.Tensor
+    """float32 ``[B, state_dim]``: the shared state."""
+
+
 class CoordinationEnv(BatchedEnv):
     """Batched coordination env; see the module documentation for the rules."""
 
-    episode_state = ("x",)
+    Episode = CoordinationEpisode
 
     def __init__(
         self,
@@ -109,17 +117,17 @@ class CoordinationEnv(BatchedEnv):
             state_space=vector,
             action_table=table,
         )
-        self.x = torch.zeros(self.num_envs, self.state_dim, device=self.device)
+        self.episode.x = torch.zeros(self.num_envs, self.state_dim, device=self.device)
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
-        self.x[env_ids] = self.rng.normal((self.state_dim,), env_ids)
+        self.episode.x[env_ids] = self.rng.normal((self.state_dim,), env_ids)
 
     def step_envs(self, actions: torch.Tensor):
         mean = actions.mean(1)  # [B, A]
-        x = 0.9 * self.x + 0.1 * mean[:, : self.state_dim]
+        x = 0.9 * self.episode.x + 0.1 * mean[:, : self.state_dim]
         if self.noise_std > 0:
             x = x + self.noise_std * self.rng.normal((self.state_dim,))
-        self.x = x
+        self.episode.x = x
         shape = (self.num_envs, self.n_agents)
         if self.mode == "cooperative":
             spread = (actions - mean[:, None]).norm(dim=-1).mean(-1)
@@ -131,11 +139,11 @@ class CoordinationEnv(BatchedEnv):
         return reward, torch.zeros(shape, dtype=torch.bool, device=self.device), {}
 
     def observations(self) -> torch.Tensor:
-        return self.x[:, None].expand(-1, self.n_agents, -1).clone()
+        return self.episode.x[:, None].expand(-1, self.n_agents, -1).clone()
 
     def global_state(self) -> torch.Tensor:
-        return self.x.clone()
+        return self.episode.x.clone()
 
     def render_ansi(self, env_index: int) -> str:
-        values = ", ".join(f"{v:+.3f}" for v in self.x[env_index].tolist())
-        return f"step {int(self.step_count[env_index])}: x = [{values}], |x| = {float(self.x[env_index].norm()):.3f}\n"
+        values = ", ".join(f"{v:+.3f}" for v in self.episode.x[env_index].tolist())
+        return f"step {int(self.step_count[env_index])}: x = [{values}], |x| = {float(self.episode.x[env_index].norm()):.3f}\n"

@@ -60,6 +60,7 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.render import AGENT_COLOURS, grid_image
 
@@ -68,10 +69,19 @@ __all__ = ["GoalGridEnv"]
 _MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
 
+class GoalGridEpisode(EpisodeState):
+    """What changes during an episode of ``GoalGridEnv``, per sub-env."""
+
+    positions: torch.Tensor
+    """int64 ``[B, N, 2]``: each agent's (row, column)."""
+    goals: torch.Tensor
+    """int64 ``[B, N, 2]``: each agent's goal cell."""
+
+
 class GoalGridEnv(BatchedEnv):
     """Batched goal grid; see the module documentation for the rules."""
 
-    episode_state = ("positions", "goals")
+    Episode = GoalGridEpisode
 
     def __init__(
         self,
@@ -133,21 +143,21 @@ class GoalGridEnv(BatchedEnv):
             [[i] + [j for j in range(n_agents) if j != i] for i in range(n_agents)], device=dev
         )
         self._pairs = torch.ones(n_agents, n_agents, dtype=torch.bool, device=dev).triu(1)
-        self.positions = torch.zeros(self.num_envs, n_agents, 2, dtype=torch.int64, device=dev)
-        self.goals = torch.zeros_like(self.positions)
+        self.episode.positions = torch.zeros(self.num_envs, n_agents, 2, dtype=torch.int64, device=dev)
+        self.episode.goals = torch.zeros_like(self.episode.positions)
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
         if self.randomize:
             cells = self.rng.distinct(self.size * self.size, 2 * self.n_agents, env_ids)
             rows_cols = torch.stack((cells // self.size, cells % self.size), dim=-1)
-            self.positions[env_ids] = rows_cols[:, : self.n_agents]
-            self.goals[env_ids] = rows_cols[:, self.n_agents :]
+            self.episode.positions[env_ids] = rows_cols[:, : self.n_agents]
+            self.episode.goals[env_ids] = rows_cols[:, self.n_agents :]
         else:
-            self.positions[env_ids] = self._starts
-            self.goals[env_ids] = self._goals
+            self.episode.positions[env_ids] = self._starts
+            self.episode.goals[env_ids] = self._goals
 
     def step_envs(self, actions: torch.Tensor):
-        positions, goals = self.positions, self.goals
+        positions, goals = self.episode.positions, self.episode.goals
         at_goal = (positions == goals).all(-1, keepdim=True)
         proposed = positions + self._moves[actions].masked_fill(at_goal, 0)
         inside = ((proposed >= 0) & (proposed < self.size)).all(-1, keepdim=True)
@@ -160,7 +170,7 @@ class GoalGridEnv(BatchedEnv):
             penalties = penalties + clash_pairs.sum((1, 2))
             clashed = (clash_pairs | clash_pairs.transpose(1, 2)).any(-1, keepdim=True)
             proposed = torch.where(clashed, positions, proposed)
-        self.positions = proposed
+        self.episode.positions = proposed
 
         success = (proposed == goals).all(-1).all(-1)
         distance = (proposed - goals).abs().sum((1, 2))
@@ -169,24 +179,24 @@ class GoalGridEnv(BatchedEnv):
         return reward[:, None].expand(shape), success[:, None].expand(shape), {}
 
     def observations(self) -> torch.Tensor:
-        seen = self.positions[:, self._view_order].flatten(2)
-        return torch.cat((seen, self.goals), -1).float().div_(self.size - 1)
+        seen = self.episode.positions[:, self._view_order].flatten(2)
+        return torch.cat((seen, self.episode.goals), -1).float().div_(self.size - 1)
 
     def global_state(self) -> torch.Tensor:
-        return torch.cat((self.positions.flatten(1), self.goals.flatten(1)), -1).float().div_(self.size - 1)
+        return torch.cat((self.episode.positions.flatten(1), self.episode.goals.flatten(1)), -1).float().div_(self.size - 1)
 
     def render_rgb(self, env_index: int) -> np.ndarray:
-        positions = self.positions[env_index].tolist()
-        goals = self.goals[env_index].tolist()
+        positions = self.episode.positions[env_index].tolist()
+        goals = self.episode.goals[env_index].tolist()
         cells = [(r, c, AGENT_COLOURS[i % len(AGENT_COLOURS)], "goal") for i, (r, c) in enumerate(goals)]
         cells += [(r, c, AGENT_COLOURS[i % len(AGENT_COLOURS)], "agent") for i, (r, c) in enumerate(positions)]
         return grid_image(self.size, self.size, cells)
 
     def render_ansi(self, env_index: int) -> str:
         board = [["." for _ in range(self.size)] for _ in range(self.size)]
-        for i, (r, c) in enumerate(self.goals[env_index].tolist()):
+        for i, (r, c) in enumerate(self.episode.goals[env_index].tolist()):
             board[r][c] = chr(ord("a") + i % 26)
-        for i, (r, c) in enumerate(self.positions[env_index].tolist()):
+        for i, (r, c) in enumerate(self.episode.positions[env_index].tolist()):
             board[r][c] = str(i % 10)
         legend = "digits: agents, letters: their goals (a = agent 0's)"
         return "\n".join(" ".join(row) for row in board) + f"\n{legend}\n"

@@ -84,6 +84,7 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import int_at_least
 from marl_envs.core.render import AGENT_COLOURS, grid_image
 from marl_envs.game_theory import MATRIX_GAMES, as_payoffs, game_payoffs, is_common_payoff, is_zero_sum, two_step_payoffs
@@ -96,8 +97,19 @@ GAMES = (*MATRIX_GAMES, "two_step")
 _TWO_STEP_STATES = ("1", "2A", "2B", "end")
 
 
+class MatrixGameEpisode(EpisodeState):
+    """What changes during an episode of ``MatrixGameEnv``, per sub-env."""
+
+    last_actions_one_hot: torch.Tensor
+    """float32 ``[B, N * A]``: the previous joint action, one-hot per player (zeros at the start)."""
+    stage: torch.Tensor | None
+    """int64 ``[B]``: ``two_step`` only (None otherwise): the state, 0 (state 1), 1 (2A), 2 (2B) or 3 (the end)."""
+
+
 class MatrixGameEnv(BatchedEnv):
     """Batched repeated matrix game; see the module documentation for the rules."""
+
+    Episode = MatrixGameEpisode
 
     def __init__(
         self,
@@ -147,8 +159,6 @@ class MatrixGameEnv(BatchedEnv):
         self.payoffs = stages if self.two_step else stages[0]
         self.common_payoff = all(is_common_payoff(stage) for stage in stages)
         self.zero_sum = all(is_zero_sum(stage) for stage in stages)
-
-        self.episode_state = ("last_actions_one_hot", "stage") if self.two_step else ("last_actions_one_hot",)
         agents = [f"player_{i}" for i in range(n_players)]
         size = n_players * n_actions + (3 if self.two_step else 1)
         space = gymnasium.spaces.Box(0.0, 1.0, (size,), np.float32)
@@ -176,32 +186,32 @@ class MatrixGameEnv(BatchedEnv):
             first = 1 + torch.arange(joint_actions, device=dev) // self._strides[0]
             self._next_stage = torch.cat((first, torch.full((2 * joint_actions,), 3, device=dev)))
             self._stage_one_hot = torch.eye(4, 3, device=dev)  # the end state: all zeros
-            self.stage = torch.zeros(self.num_envs, dtype=torch.int64, device=dev)
-        self.last_actions_one_hot = torch.zeros(self.num_envs, n_players * n_actions, device=dev)
+        self.episode.stage = torch.zeros(self.num_envs, dtype=torch.int64, device=dev) if self.two_step else None
+        self.episode.last_actions_one_hot = torch.zeros(self.num_envs, n_players * n_actions, device=dev)
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
-        self.last_actions_one_hot.index_fill_(0, env_ids, 0.0)
+        self.episode.last_actions_one_hot.index_fill_(0, env_ids, 0.0)
         if self.two_step:
-            self.stage.index_fill_(0, env_ids, 0)
+            self.episode.stage.index_fill_(0, env_ids, 0)
 
     def step_envs(self, actions: torch.Tensor):
         # index_select rather than table[index]: the same at B=1, several times faster at large B.
         joint = (actions * self._strides).sum(-1)
         if self.two_step:
-            joint = joint + self.stage * self._joint_actions
-            self.stage = self._next_stage.index_select(0, joint)
+            joint = joint + self.episode.stage * self._joint_actions
+            self.episode.stage = self._next_stage.index_select(0, joint)
         reward = self._rewards.index_select(0, joint)
-        self.last_actions_one_hot = self._one_hot.index_select(0, actions.reshape(-1)).view(self.num_envs, -1)
+        self.episode.last_actions_one_hot = self._one_hot.index_select(0, actions.reshape(-1)).view(self.num_envs, -1)
         # step_count is this step's index: the base class counts the step after step_envs returns.
         terminated = (self.step_count >= self.episode_length - 1)[:, None].expand(self.num_envs, self.n_agents)
         return reward, terminated, {}
 
     def _vector(self) -> torch.Tensor:
         if self.two_step:
-            last = self._stage_one_hot.index_select(0, self.stage)
+            last = self._stage_one_hot.index_select(0, self.episode.stage)
         else:
             last = self.step_count[:, None] / self.episode_length
-        return torch.cat((self.last_actions_one_hot, last), -1)
+        return torch.cat((self.episode.last_actions_one_hot, last), -1)
 
     def observations(self) -> torch.Tensor:
         # A copy per agent (not an expanded view), so that one player's array never aliases another's.
@@ -213,7 +223,7 @@ class MatrixGameEnv(BatchedEnv):
     # ------------------------------------------------------------------ rendering
     def _last_actions(self, env_index: int) -> list[int] | None:
         """The previous joint action of sub-env ``env_index``, or None at the first step."""
-        one_hot = self.last_actions_one_hot[env_index].view(self.n_agents, self.n_actions)
+        one_hot = self.episode.last_actions_one_hot[env_index].view(self.n_agents, self.n_actions)
         return one_hot.argmax(-1).tolist() if bool(one_hot.any()) else None
 
     def render_rgb(self, env_index: int) -> np.ndarray:
@@ -228,7 +238,7 @@ class MatrixGameEnv(BatchedEnv):
         lines = [f"{self.game}: step {step}/{self.episode_length}"]
         payoffs = self.payoffs
         if self.two_step:
-            stage = int(self.stage[env_index])
+            stage = int(self.episode.stage[env_index])
             lines.append(f"state {_TWO_STEP_STATES[stage]}")
             payoffs = self.payoffs[stage] if stage < 3 else None
         if last is not None:

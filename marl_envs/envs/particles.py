@@ -76,11 +76,35 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ["ParticleWorld", "ObservationLayout", "particle_image"]
+from marl_envs.core.episode import EpisodeState
+
+__all__ = ["ParticleEpisode", "ParticleWorld", "ObservationLayout", "particle_image"]
 
 # exp() of arguments below this underflows, which is slow; MPE's contact force there is below
 # 1e-250 anyway. The argument is floored, which changes no float32 observation.
 _EXPONENT_FLOOR = -600.0
+
+
+class ParticleEpisode(EpisodeState):
+    """A particle world's per-sub-env state, batch dimension last: the state and the geometry
+    ``ParticleWorld.refresh`` derives from it. ``ParticleWorld.version`` needs no merging by the
+    sync-free auto-reset: the reset's own increment invalidates ``ObservationLayout``'s cache, and
+    nothing is cached between the reset and the merge."""
+
+    batch_dim = -1
+
+    agent_pos: torch.Tensor
+    """float ``[2, N, B]``: positions (x, y)."""
+    agent_vel: torch.Tensor
+    """float ``[2, N, B]``: velocities."""
+    landmark_pos: torch.Tensor
+    """float ``[2, L, B]``: landmark positions."""
+    relative: torch.Tensor
+    """float ``[2, N, L + N - 1, B]``: from each agent to every landmark, then to every other agent."""
+    distance: torch.Tensor
+    """float ``[N, L + N - 1, B]``: the lengths of ``relative``."""
+    features: torch.Tensor
+    """float32 ``[F, B]``: every number an observation is gathered from (see ``ObservationLayout``)."""
 
 
 class ParticleWorld:
@@ -98,13 +122,6 @@ class ParticleWorld:
         agent_mass, dt, damping, contact_force, contact_margin: MPE's physical constants.
         dtype: of the state and of the physics (float64, as mpe2; observations are float32).
     """
-
-    episode_state = ("agent_pos", "agent_vel", "landmark_pos", "relative", "distance", "features")
-    """Per-sub-env state, for an env's sync-free auto-reset (``BatchedEnv.episode_state``): the
-    state and the geometry ``refresh`` derives from it. ``version`` needs no merging: the reset's
-    own increment invalidates ``ObservationLayout``'s cache, and nothing is cached between the
-    reset and the merge."""
-    batch_dim = -1
 
     def __init__(
         self,
@@ -158,20 +175,21 @@ class ParticleWorld:
         # [N, 1]; None when every agent moves (no masking work in the step)
         self._movable = None if all(movable) else torch.tensor(movable, device=device)[:, None]
         self._zero = torch.zeros(1, B, dtype=dtype, device=device)
-        self.features = torch.zeros(4 * N + 2 * N * (N + L - 1) + 1, B, device=device)  # float32
+        self.episode = ParticleEpisode()
+        self.episode.features = torch.zeros(4 * N + 2 * N * (N + L - 1) + 1, B, device=device)  # float32
         self.version = 0
 
-        self.agent_pos = torch.zeros(2, N, B, dtype=dtype, device=device)
-        self.agent_vel = torch.zeros(2, N, B, dtype=dtype, device=device)
-        self.landmark_pos = torch.zeros(2, L, B, dtype=dtype, device=device)
+        self.episode.agent_pos = torch.zeros(2, N, B, dtype=dtype, device=device)
+        self.episode.agent_vel = torch.zeros(2, N, B, dtype=dtype, device=device)
+        self.episode.landmark_pos = torch.zeros(2, L, B, dtype=dtype, device=device)
         self.refresh()
 
     # ------------------------------------------------------------------ state
     def reset(self, env_ids: torch.Tensor, agent_pos: torch.Tensor, landmark_pos: torch.Tensor) -> None:
         """Start the sub-envs ``env_ids`` (int64 ``[K]``) at rest at these positions (``[K, N, 2]``, ``[K, L, 2]``)."""
-        self.agent_pos[:, :, env_ids] = agent_pos.permute(2, 1, 0).to(self.dtype)
-        self.agent_vel.index_fill_(2, env_ids, 0.0)
-        self.landmark_pos[:, :, env_ids] = landmark_pos.permute(2, 1, 0).to(self.dtype)
+        self.episode.agent_pos[:, :, env_ids] = agent_pos.permute(2, 1, 0).to(self.dtype)
+        self.episode.agent_vel.index_fill_(2, env_ids, 0.0)
+        self.episode.landmark_pos[:, :, env_ids] = landmark_pos.permute(2, 1, 0).to(self.dtype)
         self.refresh()
 
     def place(self, agent_pos, agent_vel, landmark_pos, env_ids: torch.Tensor | None = None) -> None:
@@ -183,25 +201,25 @@ class ParticleWorld:
         count = self.num_envs if env_ids is None else len(ids)
         # Copies, not in-place writes: the tensors may have been made under torch.inference_mode.
         for name, value in (("agent_pos", agent_pos), ("agent_vel", agent_vel), ("landmark_pos", landmark_pos)):
-            tensor = getattr(self, name).clone()
+            tensor = getattr(self.episode, name).clone()
             value = torch.as_tensor(value, dtype=self.dtype, device=self.device)
             tensor[:, :, ids] = value.reshape(count, tensor.shape[1], 2).permute(2, 1, 0)
-            setattr(self, name, tensor)
+            setattr(self.episode, name, tensor)
         self.refresh()
 
     def positions(self, env_index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Agent positions ``[N, 2]``, agent velocities ``[N, 2]`` and landmark positions ``[L, 2]`` of one sub-env."""
-        return tuple(t[:, :, env_index].T.cpu().numpy() for t in (self.agent_pos, self.agent_vel, self.landmark_pos))
+        return tuple(t[:, :, env_index].T.cpu().numpy() for t in (self.episode.agent_pos, self.episode.agent_vel, self.episode.landmark_pos))
 
     def refresh(self) -> None:
         """Recompute ``relative``, ``distance`` and ``features`` from the state."""
         N, B = self.n_agents, self.num_envs
-        positions = torch.cat((self.agent_pos, self.landmark_pos), 1)  # [2, E, B]
+        positions = torch.cat((self.episode.agent_pos, self.episode.landmark_pos), 1)  # [2, E, B]
         others = torch.index_select(positions, 1, self._others).view(2, N, -1, B)
-        self.relative = others - self.agent_pos.unsqueeze(2)
-        self.distance = (self.relative * self.relative).sum(0).sqrt()  # as mpe2: sqrt(dx^2 + dy^2)
+        self.episode.relative = others - self.episode.agent_pos.unsqueeze(2)
+        self.episode.distance = (self.episode.relative * self.episode.relative).sum(0).sqrt()  # as mpe2: sqrt(dx^2 + dy^2)
         # Written in place: features is private (gather copies it) and rebuilt whole at every change.
-        torch.cat((self.agent_vel.view(-1, B), self.agent_pos.view(-1, B), self.relative.view(-1, B), self._zero), out=self.features)
+        torch.cat((self.episode.agent_vel.view(-1, B), self.episode.agent_pos.view(-1, B), self.episode.relative.view(-1, B), self._zero), out=self.episode.features)
         self.version += 1
 
     def feature_index(self, kind: str, *where: int) -> list[int]:
@@ -230,7 +248,7 @@ class ParticleWorld:
         nearest of its other entities in ``columns`` of ``relative`` (``slice(0, L)``: landmarks,
         ``slice(L, None)``: other agents), closest first, zero-padded when there are fewer:
         float64 ``[B, N, 2 * count]`` (batch first). ``count=None``: all of them, in index order."""
-        relative, distance = self.relative[:, :, columns], self.distance[:, columns]  # [2, N, K, B], [N, K, B]
+        relative, distance = self.episode.relative[:, :, columns], self.episode.distance[:, columns]  # [2, N, K, B], [N, K, B]
         if count is None:
             return relative.permute(3, 1, 2, 0).reshape(self.num_envs, self.n_agents, -1)
         k = min(count, distance.shape[1])
@@ -241,14 +259,14 @@ class ParticleWorld:
 
     def neighbours(self, radius: float) -> torch.Tensor:
         """bool ``[B, N, N]``: agents i != j whose centres are at most ``radius`` apart."""
-        difference = self.agent_pos.unsqueeze(2) - self.agent_pos.unsqueeze(1)  # [2, N, N, B]
+        difference = self.episode.agent_pos.unsqueeze(2) - self.episode.agent_pos.unsqueeze(1)  # [2, N, N, B]
         close = (difference * difference).sum(0) <= radius * radius
         close &= ~torch.eye(self.n_agents, dtype=torch.bool, device=self.device).unsqueeze(-1)
         return close.permute(2, 0, 1)
 
     def gather(self, index: torch.Tensor) -> torch.Tensor:
         """``features`` rows ``index`` (int64 ``[K]``), batch first: float32 ``[B, K]``, a fresh tensor."""
-        return torch.index_select(self.features, 0, index).T.contiguous()
+        return torch.index_select(self.episode.features, 0, index).T.contiguous()
 
     # ------------------------------------------------------------------ physics
     def move(self, actions: torch.Tensor) -> None:
@@ -256,22 +274,22 @@ class ParticleWorld:
         # (right - left, up - down): the difference is taken in float32, as mpe2 takes it on its actions.
         force = (actions[..., 2::2] - actions[..., 1::2]).permute(2, 1, 0).contiguous().to(self.dtype) * self._accel
         if self._contacts:
-            relative, distance = self.relative, self.distance
+            relative, distance = self.episode.relative, self.episode.distance
             if self._colliders is not None:
                 relative, distance = relative[:, :, self._colliders], distance[:, self._colliders]
             depth = self._dist_min - distance  # > 0 where two discs overlap
             soft = torch.log1p(torch.exp((depth.abs() * self._minus_inverse_margin).clamp_min(self._exponent_floor)))
             push = (soft * self._margin + depth.clamp_min(0.0)) * self._push / distance.clamp_min(self._tiny)
             force = force + (relative * push).sum(2)
-        position = self.agent_pos + self.agent_vel * self._dt
-        velocity = self.agent_vel * self._keep + force * self._dt_over_mass
+        position = self.episode.agent_pos + self.episode.agent_vel * self._dt
+        velocity = self.episode.agent_vel * self._keep + force * self._dt_over_mass
         if self._max_speed is not None:
             speed = (velocity * velocity).sum(0).sqrt()
             velocity = velocity * (self._max_speed / speed).clamp_max(1.0)
         if self._movable is not None:  # fixed agents keep their state (mpe2 skips them)
-            position = torch.where(self._movable, position, self.agent_pos)
-            velocity = torch.where(self._movable, velocity, self.agent_vel)
-        self.agent_pos, self.agent_vel = position, velocity
+            position = torch.where(self._movable, position, self.episode.agent_pos)
+            velocity = torch.where(self._movable, velocity, self.episode.agent_vel)
+        self.episode.agent_pos, self.episode.agent_vel = position, velocity
         self.refresh()
 
 

@@ -139,6 +139,7 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import int_at_least, is_int
 
 __all__ = [
@@ -403,10 +404,29 @@ def observation_vector(
 
 
 # ---------------------------------------------------------------------- the batched env
+class PokerEpisode(EpisodeState):
+    """What changes during an episode of ``PokerEnv``, per sub-env."""
+
+    node: torch.Tensor
+    """int64 ``[B]``: each sub-env's node of the betting tree (``self.states[node]`` is its public state)."""
+    cards: torch.Tensor
+    """int64 ``[B, cards dealt]``: card ids ``suit * ranks + rank``: the players' cards, then the board (Leduc)."""
+    private_view: torch.Tensor
+    """int64 ``[B, N]``: what each seat knows privately, as a row offset: ``(seat * ranks + card rank) * board ranks + board rank``."""
+    deal_one_hot: torch.Tensor
+    """float32 ``[B, cards dealt * ranks]``: the ranks dealt, one-hot: the state's card blocks."""
+    deal_code: torch.Tensor
+    """int64 ``[B]``: the ranks dealt as one number (base ``ranks``, the first player's most significant)."""
+    strength: torch.Tensor
+    """int64 ``[B, N]``: each player's showdown strength (``PokerRules.strength``)."""
+    hand: torch.Tensor
+    """int64 ``[B]``: the hand being played in the match, from 0."""
+
+
 class PokerEnv(BatchedEnv):
     """Batched Kuhn poker / Leduc hold'em; see the module documentation for the rules."""
 
-    episode_state = ("node", "cards", "private_view", "deal_one_hot", "deal_code", "strength", "hand")
+    Episode = PokerEpisode
 
     agents_can_leave = True
     has_action_mask = True
@@ -446,18 +466,13 @@ class PokerEnv(BatchedEnv):
         dev, B = self.device, self.num_envs
         self._rank_eye = torch.eye(r, device=dev)
         self._seat_views = torch.arange(n, device=dev) * (r * self._board_ranks)
-        self.node = torch.zeros(B, dtype=torch.int64, device=dev)
-        """Each sub-env's node of the betting tree (``self.states[node]`` is its public state)."""
-        self.cards = torch.zeros(B, rules.cards_dealt, dtype=torch.int64, device=dev)
-        """Card ids ``suit * ranks + rank``: the players' cards, then the board (Leduc)."""
-        self.private_view = torch.zeros(B, n, dtype=torch.int64, device=dev)
-        """What each seat knows privately, as a row offset: ``(seat * ranks + card rank) * board ranks + board rank``."""
-        self.deal_one_hot = torch.zeros(B, rules.cards_dealt * r, device=dev)
-        """The ranks dealt, one-hot: the state's card blocks."""
-        self.deal_code = torch.zeros(B, dtype=torch.int64, device=dev)
-        """The ranks dealt as one number (base ``ranks``, the first player's most significant)."""
-        self.strength = torch.zeros(B, n, dtype=torch.int64, device=dev)
-        self.hand = torch.zeros(B, dtype=torch.int64, device=dev)
+        self.episode.node = torch.zeros(B, dtype=torch.int64, device=dev)
+        self.episode.cards = torch.zeros(B, rules.cards_dealt, dtype=torch.int64, device=dev)
+        self.episode.private_view = torch.zeros(B, n, dtype=torch.int64, device=dev)
+        self.episode.deal_one_hot = torch.zeros(B, rules.cards_dealt * r, device=dev)
+        self.episode.deal_code = torch.zeros(B, dtype=torch.int64, device=dev)
+        self.episode.strength = torch.zeros(B, n, dtype=torch.int64, device=dev)
+        self.episode.hand = torch.zeros(B, dtype=torch.int64, device=dev)
 
     def _build_tables(self) -> None:
         """The betting tree as tensors indexed by node: the step is a few gathers."""
@@ -588,84 +603,84 @@ class PokerEnv(BatchedEnv):
         rules = self.rules
         ranks = cards % rules.ranks
         own = ranks[:, : rules.n_players]
-        self.cards[env_ids] = cards
-        self.deal_one_hot[env_ids] = self._rank_eye[ranks].flatten(1)
-        self.deal_code[env_ids] = (ranks * self._code_weights).sum(1)
+        self.episode.cards[env_ids] = cards
+        self.episode.deal_one_hot[env_ids] = self._rank_eye[ranks].flatten(1)
+        self.episode.deal_code[env_ids] = (ranks * self._code_weights).sum(1)
         view = self._seat_views + own * self._board_ranks
         if rules.has_board:
             board = ranks[:, rules.n_players, None]
             view = view + board
             own = torch.where(own == board, own + rules.ranks, own)
-        self.private_view[env_ids] = view
-        self.strength[env_ids] = own
+        self.episode.private_view[env_ids] = view
+        self.episode.strength[env_ids] = own
 
     def _new_hand(self, env_ids: torch.Tensor) -> None:
-        self.node.index_fill_(0, env_ids, 0)
+        self.episode.node.index_fill_(0, env_ids, 0)
         self._deal(env_ids, self.rng.distinct(self.rules.deck_size, self.rules.cards_dealt, env_ids))
 
     # ------------------------------------------------------------------ the rules (batched)
     def reset_envs(self, env_ids: torch.Tensor) -> None:
-        self.hand.index_fill_(0, env_ids, 0)
+        self.episode.hand.index_fill_(0, env_ids, 0)
         self._new_hand(env_ids)
 
     def step_envs(self, actions: torch.Tensor):
-        node = self.node
+        node = self.episode.node
         actor = self._to_act.index_select(0, node)
         action = actions.gather(1, actor[:, None]).squeeze(1)
         new = self._next.index_select(0, node * len(ACTIONS) + action)
-        self.node = new
+        self.episode.node = new
         reward = self._entry_reward.index_select(0, new)
         terminated = self._out.index_select(0, new)
         # Showdown (all-False rows elsewhere): the best hands among those still in share the pot.
         contenders = self._showdown_in.index_select(0, new)
-        strength = self.strength.masked_fill(~contenders, -1)
+        strength = self.episode.strength.masked_fill(~contenders, -1)
         winners = (strength == strength.max(1, keepdim=True).values) & contenders
         share = self._pot.index_select(0, new) / winners.sum(1).clamp_(min=1)
         reward = reward + winners * share[:, None]
         if self.hands > 1:
-            last = self.hand == self.hands - 1
+            last = self.episode.hand == self.hands - 1
             terminated = terminated & last[:, None]
             next_hand = self._terminal.index_select(0, new) & ~last
-            self.hand = self.hand + next_hand
+            self.episode.hand = self.episode.hand + next_hand
             self.reset_where(next_hand, self._new_hand)  # the base class's auto-reset mechanism, for one hand
         return reward, terminated, {}
 
     def observations(self) -> torch.Tensor:
-        B, N, node = self.num_envs, self.n_agents, self.node
+        B, N, node = self.num_envs, self.n_agents, self.episode.node
         if self._obs_table is not None:
-            rows = (node * self._views)[:, None] + self.private_view
+            rows = (node * self._views)[:, None] + self.episode.private_view
             obs = self._obs_table.index_select(0, rows.view(-1)).view(B, N, -1)
         else:
-            seat_card = self._seat_card_table.index_select(0, (self.private_view // self._board_ranks).view(-1))
+            seat_card = self._seat_card_table.index_select(0, (self.episode.private_view // self._board_ranks).view(-1))
             public = self._public.index_select(0, node)
             parts = [seat_card.view(B, N, -1)]
             if self.rules.has_board:
-                board = self.deal_one_hot[:, N * self.rules.ranks :] * self._revealed.index_select(0, node)[:, None]
+                board = self.episode.deal_one_hot[:, N * self.rules.ranks :] * self._revealed.index_select(0, node)[:, None]
                 parts.append(board[:, None].expand(B, N, board.shape[1]))
             obs = torch.cat((*parts, public[:, None].expand(B, N, public.shape[1])), -1)
         if self.hands > 1:
-            obs = torch.cat((obs, (self.hand / self.hands)[:, None, None].expand(B, N, 1)), -1)
+            obs = torch.cat((obs, (self.episode.hand / self.hands)[:, None, None].expand(B, N, 1)), -1)
         return obs
 
     def global_state(self) -> torch.Tensor:
         if self._state_table is not None:
-            state = self._state_table.index_select(0, self.node * self._deal_codes + self.deal_code)
+            state = self._state_table.index_select(0, self.episode.node * self._deal_codes + self.episode.deal_code)
         else:
-            state = torch.cat((self.deal_one_hot, self._public.index_select(0, self.node)), -1)
+            state = torch.cat((self.episode.deal_one_hot, self._public.index_select(0, self.episode.node)), -1)
         if self.hands > 1:
-            state = torch.cat((state, self.hand[:, None] / self.hands), -1)
+            state = torch.cat((state, self.episode.hand[:, None] / self.hands), -1)
         return state
 
     def action_masks(self) -> torch.Tensor:
-        return self._mask.index_select(0, self.node)
+        return self._mask.index_select(0, self.episode.node)
 
     # ------------------------------------------------------------------ rendering
     def render_ansi(self, env_index: int) -> str:
         rules = self.rules
-        state = self.states[int(self.node[env_index])]
-        cards = self.cards[env_index].tolist()
+        state = self.states[int(self.episode.node[env_index])]
+        cards = self.episode.cards[env_index].tolist()
         name = "Kuhn poker" if rules.variant == "kuhn" else "Leduc hold'em"
-        lines = [f"{name}, hand {int(self.hand[env_index]) + 1}/{self.hands}, round {state.round + 1}/{rules.rounds}, pot {state.pot}"]
+        lines = [f"{name}, hand {int(self.episode.hand[env_index]) + 1}/{self.hands}, round {state.round + 1}/{rules.rounds}, pot {state.pot}"]
         if rules.has_board:
             lines.append(f"board: {rules.card_name(cards[-1]) if state.round >= 1 else '??'}")
         for i in range(rules.n_players):

@@ -94,8 +94,9 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least, optional_positive_number
-from marl_envs.envs.particles import ObservationLayout, ParticleWorld, particle_image
+from marl_envs.envs.particles import ParticleEpisode, ObservationLayout, ParticleWorld, particle_image
 
 __all__ = ["PredatorPreyEnv"]
 
@@ -106,10 +107,17 @@ OBSTACLE_RANGE = 0.9  # obstacles start in [-0.9, 0.9]^2, agents in [-1, 1]^2
 CATCH_REWARD = 10.0
 
 
+class PredatorPreyEpisode(EpisodeState):
+    """What changes during an episode of ``PredatorPreyEnv``, per sub-env."""
+
+    world: ParticleEpisode
+    """The particle world's state (``self.world.episode``)."""
+
+
 class PredatorPreyEnv(BatchedEnv):
     """Batched predator-prey (MPE's simple_tag); see the module documentation."""
 
-    episode_state = ("world",)
+    Episode = PredatorPreyEpisode
 
     metadata = {**BatchedEnv.metadata, "render_fps": 10}
 
@@ -167,6 +175,7 @@ class PredatorPreyEnv(BatchedEnv):
             landmark_sizes=[OBSTACLE_SIZE] * L,
             landmark_collide=True,
         )
+        self.episode.world = self.world.episode
         rows = []
         for i in range(N):
             row = world.feature_index("velocity", i) + world.feature_index("position", i)
@@ -192,10 +201,10 @@ class PredatorPreyEnv(BatchedEnv):
     def step_envs(self, actions: torch.Tensor):
         world, A = self.world, self.num_adversaries
         world.move(actions)
-        touching = world.distance[:A, self._good_columns] < self._catch_distance  # [A, G, B]
+        touching = world.episode.distance[:A, self._good_columns] < self._catch_distance  # [A, G, B]
         caught = touching.sum(0)  # [G, B]: adversaries touching each good agent
         adversary_reward = (touching.sum((0, 1)) * self._catch_reward).expand(A, -1)  # [A, B], shared
-        good_reward = -(caught * self._catch_reward) - _boundary_penalty(world.agent_pos[:, A:]).sum(0)  # [G, B]
+        good_reward = -(caught * self._catch_reward) - _boundary_penalty(world.episode.agent_pos[:, A:]).sum(0)  # [G, B]
         reward = torch.cat((adversary_reward, good_reward))
         terminated = torch.zeros(self.num_envs, self.n_agents, dtype=torch.bool, device=self.device)
         info = {"collisions": torch.cat((touching.sum(1), caught)).T}

@@ -86,8 +86,9 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean
-from marl_envs.envs.particles import ParticleWorld, particle_image
+from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image
 
 __all__ = ["ReferenceEnv"]
 
@@ -98,10 +99,21 @@ WORDS = 10  # mpe2's dim_c
 MOVES = 5
 
 
+class ReferenceEpisode(EpisodeState):
+    """What changes during an episode of ``ReferenceEnv``, per sub-env."""
+
+    world: ParticleEpisode
+    """The particle world's state (``self.world.episode``)."""
+    goal: torch.Tensor
+    """int64 ``[B, 2]``: ``goal[:, i]`` is agent i's goal landmark (seen by the other agent)."""
+    message: torch.Tensor
+    """float32 ``[B, 2, 10]``: what each agent said at the last step (mpe2's ``state.c``)."""
+
+
 class ReferenceEnv(BatchedEnv):
     """Batched reference game (MPE's simple_reference); see the module documentation."""
 
-    episode_state = ("world", "goal", "message")
+    Episode = ReferenceEpisode
 
     metadata = {**BatchedEnv.metadata, "render_fps": 10}
 
@@ -153,6 +165,7 @@ class ReferenceEnv(BatchedEnv):
             landmark_collide=False,
             agent_collide=False,
         )
+        self.episode.world = self.world.episode
         # Each agent's physical observation: its velocity, then the landmarks relative to it.
         rows = []
         for i in range(2):
@@ -166,24 +179,22 @@ class ReferenceEnv(BatchedEnv):
         dtype = world.dtype
         self._global_weight = torch.tensor(1.0 - self.local_ratio, dtype=dtype, device=self.device)
         self._own_weight = torch.tensor(self.local_ratio, dtype=dtype, device=self.device)
-        self.goal = torch.zeros(self.num_envs, 2, dtype=torch.int64, device=self.device)
-        """int64 ``[B, 2]``: ``goal[:, i]`` is agent i's goal landmark (seen by the other agent)."""
-        self.message = torch.zeros(self.num_envs, 2, WORDS, device=self.device)
-        """float32 ``[B, 2, 10]``: what each agent said at the last step (mpe2's ``state.c``)."""
-        self._silence = torch.zeros_like(self.message)  # what a silenced channel carries (read-only: callers concatenate it)
+        self.episode.goal = torch.zeros(self.num_envs, 2, dtype=torch.int64, device=self.device)
+        self.episode.message = torch.zeros(self.num_envs, 2, WORDS, device=self.device)
+        self._silence = torch.zeros_like(self.episode.message)  # what a silenced channel carries (read-only: callers concatenate it)
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
         L = len(LANDMARK_COLOURS)
-        self.goal[env_ids] = self.rng.integers(L, (2,), env_ids)
+        self.episode.goal[env_ids] = self.rng.integers(L, (2,), env_ids)
         positions = self.rng.uniform((2 + L, 2), env_ids) * 2.0 - 1.0  # uniform in [-1, 1)
         self.world.reset(env_ids, positions[:, :2], positions[:, 2:])
-        self.message.index_fill_(0, env_ids, 0.0)
+        self.episode.message.index_fill_(0, env_ids, 0.0)
 
     def step_envs(self, actions: torch.Tensor):
         self.world.move(actions[..., :MOVES])
-        self.message = actions[..., MOVES:].clone()
+        self.episode.message = actions[..., MOVES:].clone()
         # d[i]: agent i's distance to its own goal ([2, B], float64, mpe2's sqrt(sum(square(...))))
-        d = torch.gather(self.world.distance[:, :3], 1, self.goal.T.unsqueeze(1))[:, 0]
+        d = torch.gather(self.world.episode.distance[:, :3], 1, self.episode.goal.T.unsqueeze(1))[:, 0]
         # mpe2's reward(agent_i) is -d of the other agent; global_reward is their sum over agents / 2
         own = -d.flip(0)
         shared = (own[0] + own[1]) / 2
@@ -193,13 +204,13 @@ class ReferenceEnv(BatchedEnv):
 
     def _heard(self) -> torch.Tensor:
         """float32 ``[B, 2, 10]``: what each agent hears (the other's message)."""
-        return self._silence if self.silence_channel else self.message.flip(1)
+        return self._silence if self.silence_channel else self.episode.message.flip(1)
 
     def observations(self) -> torch.Tensor:
         B = self.num_envs
         physical = self.world.gather(self._physical_rows).view(B, 2, -1)
         # agent i sees the colour of the other agent's goal
-        colours = self._colours.index_select(0, self.goal.flip(1).reshape(-1)).view(B, 2, 3)
+        colours = self._colours.index_select(0, self.episode.goal.flip(1).reshape(-1)).view(B, 2, 3)
         return torch.cat((physical, colours, self._heard()), 2)
 
     def global_state(self) -> torch.Tensor:
@@ -209,7 +220,7 @@ class ReferenceEnv(BatchedEnv):
         agents, _, landmarks = self.world.positions(env_index)
         colours = [tuple(int(200 * c) for c in colour) for colour in LANDMARK_COLOURS]
         # mpe2 colours each agent as the landmark it must reach
-        tinted = [colours[g] for g in self.goal[env_index].tolist()]
+        tinted = [colours[g] for g in self.episode.goal[env_index].tolist()]
         sizes = [LANDMARK_SIZE] * len(colours) + [AGENT_SIZE] * 2
         return particle_image(np.concatenate((landmarks, agents)), sizes, colours + tinted)
 
@@ -218,8 +229,8 @@ class ReferenceEnv(BatchedEnv):
         lines = [f"step {int(self.step_count[env_index])}" + (" (channel silenced)" if self.silence_channel else "")]
         for i in range(2):
             (x, y), (vx, vy) = agents[i], velocities[i]
-            said = ", ".join(f"{v:.2f}" for v in self.message[env_index, i].tolist())
-            lines.append(f"agent_{i}  goal landmark_{int(self.goal[env_index, i])}, at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f}), said [{said}]")
+            said = ", ".join(f"{v:.2f}" for v in self.episode.message[env_index, i].tolist())
+            lines.append(f"agent_{i}  goal landmark_{int(self.episode.goal[env_index, i])}, at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f}), said [{said}]")
         for i, (x, y) in enumerate(landmarks.tolist()):
             lines.append(f"landmark_{i} at ({x:+.3f}, {y:+.3f})")
         return "\n".join(lines) + "\n"

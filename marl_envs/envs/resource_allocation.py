@@ -97,6 +97,7 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.render import AGENT_COLOURS
 
@@ -106,10 +107,21 @@ DEPLETED = 0.1
 """The episode terminates when every resource has at most this much left (the note's threshold)."""
 
 
+class ResourceAllocationEpisode(EpisodeState):
+    """What changes during an episode of ``ResourceAllocationEnv``, per sub-env."""
+
+    utilities: torch.Tensor
+    """float32 ``[B, N, R]``: each agent's utility per unit of each resource."""
+    allocated: torch.Tensor
+    """float32 ``[B, N, R]``: what each agent holds of each resource."""
+    remaining: torch.Tensor
+    """float32 ``[B, R]``: the stock left of each resource."""
+
+
 class ResourceAllocationEnv(BatchedEnv):
     """Batched resource allocation; see the module documentation for the rules."""
 
-    episode_state = ("utilities", "allocated", "remaining")
+    Episode = ResourceAllocationEpisode
 
     def __init__(
         self,
@@ -164,46 +176,46 @@ class ResourceAllocationEnv(BatchedEnv):
         dev, B = self.device, self.num_envs
         self.capacities = torch.as_tensor(capacity, device=dev)
         self._fixed_utilities = None if fixed_utilities is None else torch.as_tensor(fixed_utilities, device=dev)
-        self.utilities = torch.zeros(B, n_agents, R, device=dev)
-        self.allocated = torch.zeros(B, n_agents, R, device=dev)
-        self.remaining = torch.zeros(B, R, device=dev)
+        self.episode.utilities = torch.zeros(B, n_agents, R, device=dev)
+        self.episode.allocated = torch.zeros(B, n_agents, R, device=dev)
+        self.episode.remaining = torch.zeros(B, R, device=dev)
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
         if self._fixed_utilities is None:
-            self.utilities[env_ids] = self.rng.uniform((self.n_agents, self.n_resources), env_ids) * 2.0
+            self.episode.utilities[env_ids] = self.rng.uniform((self.n_agents, self.n_resources), env_ids) * 2.0
         else:
-            self.utilities[env_ids] = self._fixed_utilities
-        self.allocated.index_fill_(0, env_ids, 0.0)
-        self.remaining[env_ids] = self.capacities
+            self.episode.utilities[env_ids] = self._fixed_utilities
+        self.episode.allocated.index_fill_(0, env_ids, 0.0)
+        self.episode.remaining[env_ids] = self.capacities
 
     def step_envs(self, actions: torch.Tensor):
-        remaining = self.remaining
+        remaining = self.episode.remaining
         requested = actions * remaining[:, None]  # [B, N, R]
         total = requested.sum(1)  # [B, R]
         over = total > remaining
         # Where nobody over-asks, total may be 0 and remaining / total undefined: not selected.
         share = torch.where(over, remaining / total, 1.0)
         received = requested * share[:, None]
-        self.allocated = torch.minimum(self.allocated + received, self.capacities)
-        self.remaining = torch.where(over, 0.0, remaining - total)
-        reward = (received * self.utilities).sum(-1)
-        terminated = (self.remaining <= DEPLETED).all(-1, keepdim=True).expand(reward.shape)
-        info = {"social_welfare": (self.allocated * self.utilities).sum((1, 2))}
+        self.episode.allocated = torch.minimum(self.episode.allocated + received, self.capacities)
+        self.episode.remaining = torch.where(over, 0.0, remaining - total)
+        reward = (received * self.episode.utilities).sum(-1)
+        terminated = (self.episode.remaining <= DEPLETED).all(-1, keepdim=True).expand(reward.shape)
+        info = {"social_welfare": (self.episode.allocated * self.episode.utilities).sum((1, 2))}
         return reward, terminated, info
 
     def observations(self) -> torch.Tensor:
-        B, N, R = self.allocated.shape
-        remaining = self.remaining[:, None].expand(B, N, R)
-        return torch.cat((self.allocated, remaining, self.capacities - remaining, self.utilities), -1)
+        B, N, R = self.episode.allocated.shape
+        remaining = self.episode.remaining[:, None].expand(B, N, R)
+        return torch.cat((self.episode.allocated, remaining, self.capacities - remaining, self.episode.utilities), -1)
 
     def global_state(self) -> torch.Tensor:
-        return torch.cat((self.allocated.flatten(1), self.remaining, self.utilities.flatten(1)), -1)
+        return torch.cat((self.episode.allocated.flatten(1), self.episode.remaining, self.episode.utilities.flatten(1)), -1)
 
     def render_rgb(self, env_index: int) -> np.ndarray:
         """One bar per resource, its full width the capacity: each agent's allocation in its colour, what remains in grey."""
         width, bar, gap = 240, 18, 8
         image = np.full((gap + self.n_resources * (bar + gap), width + 2 * gap, 3), 245, np.uint8)
-        allocated = self.allocated[env_index].cpu().numpy()
+        allocated = self.episode.allocated[env_index].cpu().numpy()
         capacities = self.capacities.cpu().numpy()
         for r in range(self.n_resources):
             top = gap + r * (bar + gap)
@@ -216,9 +228,9 @@ class ResourceAllocationEnv(BatchedEnv):
         return image
 
     def render_ansi(self, env_index: int) -> str:
-        allocated = self.allocated[env_index].tolist()
-        remaining = self.remaining[env_index].tolist()
-        utilities = self.utilities[env_index].tolist()
+        allocated = self.episode.allocated[env_index].tolist()
+        remaining = self.episode.remaining[env_index].tolist()
+        utilities = self.episode.utilities[env_index].tolist()
         capacities = self.capacities.tolist()
         lines = ["resource  remaining/capacity  " + "  ".join(f"{a:>14}" for a in self.possible_agents)]
         for r in range(self.n_resources):

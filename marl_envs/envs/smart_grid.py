@@ -129,6 +129,7 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.render import AGENT_COLOURS
 
@@ -142,10 +143,31 @@ STEP_HOURS = 0.1  # the battery's time step
 DISCRETE_LEVELS = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 
+class SmartGridEpisode(EpisodeState):
+    """What changes during an episode of ``SmartGridEnv``, per sub-env."""
+
+    capacity: torch.Tensor
+    """float32 ``[B, P]``: each producer's capacity (MW)."""
+    cost: torch.Tensor
+    """float32 ``[B, P]``: each producer's cost ($/MWh)."""
+    base_demand: torch.Tensor
+    """float32 ``[B, C]``: each consumer's demand before the day's factors (MW)."""
+    demand: torch.Tensor
+    """float32 ``[B, C]``: each consumer's current demand, before demand response (MW)."""
+    demand_factors: torch.Tensor
+    """float32 ``[B, 3, C]``: the demand factors in [0.8, 1.2) for hours 6, 12, 18, drawn at reset."""
+    renewable: torch.Tensor
+    """float32 ``[B]``: the renewable factor of the day."""
+    level: torch.Tensor
+    """float32 ``[B, S]``: each storage's level (MWh)."""
+    hour: torch.Tensor
+    """int64 ``[B]``: the hour of the day."""
+
+
 class SmartGridEnv(BatchedEnv):
     """Batched smart grid; see the module documentation for the rules."""
 
-    episode_state = ("capacity", "cost", "base_demand", "demand", "demand_factors", "renewable", "level", "hour")
+    Episode = SmartGridEpisode
 
     def __init__(
         self,
@@ -207,49 +229,49 @@ class SmartGridEnv(BatchedEnv):
         state_scale = [0.01] * P + [10] * P + [0.02] * (2 * C) + [1 / STORAGE_CAPACITY] * S + [1, 1 / 24]
         self._state_scale = torch.tensor(state_scale, device=dev)
         # Drawn at reset; names say the unit.
-        self.capacity = torch.zeros(B, P, device=dev)  # MW
-        self.cost = torch.zeros(B, P, device=dev)  # $/MWh
-        self.base_demand = torch.zeros(B, C, device=dev)  # MW
-        self.demand = torch.zeros(B, C, device=dev)  # MW, current, before demand response
+        self.episode.capacity = torch.zeros(B, P, device=dev)  # MW
+        self.episode.cost = torch.zeros(B, P, device=dev)  # $/MWh
+        self.episode.base_demand = torch.zeros(B, C, device=dev)  # MW
+        self.episode.demand = torch.zeros(B, C, device=dev)  # MW, current, before demand response
         # Demand factors in [0.8, 1.2) for hours 6, 12, 18 (rows 0, 1, 2), drawn at reset.
-        self.demand_factors = torch.ones(B, HOURS_PER_DAY // REDRAW_EVERY - 1, C, device=dev)
-        self.renewable = torch.zeros(B, device=dev)
-        self.level = torch.zeros(B, S, device=dev)  # MWh
-        self.hour = torch.zeros(B, dtype=torch.int64, device=dev)
+        self.episode.demand_factors = torch.ones(B, HOURS_PER_DAY // REDRAW_EVERY - 1, C, device=dev)
+        self.episode.renewable = torch.zeros(B, device=dev)
+        self.episode.level = torch.zeros(B, S, device=dev)  # MWh
+        self.episode.hour = torch.zeros(B, dtype=torch.int64, device=dev)
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
         P, C = self.n_producers, self.n_consumers
         periods = HOURS_PER_DAY // REDRAW_EVERY
         u = self.rng.uniform((2 * P + (1 + periods) * C + 1,), env_ids)
-        self.capacity[env_ids] = u[:, :P] * 50 + 20
-        self.cost[env_ids] = u[:, P : 2 * P] * 0.1 + 0.05
+        self.episode.capacity[env_ids] = u[:, :P] * 50 + 20
+        self.episode.cost[env_ids] = u[:, P : 2 * P] * 0.1 + 0.05
         base = u[:, 2 * P : 2 * P + C] * 30 + 10
         factors = (u[:, 2 * P + C : 2 * P + (1 + periods) * C] * 0.4 + 0.8).view(-1, periods, C)
-        self.base_demand[env_ids] = base
-        self.demand[env_ids] = base * factors[:, 0]
-        self.demand_factors[env_ids] = factors[:, 1:]
-        self.renewable[env_ids] = u[:, -1] * 0.5 + 0.5
-        self.level.index_fill_(0, env_ids, STORAGE_CAPACITY / 2)
-        self.hour.index_fill_(0, env_ids, 0)
+        self.episode.base_demand[env_ids] = base
+        self.episode.demand[env_ids] = base * factors[:, 0]
+        self.episode.demand_factors[env_ids] = factors[:, 1:]
+        self.episode.renewable[env_ids] = u[:, -1] * 0.5 + 0.5
+        self.episode.level.index_fill_(0, env_ids, STORAGE_CAPACITY / 2)
+        self.episode.hour.index_fill_(0, env_ids, 0)
 
     def step_envs(self, actions: torch.Tensor):
         P, C = self.n_producers, self.n_consumers
         a = actions[..., 0]
         produce, respond, charge = a[:, :P], a[:, P : P + C], a[:, P + C :]
 
-        production = (produce * self.capacity * self.renewable[:, None]).clamp_(min=0.0)
-        demand = self.demand
+        production = (produce * self.episode.capacity * self.episode.renewable[:, None]).clamp_(min=0.0)
+        demand = self.episode.demand
         adjusted = torch.addcmul(demand, demand, respond, value=0.3)  # demand * (1 + 0.3 a)
-        level = self.level
-        self.level = level.sub(charge, alpha=STORAGE_MAX_ENERGY).clamp_(0.0, STORAGE_CAPACITY)
-        power = (level - self.level) / STEP_HOURS  # what really moved; positive: delivered to the grid
+        level = self.episode.level
+        self.episode.level = level.sub(charge, alpha=STORAGE_MAX_ENERGY).clamp_(0.0, STORAGE_CAPACITY)
+        power = (level - self.episode.level) / STEP_HOURS  # what really moved; positive: delivered to the grid
 
         supply = production.sum(-1) + power.sum(-1)
         total_demand = adjusted.sum(-1)
         imbalance = supply - total_demand
         reward = torch.cat(
             (
-                (production * (0.1 - self.cost)).sub_(imbalance.abs()[:, None], alpha=0.01),
+                (production * (0.1 - self.episode.cost)).sub_(imbalance.abs()[:, None], alpha=0.01),
                 (demand - adjusted).mul_(0.1).sub_(respond.abs(), alpha=2.0),
                 (power * 0.02).sub_(power.abs(), alpha=0.001),
             ),
@@ -258,16 +280,16 @@ class SmartGridEnv(BatchedEnv):
 
         # At hours 6, 12, 18 (not 24: the day is over) the demand takes that period's factor.
         # The tables are indexed by hour <= 24: a sub-env whose day ended is reset before its next step.
-        self.hour = hour = self.hour + 1
-        factor = self.demand_factors[self._sub_envs, self._factor_row[hour]]
-        self.demand = torch.where(self._redraw_at[hour][:, None], self.base_demand * factor, demand)
+        self.episode.hour = hour = self.episode.hour + 1
+        factor = self.episode.demand_factors[self._sub_envs, self._factor_row[hour]]
+        self.episode.demand = torch.where(self._redraw_at[hour][:, None], self.episode.base_demand * factor, demand)
 
         terminated = (hour >= HOURS_PER_DAY)[:, None].expand(self.num_envs, self.n_agents)
         info = {
             "total_supply": supply,
             "total_demand": total_demand,
             "imbalance": imbalance,
-            "renewable_factor": self.renewable.clone(),  # a copy: reset_envs writes self.renewable in place
+            "renewable_factor": self.episode.renewable.clone(),  # a copy: reset_envs writes self.episode.renewable in place
         }
         return reward, terminated, info
 
@@ -278,11 +300,11 @@ class SmartGridEnv(BatchedEnv):
         sin(2 pi t / 24), D, D - demand (C), 1. Observations and state pick and scale entries
         of it with precomputed indices, in two ops whatever the number of agents.
         """
-        demand, hour = self.demand, self.hour[:, None].float()
+        demand, hour = self.episode.demand, self.episode.hour[:, None].float()
         total = demand.sum(-1, keepdim=True)
         return torch.cat(
             (
-                self.capacity, self.cost, self.base_demand, demand, self.level, self.renewable[:, None], hour,
+                self.episode.capacity, self.episode.cost, self.episode.base_demand, demand, self.episode.level, self.episode.renewable[:, None], hour,
                 torch.sin(hour * (2 * math.pi / HOURS_PER_DAY)), total, total - demand, self._one,
             ),
             -1,
@@ -297,13 +319,13 @@ class SmartGridEnv(BatchedEnv):
     # ------------------------------------------------------------------ pictures
     def render_ansi(self, env_index: int) -> str:
         b = env_index
-        hour, r = int(self.hour[b]), float(self.renewable[b])
-        lines = [f"hour {hour}/{HOURS_PER_DAY}  renewable factor {r:.2f}  demand {float(self.demand[b].sum()):.1f} MW"]
-        for i, (capacity, cost) in enumerate(zip(self.capacity[b].tolist(), self.cost[b].tolist())):
+        hour, r = int(self.episode.hour[b]), float(self.episode.renewable[b])
+        lines = [f"hour {hour}/{HOURS_PER_DAY}  renewable factor {r:.2f}  demand {float(self.episode.demand[b].sum()):.1f} MW"]
+        for i, (capacity, cost) in enumerate(zip(self.episode.capacity[b].tolist(), self.episode.cost[b].tolist())):
             lines.append(f"producer_{i}: capacity {capacity:5.1f} MW (available {capacity * r:5.1f}), cost {cost:.3f} $/MWh")
-        for i, (demand, base) in enumerate(zip(self.demand[b].tolist(), self.base_demand[b].tolist())):
+        for i, (demand, base) in enumerate(zip(self.episode.demand[b].tolist(), self.episode.base_demand[b].tolist())):
             lines.append(f"consumer_{i}: demand {demand:5.1f} MW (base {base:5.1f})")
-        for i, level in enumerate(self.level[b].tolist()):
+        for i, level in enumerate(self.episode.level[b].tolist()):
             lines.append(f"storage_{i}: {level:5.1f} / {STORAGE_CAPACITY:.0f} MWh")
         return "\n".join(lines) + "\n"
 
@@ -312,9 +334,9 @@ class SmartGridEnv(BatchedEnv):
         demand (of 48 MW), a battery's level (of its capacity); a strip below shows the hour."""
         b, bar, gap, height = env_index, 16, 8, 100
         fractions = (
-            (self.capacity[b] * self.renewable[b] / 70).tolist()
-            + (self.demand[b] / 48).tolist()
-            + (self.level[b] / STORAGE_CAPACITY).tolist()
+            (self.episode.capacity[b] * self.episode.renewable[b] / 70).tolist()
+            + (self.episode.demand[b] / 48).tolist()
+            + (self.episode.level[b] / STORAGE_CAPACITY).tolist()
         )
         roles = [0] * self.n_producers + [1] * self.n_consumers + [2] * self.n_storage
         width = gap + len(fractions) * (bar + gap)
@@ -324,6 +346,6 @@ class SmartGridEnv(BatchedEnv):
             left = gap + i * (bar + gap)
             top = gap + height - int(round(min(max(fraction, 0.0), 1.0) * height))
             image[top : gap + height, left : left + bar] = AGENT_COLOURS[role]
-        done = int(round(width * min(int(self.hour[b]), HOURS_PER_DAY) / HOURS_PER_DAY))
+        done = int(round(width * min(int(self.episode.hour[b]), HOURS_PER_DAY) / HOURS_PER_DAY))
         image[-6:, :done] = (90, 90, 90)
         return image

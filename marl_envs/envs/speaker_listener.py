@@ -79,8 +79,9 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean
-from marl_envs.envs.particles import ParticleWorld, particle_image
+from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image
 
 __all__ = ["SpeakerListenerEnv"]
 
@@ -91,10 +92,21 @@ SYMBOLS = 3  # mpe2's dim_c
 MOVES = 5
 
 
+class SpeakerListenerEpisode(EpisodeState):
+    """What changes during an episode of ``SpeakerListenerEnv``, per sub-env."""
+
+    world: ParticleEpisode
+    """The particle world's state (``self.world.episode``)."""
+    goal: torch.Tensor
+    """int64 ``[B]``: the goal landmark."""
+    message: torch.Tensor
+    """float32 ``[B, 3]``: what the speaker said at the last step (mpe2's ``state.c``)."""
+
+
 class SpeakerListenerEnv(BatchedEnv):
     """Batched speaker-listener (MPE's simple_speaker_listener); see the module documentation."""
 
-    episode_state = ("world", "goal", "message")
+    Episode = SpeakerListenerEpisode
 
     metadata = {**BatchedEnv.metadata, "render_fps": 10}
 
@@ -147,6 +159,7 @@ class SpeakerListenerEnv(BatchedEnv):
             agent_collide=False,
             agent_movable=[False, True],
         )
+        self.episode.world = self.world.episode
         # The listener's physical observation: its velocity, then the landmarks relative to it.
         rows = world.feature_index("velocity", 1)
         for landmark in range(2, 2 + L):
@@ -154,23 +167,21 @@ class SpeakerListenerEnv(BatchedEnv):
         self._listener_rows = torch.tensor(rows, device=self.device)
         # float64 colours rounded to float32, as mpe2's observation(...).astype(np.float32)
         self._colours = torch.tensor(LANDMARK_COLOURS, dtype=torch.float64, device=self.device).float()
-        self.goal = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
-        """int64 ``[B]``: the goal landmark."""
-        self.message = torch.zeros(self.num_envs, SYMBOLS, device=self.device)
-        """float32 ``[B, 3]``: what the speaker said at the last step (mpe2's ``state.c``)."""
-        self._silence = torch.zeros_like(self.message)  # what a silenced channel carries (read-only: callers concatenate it)
+        self.episode.goal = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
+        self.episode.message = torch.zeros(self.num_envs, SYMBOLS, device=self.device)
+        self._silence = torch.zeros_like(self.episode.message)  # what a silenced channel carries (read-only: callers concatenate it)
         self._padding = torch.zeros(self.num_envs, listener_size - 3, device=self.device)
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
         L = len(LANDMARK_COLOURS)
-        self.goal[env_ids] = self.rng.integers(L, (), env_ids)
+        self.episode.goal[env_ids] = self.rng.integers(L, (), env_ids)
         positions = self.rng.uniform((2 + L, 2), env_ids) * 2.0 - 1.0  # uniform in [-1, 1)
         self.world.reset(env_ids, positions[:, :2], positions[:, 2:])
-        self.message.index_fill_(0, env_ids, 0.0)
+        self.episode.message.index_fill_(0, env_ids, 0.0)
 
     def step_envs(self, actions: torch.Tensor):
         self.world.move(actions)  # the speaker is fixed: only the listener's action moves anything
-        self.message = actions[:, 0, :SYMBOLS].clone()
+        self.episode.message = actions[:, 0, :SYMBOLS].clone()
         distance = self._goal_relative()
         squared = (distance * distance).sum(0)  # [B], as mpe2's np.sum(np.square(...))
         reward = (-squared).float()[:, None].expand(-1, 2).contiguous()
@@ -179,23 +190,23 @@ class SpeakerListenerEnv(BatchedEnv):
 
     def _goal_relative(self) -> torch.Tensor:
         """float64 ``[2, B]``: the goal's position relative to the listener."""
-        landmarks = self.world.relative[:, 1, : len(LANDMARK_COLOURS)]  # [2, L, B]
-        return torch.gather(landmarks, 1, self.goal.view(1, 1, -1).expand(2, 1, -1))[:, 0]
+        landmarks = self.world.episode.relative[:, 1, : len(LANDMARK_COLOURS)]  # [2, L, B]
+        return torch.gather(landmarks, 1, self.episode.goal.view(1, 1, -1).expand(2, 1, -1))[:, 0]
 
     def _heard(self) -> torch.Tensor:
-        return self._silence if self.silence_channel else self.message
+        return self._silence if self.silence_channel else self.episode.message
 
     def observations(self) -> torch.Tensor:
-        speaker = torch.cat((self._colours.index_select(0, self.goal), self._padding), 1)
+        speaker = torch.cat((self._colours.index_select(0, self.episode.goal), self._padding), 1)
         listener = torch.cat((self.world.gather(self._listener_rows), self._heard()), 1)
         return torch.stack((speaker, listener), 1)
 
     def global_state(self) -> torch.Tensor:
-        return torch.cat((self._colours.index_select(0, self.goal), self.world.gather(self._listener_rows), self._heard()), 1)
+        return torch.cat((self._colours.index_select(0, self.episode.goal), self.world.gather(self._listener_rows), self._heard()), 1)
 
     def render_rgb(self, env_index: int) -> np.ndarray:
         agents, _, landmarks = self.world.positions(env_index)
-        goal = int(self.goal[env_index])
+        goal = int(self.episode.goal[env_index])
         colours = [tuple(int(200 * c) for c in colour) for colour in LANDMARK_COLOURS]
         listener = tuple(int(200 * (c + 0.45)) for c in LANDMARK_COLOURS[goal])  # mpe2 tints the listener with its goal's colour
         sizes = [LANDMARK_SIZE] * len(colours) + [AGENT_SIZE] * 2
@@ -203,8 +214,8 @@ class SpeakerListenerEnv(BatchedEnv):
 
     def render_ansi(self, env_index: int) -> str:
         agents, velocities, landmarks = self.world.positions(env_index)
-        goal = int(self.goal[env_index])
-        message = ", ".join(f"{v:.2f}" for v in self.message[env_index].tolist())
+        goal = int(self.episode.goal[env_index])
+        message = ", ".join(f"{v:.2f}" for v in self.episode.message[env_index].tolist())
         lines = [f"step {int(self.step_count[env_index])}, goal: landmark_{goal}"]
         lines.append(f"speaker_0    at ({agents[0, 0]:+.3f}, {agents[0, 1]:+.3f}), said [{message}]" + (" (silenced)" if self.silence_channel else ""))
         (x, y), (vx, vy) = agents[1], velocities[1]

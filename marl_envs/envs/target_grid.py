@@ -56,6 +56,7 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import int_at_least
 from marl_envs.core.render import AGENT_COLOURS, TARGET_COLOUR, grid_image
 
@@ -64,10 +65,23 @@ __all__ = ["TargetGridEnv"]
 _MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 
 
+class TargetGridEpisode(EpisodeState):
+    """What changes during an episode of ``TargetGridEnv``, per sub-env."""
+
+    positions: torch.Tensor
+    """int64 ``[B, N, 2]``: each agent's (row, column)."""
+    targets: torch.Tensor
+    """int64 ``[B, T, 2]``: each target's cell."""
+    uncollected: torch.Tensor
+    """bool ``[B, T]``: the targets still on the grid."""
+    collected: torch.Tensor
+    """int64 ``[B]``: targets collected this episode."""
+
+
 class TargetGridEnv(BatchedEnv):
     """Batched target grid; see the module documentation for the rules."""
 
-    episode_state = ("positions", "targets", "uncollected", "collected")
+    Episode = TargetGridEpisode
 
     has_adjacency = True
 
@@ -126,45 +140,45 @@ class TargetGridEnv(BatchedEnv):
         self._others = ~torch.eye(n_agents, dtype=torch.bool, device=dev)
 
         B = self.num_envs
-        self.positions = torch.zeros(B, n_agents, 2, dtype=torch.int64, device=dev)
-        self.targets = torch.zeros(B, self.n_targets, 2, dtype=torch.int64, device=dev)
-        self.uncollected = torch.ones(B, self.n_targets, dtype=torch.bool, device=dev)
-        self.collected = torch.zeros(B, dtype=torch.int64, device=dev)
+        self.episode.positions = torch.zeros(B, n_agents, 2, dtype=torch.int64, device=dev)
+        self.episode.targets = torch.zeros(B, self.n_targets, 2, dtype=torch.int64, device=dev)
+        self.episode.uncollected = torch.ones(B, self.n_targets, dtype=torch.bool, device=dev)
+        self.episode.collected = torch.zeros(B, dtype=torch.int64, device=dev)
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
         cells = self.rng.distinct(self.height * self.width, self.n_agents + self.n_targets, env_ids)
         rows_cols = torch.stack((cells // self.width, cells % self.width), dim=-1)
-        self.positions[env_ids] = rows_cols[:, : self.n_agents]
-        self.targets[env_ids] = rows_cols[:, self.n_agents :]
-        self.uncollected.index_fill_(0, env_ids, True)
-        self.collected.index_fill_(0, env_ids, 0)
+        self.episode.positions[env_ids] = rows_cols[:, : self.n_agents]
+        self.episode.targets[env_ids] = rows_cols[:, self.n_agents :]
+        self.episode.uncollected.index_fill_(0, env_ids, True)
+        self.episode.collected.index_fill_(0, env_ids, 0)
 
     def step_envs(self, actions: torch.Tensor):
-        proposed = self.positions + self._moves[actions]
+        proposed = self.episode.positions + self._moves[actions]
         inside = ((proposed >= 0) & (proposed < self._limits)).all(-1, keepdim=True)
-        self.positions = torch.where(inside, proposed, self.positions)
+        self.episode.positions = torch.where(inside, proposed, self.episode.positions)
 
-        reached = (self.positions[:, :, None] == self.targets[:, None]).all(-1).any(1)  # [B, T]
-        newly = (reached & self.uncollected).sum(-1)
-        self.uncollected = self.uncollected & ~reached
-        self.collected = self.collected + newly
+        reached = (self.episode.positions[:, :, None] == self.episode.targets[:, None]).all(-1).any(1)  # [B, T]
+        newly = (reached & self.episode.uncollected).sum(-1)
+        self.episode.uncollected = self.episode.uncollected & ~reached
+        self.episode.collected = self.episode.collected + newly
         reward = newly - 0.01
         shape = (self.num_envs, self.n_agents)
-        terminated = ~self.uncollected.any(-1)
-        # A copy: reset_envs writes self.collected in place, and the info must keep this step's value.
-        info = {"targets_collected": self.collected.float()}
+        terminated = ~self.episode.uncollected.any(-1)
+        # A copy: reset_envs writes self.episode.collected in place, and the info must keep this step's value.
+        info = {"targets_collected": self.episode.collected.float()}
         return reward[:, None].expand(shape), terminated[:, None].expand(shape), info
 
     def observations(self) -> torch.Tensor:
-        positions, K = self.positions, self.window_cells
+        positions, K = self.episode.positions, self.window_cells
         B, N = positions.shape[:2]
         obs = torch.zeros(B, N, 3 * K + 3, device=positions.device)
         # Channels 0 and 1 in one scatter: every other agent and every target, relative to agent i,
         # marks its window cell (channel offset included); items out of view write a 0 to cell 0.
-        relative = torch.cat((positions[:, None], self.targets[:, None]), 2) - positions[:, :, None]
+        relative = torch.cat((positions[:, None], self.episode.targets[:, None]), 2) - positions[:, :, None]
         r = self.view_radius
         visible = (relative.abs() <= r).all(-1)
-        visible &= torch.cat((self._others.expand(B, N, N), self.uncollected[:, None].expand(B, N, -1)), -1)
+        visible &= torch.cat((self._others.expand(B, N, N), self.episode.uncollected[:, None].expand(B, N, -1)), -1)
         cell = (relative[..., 0] + r) * (2 * r + 1) + relative[..., 1] + r + self._channel_offsets
         obs.scatter_reduce_(2, cell * visible, visible.float(), reduce="amax")
         # Channel 2: a window cell is outside the grid when its row or its column is.
@@ -172,38 +186,38 @@ class TargetGridEnv(BatchedEnv):
         off = (lines < 0) | (lines >= self._limits[:, None])
         obs[..., 2 * K : 3 * K] = (off[:, :, 0, :, None] | off[:, :, 1, None, :]).flatten(2)
         obs[..., 3 * K : 3 * K + 2] = positions * self._scale
-        obs[..., -1] = self.uncollected.sum(-1, keepdim=True).div(self.n_targets)
+        obs[..., -1] = self.episode.uncollected.sum(-1, keepdim=True).div(self.n_targets)
         return obs
 
     def global_state(self) -> torch.Tensor:
         return torch.cat(
-            ((self.positions * self._scale).flatten(1), (self.targets * self._scale).flatten(1), self.uncollected), -1
+            ((self.episode.positions * self._scale).flatten(1), (self.episode.targets * self._scale).flatten(1), self.episode.uncollected), -1
         ).float()
 
     def adjacency_matrix(self) -> torch.Tensor:
-        distance = (self.positions[:, None] - self.positions[:, :, None]).abs().amax(-1)
+        distance = (self.episode.positions[:, None] - self.episode.positions[:, :, None]).abs().amax(-1)
         return (distance <= self.view_radius) & self._others
 
     def render_rgb(self, env_index: int) -> np.ndarray:
         r = self.view_radius
         marks = []
-        for row, col in self.positions[env_index].tolist():
+        for row, col in self.episode.positions[env_index].tolist():
             marks += [
                 (rr, cc, (0, 0, 0), "shade")
                 for rr in range(max(0, row - r), min(self.height, row + r + 1))
                 for cc in range(max(0, col - r), min(self.width, col + r + 1))
             ]
-        targets = self.targets[env_index].tolist()
-        marks += [(rw, cl, TARGET_COLOUR, "target") for (rw, cl), up in zip(targets, self.uncollected[env_index].tolist()) if up]
-        marks += [(rw, cl, AGENT_COLOURS[i % len(AGENT_COLOURS)], "agent") for i, (rw, cl) in enumerate(self.positions[env_index].tolist())]
+        targets = self.episode.targets[env_index].tolist()
+        marks += [(rw, cl, TARGET_COLOUR, "target") for (rw, cl), up in zip(targets, self.episode.uncollected[env_index].tolist()) if up]
+        marks += [(rw, cl, AGENT_COLOURS[i % len(AGENT_COLOURS)], "agent") for i, (rw, cl) in enumerate(self.episode.positions[env_index].tolist())]
         return grid_image(self.height, self.width, marks)
 
     def render_ansi(self, env_index: int) -> str:
         board = [["." for _ in range(self.width)] for _ in range(self.height)]
-        for (r, c), up in zip(self.targets[env_index].tolist(), self.uncollected[env_index].tolist()):
+        for (r, c), up in zip(self.episode.targets[env_index].tolist(), self.episode.uncollected[env_index].tolist()):
             if up:
                 board[r][c] = "T"
-        for i, (r, c) in enumerate(self.positions[env_index].tolist()):
+        for i, (r, c) in enumerate(self.episode.positions[env_index].tolist()):
             board[r][c] = str(i % 10)
-        collected = int(self.collected[env_index])
+        collected = int(self.episode.collected[env_index])
         return "\n".join(" ".join(row) for row in board) + f"\ncollected {collected}/{self.n_targets}\n"
