@@ -1,6 +1,6 @@
 """Exact analysis of Kuhn poker and Leduc hold'em: information sets, best responses, exploitability.
 
-The game tree is built from the rule functions of ``poker_v0`` (:mod:`marl_envs.envs.poker`:
+The game tree is built from the rule functions of ``poker_v0`` (:mod:`marl_envs.envs.poker_rules`:
 ``betting_tree`` gives the public betting tree, ``PokerRules.strength`` the showdown), times
 every deal of the cards, each equally likely. Values are exact expectations (no sampling).
 
@@ -51,7 +51,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from marl_envs.envs.poker import ACTIONS, BettingState, PokerRules, betting_tree, observation_vector
+from marl_envs.envs.poker_rules import ACTIONS, BettingState, PokerRules, betting_tree, observation_vector
 
 __all__ = [
     "ACTION_LETTERS",

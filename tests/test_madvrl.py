@@ -29,7 +29,7 @@ from marl_baselines.algos.madvrl import (
 from marl_baselines.buffers import episode_ended
 from marl_baselines.train import main, train
 from marl_baselines.vec import make_vec_env
-from marl_envs.envs.poker import PokerRules
+from marl_envs.envs.poker_rules import PokerRules
 from marl_envs.poker_analysis import game
 
 FOLD, CHECK, CALL, RAISE = range(4)

@@ -118,7 +118,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from marl_envs import EnvStep
-from marl_envs.envs.poker import ACTIONS, PokerEnv, PokerRules, observation_vector
+from marl_envs.envs.poker import PokerEnv
+from marl_envs.envs.poker_rules import ACTIONS, PokerRules, observation_vector
 from marl_envs.poker_analysis import PokerGame
 from marl_envs.poker_analysis import game as poker_game
 
