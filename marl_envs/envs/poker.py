@@ -108,6 +108,21 @@ folds sits out the rest of that hand (mask: check only) and leaves only in the l
 Truncated after `max_cycles` steps (default 1000; a hand takes at most `rounds * L` steps, 8
 for 2-player Leduc, so truncation never interferes with a match of up to 125 such hands).
 
+## Info and attributes for algorithms
+What an algorithm that models the other players (MA-DVRL, `marl_baselines.algos.madvrl`) reads
+besides the observations, so that it works on any env that offers the same:
+
+- `info["private_card"]`: int64 `[B, N]`, each player's card rank (0 lowest) in the hand the
+  step was played in, reported for the step before any auto-reset (and before a match deals its
+  next hand). Private: an algorithm uses it as a training target only. In the PettingZoo view
+  each agent's infos carry its own card rank (`infos["player_0"]["private_card"]`).
+- the action mask tells who acts: the seat to act is the only one allowed more than one action
+  (check or raise, or fold, call or raise); every other seat may only check (see Betting), so
+  with the actions submitted it gives the action each opponent took.
+- `PokerEnv.rules` (a `PokerRules`: `variant`, `n_players`, `ranks`, and the observation's
+  layout) and `PokerEnv.hands`: the game, for fixed strategies
+  (`marl_envs.analysis.poker_strategies`) and exact evaluation (`marl_envs.poker_analysis`).
+
 ## Exact analysis
 `marl_envs.poker_analysis` builds the exact game tree from the same rule functions
 (`marl_envs.envs.poker_rules`: `betting_tree`, `PokerRules.strength`): information sets, expected values, best responses,
@@ -365,13 +380,14 @@ class PokerEnv(BatchedEnv):
         winners = (strength == strength.max(1, keepdim=True).values) & contenders
         share = self._pot.index_select(0, new) / winners.sum(1).clamp_(min=1)
         reward = reward + winners * share[:, None]
+        info = {"private_card": self.cards[:, : self.rules.n_players] % self.rules.ranks}  # before a match deals its next hand
         if self.hands > 1:
             last = self.hand == self.hands - 1
             terminated = terminated & last[:, None]
             next_hand = self._terminal.index_select(0, new) & ~last
             self.hand = self.hand + next_hand
             self.reset_where(next_hand, self._new_hand)  # the base class's auto-reset mechanism, for one hand
-        return reward, terminated, {}
+        return reward, terminated, info
 
     def observations(self) -> torch.Tensor:
         B, N, node = self.num_envs, self.n_agents, self.node

@@ -17,7 +17,11 @@ from marl_envs.core.checks import int_at_least
 __all__ = [
     "ACTIONS",
     "BettingState",
+    "CALL",
+    "CHECK",
+    "FOLD",
     "PokerRules",
+    "RAISE",
     "VARIANTS",
     "apply_action",
     "betting_tree",
