@@ -384,7 +384,7 @@ class MADVRL:
     @torch.no_grad()
     def play(self, out: EnvStep, hidden: torch.Tensor, generator: torch.Generator | None = None):
         """The learner's stochastic policy on every seat (sampled beliefs, sampled actions), recording nothing:
-        the player of :func:`chips_per_hand`."""
+        the player of :func:`marl_baselines.head_to_head.chips_per_hand`."""
         B, N, H = out.obs.shape[0], self.n_agents, self.config.hidden_size
         noise = self._noise((B, N), generator)
         gru_state, logits, _, _ = self._forward(self.policy_nets, out.obs, hidden[..., H:], hidden[..., :H], out.action_mask, noise)
