@@ -27,8 +27,8 @@ the opponents' actions; the game (``rules``, ``hands``) for fixed strategies and
   high by PPO's standards (0.1 on standardised advantages): with a low one the policy turns
   near-deterministic (and card-blind) before the beliefs learn the cards, and self-play cycles
   wider, while a little uniform play costs an equilibrium little exploitability;
-* value: TD(lambda), 0.5 (V(b_t) - G^lambda_t)^2 on value-normalised returns (the GAE targets),
-  at every step of the learner's seats;
+* value: TD(lambda), 0.5 (V(b_t) - G^lambda_t)^2 on value-normalised returns (the GAE targets,
+  bootstrapped from V of the next step), at every step of the learner's seats;
 * total = ``elbo_coef`` (-ELBO, ``kl_coef`` on the KL, a weight per reconstruction) +
   ``policy_coef`` (lambda 1) policy + ``value_coef`` (lambda 2) value. Defaults 1, 1, 0.5.
 

@@ -24,6 +24,8 @@ Linear layers start orthogonal (CleanRL's PPO): with PyTorch's default the signa
 through the stacked layers, the beliefs start nearly constant and the ELBO sits on a plateau
 (predicting every observation entry's mean) for hundreds of updates, while the policy, which
 reads only the beliefs, settles card-blind. The beliefs' std starts at ``init_std``.
+:func:`belief_policy` reads the policy at the end of whole hands, for exact evaluation
+(``InfoSetInputs.policy_table`` of :mod:`marl_envs.poker_analysis`).
 
 **The ELBO**, per learner seat and step: E_q[log p(o_t | z) + log p(next opponent actions | z) +
 log p(opponent cards | z)] minus KL(q(z_t | o_{1:t}, a_{1:t-1}) || p(z_t | o_t)), with the KL in

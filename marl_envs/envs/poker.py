@@ -117,16 +117,16 @@ besides the observations, so that it works on any env that offers the same:
   next hand). Private: an algorithm uses it as a training target only. In the PettingZoo view
   each agent's infos carry its own card rank (`infos["player_0"]["private_card"]`).
 - the action mask tells who acts: the seat to act is the only one allowed more than one action
-  (check or raise, or fold, call or raise); every other seat may only check (see Betting), so
-  with the actions submitted it gives the action each opponent took.
+  (check and raise, or fold and call, and raise while raises remain); every other seat may only
+  check (see Betting), so with the actions submitted it gives the action each opponent took.
 - `PokerEnv.rules` (a `PokerRules`: `variant`, `n_players`, `ranks`, and the observation's
   layout) and `PokerEnv.hands`: the game, for fixed strategies
   (`marl_envs.analysis.poker_strategies`) and exact evaluation (`marl_envs.poker_analysis`).
 
 ## Exact analysis
 `marl_envs.poker_analysis` builds the exact game tree from the same rule functions
-(`marl_envs.envs.poker_rules`: `betting_tree`, `PokerRules.strength`): information sets, expected values, best responses,
-exploitability (NashConv / 2) and a sequence-form LP solver. Its information sets carry the
+(`marl_envs.envs.poker_rules`: `betting_tree`, `PokerRules.strength`): information sets,
+expected values, best responses, exploitability (NashConv / 2) and a sequence-form LP solver. Its information sets carry the
 observation this env shows there, so a policy trained here can be evaluated exactly.
 
 ## Arguments
