@@ -19,8 +19,12 @@ import marl_envs
 
 PACKAGE = Path(__file__).resolve().parent.parent / "marl_baselines"
 MODULES = sorted(PACKAGE.rglob("*.py"))
-PUBLIC_MODULES = (re.compile(r"marl_envs\.core(\.[a-z][a-z0-9_]*)?"), re.compile(r"marl_envs\.poker_analysis"),
-                  re.compile(r"marl_envs\.analysis(\.[a-z][a-z0-9_]*)?"), re.compile(r"marl_envs\.[a-z][a-z0-9_]*_v\d+"))  # fmt: skip
+PUBLIC_MODULES = (
+    re.compile(r"marl_envs\.core(\.[a-z][a-z0-9_]*)?"),
+    re.compile(r"marl_envs\.poker_analysis"),
+    re.compile(r"marl_envs\.analysis(\.[a-z][a-z0-9_]*)?"),
+    re.compile(r"marl_envs\.[a-z][a-z0-9_]*_v\d+"),  # the PettingZoo modules: env, raw_env, parallel_env
+)
 
 
 def _allowed(module: str, names: list[str]) -> bool:
