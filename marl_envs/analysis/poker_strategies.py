@@ -8,7 +8,8 @@ the env documents (:mod:`marl_envs.envs.poker`, "Observation")::
     probabilities = strategy.probabilities(out.obs, out.action_mask)   # [B, N, 4]
 
 The same probabilities serve the env (every seat of every hand at once) and the exact analysis
-(``PokerGame.policy_array(lambda s: strategy.probabilities(torch.from_numpy(s.observation), mask))``).
+(a callable policy of :class:`marl_envs.poker_analysis.PokerGame`, from each information set's
+``observation`` and ``legal_actions``).
 """
 
 from __future__ import annotations
