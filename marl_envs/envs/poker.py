@@ -115,7 +115,7 @@ besides the observations, so that it works on any env that offers the same:
 - `info["private_card"]`: int64 `[B, N]`, each player's card rank (0 lowest) in the hand the
   step was played in, reported for the step before any auto-reset (and before a match deals its
   next hand). Private: an algorithm uses it as a training target only. In the PettingZoo view
-  each agent's infos carry its own card rank (`infos["player_0"]["private_card"]`).
+  each agent still in `agents` finds its own card rank in its infos (`infos["player_0"]["private_card"]`).
 - the action mask tells who acts: the seat to act is the only one allowed more than one action
   (check and raise, or fold and call, and raise while raises remain); every other seat may only
   check (see Betting), so with the actions submitted it gives the action each opponent took.
