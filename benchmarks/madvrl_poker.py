@@ -32,9 +32,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from marl_baselines.algos.madvrl import FixedStrategy, MADVRLConfig, chips_per_hand  # noqa: E402
+from marl_baselines.algos.madvrl import MADVRLConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
+from marl_baselines.head_to_head import chips_per_hand  # noqa: E402
 from marl_baselines.train import build, train  # noqa: E402
+from marl_envs.analysis.poker_strategies import FixedStrategy  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
 from marl_envs.poker_analysis import game  # noqa: E402
 from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402

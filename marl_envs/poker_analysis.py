@@ -1,6 +1,6 @@
 """Exact analysis of Kuhn poker and Leduc hold'em: information sets, best responses, exploitability.
 
-The game tree is built from the rule functions of ``poker_v0`` (:mod:`marl_envs.envs.poker`:
+The game tree is built from the rule functions of ``poker_v0`` (:mod:`marl_envs.envs.poker_rules`:
 ``betting_tree`` gives the public betting tree, ``PokerRules.strength`` the showdown), times
 every deal of the cards, each equally likely. Values are exact expectations (no sampling).
 
@@ -40,30 +40,39 @@ expected values, ``sum_i (best_response_values[i] - expected_values[i])``, and
 figure). A Nash equilibrium has exploitability 0. ``solve()`` (two players) finds one exactly
 by the sequence-form linear program (Koller, Megiddo and von Stengel 1996), with
 ``scipy.optimize.linprog``.
+
+Recurrent policies. A network that acts on the env's observation sequences is evaluated exactly
+through :class:`InfoSetInputs` (``infoset_inputs(variant, n_players, ranks)``, cached): the inputs
+the env showed on the way to every information set, and ``policy_table(policy, device)``, the
+network's probabilities there as a policy array. The network is a plain callable on tensors,
+so this module needs no learning library.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 
-from marl_envs.envs.poker import ACTIONS, BettingState, PokerRules, betting_tree, observation_vector
+from marl_envs.envs.poker_rules import ACTIONS, BettingState, PokerRules, betting_tree, observation_vector
 
 __all__ = [
     "ACTION_LETTERS",
     "BestResponse",
     "Equilibrium",
     "InfoSet",
+    "InfoSetInputs",
     "PokerGame",
     "best_response_values",
     "expected_values",
     "exploitability",
     "game",
     "information_sets",
+    "infoset_inputs",
     "kuhn_equilibrium",
     "nash_conv",
 ]
@@ -400,11 +409,78 @@ def _probabilities(value: Any, info_set: InfoSet) -> np.ndarray:
     return row.clip(min=0)
 
 
+# ---------------------------------------------------------------------- recurrent policies
+class InfoSetInputs:
+    """Every information set of a :class:`PokerGame` as the sequence of inputs its player saw on the way there.
+
+    ``obs [I, T, O]`` and ``last_action [I, T, 4]`` (zero-padded after ``lengths[i]`` steps) and
+    ``legal [I, 4]``: what ``poker_v0`` (``hands=1``) showed the player at every env step from the
+    hand's start to the information set, so the policy of a recurrent network there can be
+    computed exactly as it acts in the env (:meth:`policy_table`). ``last_action`` is the action
+    an opponent took at the previous step, one-hot (zeros after the player's own action and at
+    the hand's start).
+    """
+
+    def __init__(self, game: PokerGame):
+        rules, N, R = game.rules, game.n_players, game.rules.ranks
+        parent: dict[int, tuple[int, int]] = {}
+        for u, kids in enumerate(game.children):
+            for action, child in kids.items():
+                parent[child] = (u, action)
+        paths = []
+        for s in game.information_sets:
+            path, v = [], s.node
+            while v != 0:
+                u, action = parent[v]
+                path.append((u, action))
+                v = u
+            paths.append(path[::-1])
+        I, T = len(game.information_sets), 1 + max(len(p) for p in paths)
+        obs = np.zeros((I, T, rules.observation_size(1)), np.float32)
+        last_action = np.zeros((I, T, len(ACTIONS)), np.float32)
+        legal = np.zeros((I, len(ACTIONS)), bool)
+        lengths = np.zeros(I, np.int64)
+        for s, path in zip(game.information_sets, paths):
+            rank = int(np.argmax(s.observation[N : N + R]))
+            board = int(np.argmax(s.observation[N + R : N + 2 * R])) if s.board is not None else None
+            nodes = [u for u, _ in path] + [s.node]
+            for k, node in enumerate(nodes):
+                obs[s.index, k] = observation_vector(rules, game.states[node], s.player, rank, board)
+                if k > 0:
+                    u, action = path[k - 1]
+                    if game.states[u].to_act != s.player:
+                        last_action[s.index, k, action] = 1
+            if not np.array_equal(obs[s.index, len(nodes) - 1], s.observation):
+                raise AssertionError(f"the replayed observation at {s.key!r} differs from the information set's")
+            legal[s.index, list(s.legal_actions)] = True
+            lengths[s.index] = len(nodes)
+        self.obs, self.last_action = torch.from_numpy(obs), torch.from_numpy(last_action)
+        self.legal, self.lengths = torch.from_numpy(legal), torch.from_numpy(lengths)
+
+    def policy_table(self, policy: Callable[..., torch.Tensor], device: str | torch.device = "cpu") -> np.ndarray:
+        """``[I, 4]`` float64: the policy at every information set, zero on illegal actions, rows summing to 1.
+
+        ``policy(obs [T, I, O], last_action [T, I, 4], lengths [I], legal [I, 4])`` returns the
+        probabilities ``[I, 4]`` after step ``lengths[i] - 1`` of each sequence (time first; all
+        on ``device``): a recurrent network runs the sequences and reads its policy there.
+        """
+        obs, last_action = self.obs.to(device).transpose(0, 1), self.last_action.to(device).transpose(0, 1)
+        probabilities = policy(obs, last_action, self.lengths.to(device), self.legal.to(device))
+        table = probabilities.double().cpu().numpy() * self.legal.numpy()
+        return table / table.sum(1, keepdims=True)
+
+
 # ---------------------------------------------------------------------- shortcuts
 @lru_cache(maxsize=16)
 def game(variant: str = "leduc", n_players: int = 2, ranks: int | None = None, suits: bool = False) -> PokerGame:
     """The (cached) :class:`PokerGame` of these arguments."""
     return PokerGame(variant, n_players, ranks, suits)
+
+
+@lru_cache(maxsize=8)
+def infoset_inputs(variant: str = "leduc", n_players: int = 2, ranks: int | None = None) -> InfoSetInputs:
+    """The (cached) :class:`InfoSetInputs` of ``game(variant, n_players, ranks)``."""
+    return InfoSetInputs(game(variant, n_players, ranks))
 
 
 def information_sets(variant: str = "leduc", n_players: int = 2, ranks: int | None = None, suits: bool = False) -> list[InfoSet]:

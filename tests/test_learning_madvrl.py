@@ -18,9 +18,11 @@ import pytest
 import torch
 from helpers import quiet_run
 
-from marl_baselines.algos.madvrl import MADVRL, FixedStrategy, MADVRLConfig, chips_per_hand
+from marl_baselines.algos.madvrl import MADVRL, MADVRLConfig
 from marl_baselines.config import PRESETS
+from marl_baselines.head_to_head import chips_per_hand
 from marl_baselines.train import build, train
+from marl_envs.analysis.poker_strategies import FixedStrategy
 
 pytestmark = pytest.mark.learning
 

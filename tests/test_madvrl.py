@@ -13,24 +13,15 @@ import pytest
 import torch
 
 from marl_baselines.algos import ALGORITHMS
-from marl_baselines.algos.madvrl import (
-    FIXED_STRATEGIES,
-    MADVRL,
-    Belief,
-    BeliefNetworks,
-    FixedStrategy,
-    InfoSetInputs,
-    MADVRLConfig,
-    chips_per_hand,
-    elbo_terms,
-    gaussian_kl,
-    t_interval,
-)
+from marl_baselines.algos.madvrl import MADVRL, MADVRLConfig
+from marl_baselines.algos.madvrl_beliefs import Belief, BeliefNetworks, elbo_terms, gaussian_kl
 from marl_baselines.buffers import episode_ended
+from marl_baselines.head_to_head import chips_per_hand, t_interval
 from marl_baselines.train import main, train
 from marl_baselines.vec import make_vec_env
-from marl_envs.envs.poker import PokerRules
-from marl_envs.poker_analysis import game
+from marl_envs.analysis.poker_strategies import FIXED_STRATEGIES, FixedStrategy
+from marl_envs.envs.poker_rules import PokerRules
+from marl_envs.poker_analysis import InfoSetInputs, game
 
 FOLD, CHECK, CALL, RAISE = range(4)
 SMALL = {"hidden_size": 16, "belief_size": 8, "rollout_steps": 8, "minibatches": 2, "exploitability_interval": 0}

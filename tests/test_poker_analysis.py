@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import marl_envs
-from marl_envs.envs.poker import ACTIONS, observation_vector
+from marl_envs.envs.poker_rules import ACTIONS, observation_vector
 from marl_envs.poker_analysis import PokerGame, game, information_sets, kuhn_equilibrium
 
 FOLD, CHECK, CALL, RAISE = range(4)

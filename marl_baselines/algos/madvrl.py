@@ -3,149 +3,90 @@
 The design note (``design-notes/madvrl_architecture.md``) gives the architecture; this file is our
 own implementation of it, on the batched poker env (Kuhn poker or Leduc hold'em, any number of
 players). ``marl-train madvrl poker_v0`` trains it; ``marl-train gru_ac poker_v0`` trains the same
-agent without the variational parts (the baseline the benchmark compares with).
+agent without the variational parts (the baseline the benchmark compares with). Measured results:
+``benchmarks/madvrl_poker.py`` (``benchmarks/results/madvrl_poker.md``); the measurements behind
+the choices below: ``benchmarks/results/madvrl_tuning.md``.
 
-**Networks (:class:`BeliefNetworks`; widths ``hidden_size`` = 256 and ``belief_size`` = 256 by default)**
+**Beliefs** (:mod:`marl_baselines.algos.madvrl_beliefs`): a prior ``p(z_t | o_t)``, a recurrent
+posterior ``q(z_t | o_{1:t}, a_{1:t-1})``, policy and value heads on the joint belief, and the
+ELBO's decoders (the observation, the opponents' next actions and their private cards).
 
-Every seat's input at each env step is its observation ``o_t`` [O] and the action an opponent
-took at the previous step, one-hot [4] (zeros after its own action and at a hand's start).
+**What the env provides** (``poker_v0`` documents it: "Info and attributes for algorithms"): the
+opponents' cards, a training target only, as each step's ``info["private_card"]``; who acts, from
+the action mask (the only seat with more than one legal action), so the actions submitted give
+the opponents' actions; the game (``rules``, ``hands``) for fixed strategies and exact evaluation.
 
-* encoder, the prior ``p(z_t | o_t)``: FC-ReLU-FC-ReLU on ``o_t``, then a mean head and a std
-  head (softplus + ``min_std``): the agent's belief from what it sees now;
-* inference network, the posterior ``q(z_t | o_{1:t}, a_{1:t-1})``: FC-ReLU on ``[o_t, a_{t-1}]``,
-  a GRU cell over the hand's steps (its state is the ``hidden`` the training loop carries and
-  resets at episode starts), FC-ReLU, mean and std heads: the opponent-belief;
-* joint belief ``[z_prior, z_posterior]`` (2 x ``belief_size`` = 512), from samples
-  ``z = mean + std * eps``, feeding the policy head (FC-ReLU-FC-ReLU-FC, 4 logits, illegal
-  actions at -inf) and the value head (the same shape, 1 output). The value head reads the
-  beliefs' means (a deterministic baseline); the policy reads the sample it acts on.
-* decoders of the ELBO, from the posterior sample: the observation (Bernoulli logits, O), each
-  opponent's next action (N - 1 categoricals over 4) and each opponent's private card
-  (N - 1 categoricals over the ranks).
+**Losses** (:func:`elbo_terms`, :func:`policy_loss`, :func:`value_loss`), per learner seat and step:
 
-Linear layers start orthogonal (CleanRL's PPO): with PyTorch's default the signal shrinks
-through the stacked layers, the beliefs start nearly constant and the ELBO sits on a plateau
-(predicting every observation entry's mean) for hundreds of updates, while the policy, which
-reads only the beliefs, settles card-blind. The beliefs' std starts at ``init_std``.
-
-**Losses (:func:`elbo_terms`, :func:`policy_loss`, :func:`value_loss`), per learner seat and step**
-
-* ELBO = E_q[log p(o_t | z) + log p(next opponent actions | z) + log p(opponent cards | z)]
-  minus KL(q(z_t | o_{1:t}, a_{1:t-1}) || p(z_t | o_t)), with the KL in closed form (diagonal
-  Gaussians, summed over the belief's dimensions) and the expectation from the one sample the
-  agent acted on (reparameterised, so gradients reach the encoder and the inference network).
-  The opponents' cards come from the env's global state and are used at training time only
-  (a privileged target; the agent never sees them as input). Targets that do not exist (an
-  opponent acting no more in the hand, or not within the rollout) are masked out. Both the
-  prior and the posterior are learned, so the KL's gradient is balanced (Hafner et al. 2021,
-  ``kl_balance`` = 0.8): most of it trains the prior toward the posterior, less drags the
-  posterior toward a prior that is still poor; its value is the plain KL.
-* policy: PPO's clipped surrogate (Schulman et al. 2017) with GAE(gamma, lambda) advantages from
-  the value head as baseline, and an entropy bonus. PPO-clipped rather than one plain
-  policy-gradient step, because it takes ``epochs`` x ``minibatches`` steps per rollout of
-  thousands of hands without the policy running away (one-step entropy-regularised policy
-  gradient is the special case ``epochs=1, minibatches=1``, where the clip never binds).
-  Only the learner's decisions count (its seat is to act with more than one legal action).
-  The entropy weight is high by PPO's standards (0.1 on standardised advantages): with 0.01
-  the policy turned near-deterministic (and card-blind) before the beliefs had learned the
-  cards, and self-play's cycling was wider; on Kuhn, a 10% mix of the uniform policy into the
-  equilibrium costs only 0.035 chips of exploitability.
-* value: TD(lambda): 0.5 (V(b_t) - G^lambda_t)^2 on value-normalised returns (the GAE targets,
-  bootstrapping from V of the next step), at every step of the learner's seats.
-* total = ``elbo_coef`` (-ELBO, with ``kl_coef`` on the KL and a weight per reconstruction) +
+* the negative ELBO: reconstructions + KL(posterior || prior), KL-balanced;
+* policy: PPO's clipped surrogate (Schulman et al. 2017) on GAE(gamma, lambda) advantages from
+  the value head, and an entropy bonus. PPO-clipped, so that ``epochs`` x ``minibatches`` steps
+  per rollout of thousands of hands do not run the policy away (``epochs=1, minibatches=1`` is
+  one entropy-regularised policy-gradient step, where the clip never binds). Only the learner's
+  decisions count (its seat is to act with more than one legal action). The entropy weight is
+  high by PPO's standards (0.1 on standardised advantages): with a low one the policy turns
+  near-deterministic (and card-blind) before the beliefs learn the cards, and self-play cycles
+  wider, while a little uniform play costs an equilibrium little exploitability;
+* value: TD(lambda), 0.5 (V(b_t) - G^lambda_t)^2 on value-normalised returns (the GAE targets,
+  bootstrapped from V of the next step), at every step of the learner's seats;
+* total = ``elbo_coef`` (-ELBO, ``kl_coef`` on the KL, a weight per reconstruction) +
   ``policy_coef`` (lambda 1) policy + ``value_coef`` (lambda 2) value. Defaults 1, 1, 0.5.
 
-**Self-play and the opponent pool**
+**Self-play and the opponent pool.** The algorithm acts for every seat of every hand (``act``
+returns ``[B, N]`` actions) and trains only on the seats its learner controls. At each hand's
+start each of the B envs draws its opponents: with probability ``fixed_fraction`` a fixed
+strategy (uniformly among ``fixed_strategies``, :mod:`marl_envs.analysis.poker_strategies`), with
+``pool_fraction`` an earlier checkpoint of the learner (uniformly among the pool's), otherwise the
+learner itself on every seat (self-play, every seat trained). Against a pool member or a fixed
+strategy the learner holds one seat, drawn uniformly. Every ``snapshot_interval`` updates a frozen
+copy of the learned policy joins the pool (at most ``pool_size``; the oldest leaves). All of it is
+tensor code over the B hands; the only Python loops are over pool members and the rollout's time
+steps in training. Fixed strategies are few by default (5% of hands): exploiting them pulls the
+policy away from the equilibrium.
 
-The algorithm acts for every seat of every hand (``act`` returns ``[B, N]`` actions) and trains
-only on the seats its learner controls. At each hand's start, each of the B envs draws its
-opponents: with probability ``fixed_fraction`` a fixed strategy (uniformly among
-``fixed_strategies``: ``random``, ``always_call``, ``always_raise``, ``hand_strength``), with
-``pool_fraction`` an earlier checkpoint of the learner (uniformly among those in the pool), and
-otherwise the learner itself on every seat (self-play, both seats trained). Against a pool
-member or a fixed strategy the learner holds one seat, drawn uniformly (positions alternate).
-Every ``snapshot_interval`` updates a frozen copy of the learned policy joins the pool (at most
-``pool_size``; the oldest leaves). All of it is tensor code over the B hands; the only Python
-loops are over pool members (a forward pass on the rows each one controls) and the rollout's
-time steps in training. Fixed strategies are few by default (5% of hands): exploiting them
-pulls the policy away from the equilibrium (measured on Kuhn, 4 seeds of 300k env steps: with
-10% the learned policy's exploitability made excursions to 0.18 in the second half of training,
-with 5% it stayed below 0.09 there).
+**The learned policy: Polyak-averaged weights.** Self-play policy gradient cycles around the
+equilibrium of a zero-sum game, whatever the entropy weight, learning rate, batch size or
+opponent mix, so the learned policy is an exponential moving average of the trained networks'
+weights (``average_decay`` = 0.995 per gradient step, about 13 updates), near the cycle's centre.
+It is what is evaluated, played greedily and copied into the pool; the trained networks explore
+and learn (``exploitability_trained`` logs their figure; ``average_decay=0`` evaluates them).
 
-**The learned policy: Polyak-averaged weights**
-
-Self-play policy gradient cycles around the equilibrium of a zero-sum game (measured on Kuhn:
-the trained networks' exploitability kept swinging between about 0.05 and 0.3 with every entropy
-weight, learning rate, batch size and opponent mix tried). The
-learned policy is therefore an exponential moving average of the trained networks' weights
-(``average_decay`` = 0.995 per gradient step, about 13 updates): it sits near the centre of the
-cycle. It is what is evaluated, played greedily, and copied into the pool; the trained
-networks explore and learn. ``exploitability_trained`` logs the trained networks' figure next
-to it; ``average_decay=0`` evaluates the trained networks themselves.
-
-**Evaluation**
-
-* :meth:`MADVRL.policy_table` gives the learned policy's action probabilities at every
-  information set of :mod:`marl_envs.poker_analysis` (by replaying the public path to it through
-  the recurrent network, averaging the policy over ``belief_samples`` draws of the beliefs), so
-  :meth:`MADVRL.exploitability` is exact for that policy (up to the belief draws). It is logged
-  as ``exploitability`` in the training statistics every ``exploitability_interval`` env steps
-  (train.csv, TensorBoard) and kept in ``exploitability_curve``.
-* :func:`chips_per_hand`: chips won per hand by one player against another over many hands in
-  parallel, mean and 95% t-interval; :class:`FixedStrategy` gives the fixed opponents.
-* ``chips_per_hand/<opponent>`` in the training statistics: the learner's chips per hand in
-  the rollout's training hands against each kind of opponent (NaN when there was none).
-
-The ``gru_ac`` ablation (``variational=False``): the same encoder and inference trunks give
-deterministic features (the mean heads, no std heads, no sampling), the same policy and value
-heads, the same training (PPO, TD(lambda), self-play, pool, averaging), and no ELBO.
+**Evaluation.** :meth:`MADVRL.policy_table`: the learned policy at every information set of
+:mod:`marl_envs.poker_analysis` (replaying the public path there through the recurrent network,
+averaged over ``belief_samples`` draws of the beliefs), so :meth:`MADVRL.exploitability` is exact
+for it; logged as ``exploitability`` every ``exploitability_interval`` env steps and kept in
+``exploitability_curve``. ``chips_per_hand/<opponent>`` in the training statistics: the learner's
+chips per hand in the rollout against each kind of opponent (NaN when there was none).
+:mod:`marl_baselines.head_to_head` plays an agent (``play``) against another or a fixed strategy.
 
 On a CPU these small networks gain nothing from a second torch thread, and a contended one makes
-the update many times slower: ``marl-train`` (``train``) runs on one thread unless ``--threads``
-says otherwise.
+the update many times slower: ``marl-train`` runs on one thread unless ``--threads`` says otherwise.
 """
-
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
-from torch import nn
-from torch.nn import functional as F
 
 from marl_envs import EnvStep
-from marl_envs.envs.poker import ACTIONS, PokerEnv, PokerRules, observation_vector
-from marl_envs.poker_analysis import PokerGame
+from marl_envs.analysis.poker_strategies import FIXED_STRATEGIES, FixedStrategy
 from marl_envs.poker_analysis import game as poker_game
+from marl_envs.poker_analysis import infoset_inputs
 
+from marl_baselines.algos.madvrl_beliefs import N_ACTIONS, BeliefNetworks, belief_policy, elbo_terms
 from marl_baselines.algos.ppo import RunningMeanStd
 from marl_baselines.buffers import RolloutBuffer, episode_ended
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import clip_grad_norm_
-from marl_baselines.nets import mlp, one_hot
+from marl_baselines.head_to_head import sample_actions
+from marl_baselines.nets import one_hot
 
-__all__ = [
-    "FIXED_STRATEGIES",
-    "BeliefNetworks",
-    "FixedStrategy",
-    "MADVRL",
-    "MADVRLConfig",
-    "chips_per_hand",
-    "elbo_terms",
-    "fixed_strategy_probabilities",
-    "gaussian_kl",
-    "policy_loss",
-    "t_interval",
-    "value_loss",
-]
+__all__ = ["MADVRL", "MADVRLConfig", "policy_loss", "value_loss"]
 
-FOLD, CHECK, CALL, RAISE = range(4)
-N_ACTIONS = len(ACTIONS)
-FIXED_STRATEGIES = ("random", "always_call", "always_raise", "hand_strength")
 SELF_PLAY = 0
 """Controller code of a hand the learner plays on every seat; 1 + k: fixed strategy k; 1 + F + j: pool member j."""
 
@@ -250,263 +191,7 @@ class MADVRLConfig:
         return tuple(name.strip() for name in self.fixed_strategies.split(",") if name.strip())
 
 
-# ---------------------------------------------------------------------- the observation's layout
-@dataclass(frozen=True)
-class PokerLayout:
-    """Where ``poker_v0``'s observation keeps what the fixed strategies read (see the env's docstring)."""
-
-    n_players: int
-    ranks: int
-    has_board: bool
-
-    @classmethod
-    def of(cls, rules: PokerRules) -> PokerLayout:
-        return cls(rules.n_players, rules.ranks, rules.has_board)
-
-    def card_rank(self, obs: torch.Tensor) -> torch.Tensor:
-        """``[...]`` int64: the observer's card rank (0 lowest)."""
-        return obs[..., self.n_players : self.n_players + self.ranks].argmax(-1)
-
-    def board_rank(self, obs: torch.Tensor) -> torch.Tensor:
-        """``[...]`` int64: the board's rank once revealed, else -1 (and always -1 in Kuhn)."""
-        if not self.has_board:
-            return torch.full(obs.shape[:-1], -1, dtype=torch.int64, device=obs.device)
-        start = self.n_players + self.ranks
-        board = obs[..., start : start + self.ranks]
-        return torch.where(board.sum(-1) > 0, board.argmax(-1), -1)
-
-
-# ---------------------------------------------------------------------- fixed strategies
-def _first_legal(mask: torch.Tensor, order: tuple[int, ...]) -> torch.Tensor:
-    """``[...]``: the first action of ``order`` that ``mask [..., 4]`` allows (check for a seat not to act)."""
-    choice = torch.full(mask.shape[:-1], CHECK, dtype=torch.int64, device=mask.device)
-    for action in reversed(order):
-        choice = torch.where(mask[..., action], action, choice)
-    return choice
-
-
-def fixed_strategy_probabilities(name: str, obs: torch.Tensor, action_mask: torch.Tensor, layout: PokerLayout) -> torch.Tensor:
-    """Probabilities ``[..., 4]`` of fixed strategy ``name`` at ``obs [..., O]`` with legal ``action_mask [..., 4]``.
-
-    * ``random``: uniform over the legal actions;
-    * ``always_call``: check, or call facing a bet (never folds, never raises);
-    * ``always_raise``: raise while raising is legal, else call, else check;
-    * ``hand_strength``: a pair with the board or the top rank raises (else calls); a card in the
-      upper half of the ranks checks or calls; a lower card checks, and folds facing a bet.
-    """
-    if name == "random":
-        legal = action_mask.float()
-        return legal / legal.sum(-1, keepdim=True).clamp(min=1)
-    if name == "always_call":
-        choice = _first_legal(action_mask, (CHECK, CALL))
-    elif name == "always_raise":
-        choice = _first_legal(action_mask, (RAISE, CALL, CHECK))
-    elif name == "hand_strength":
-        rank, board = layout.card_rank(obs), layout.board_rank(obs)
-        strong = (rank == board) | (rank == layout.ranks - 1)
-        weak = ~strong & (rank < (layout.ranks - 1) / 2)
-        choice = torch.where(
-            strong,
-            _first_legal(action_mask, (RAISE, CALL, CHECK)),
-            torch.where(weak, _first_legal(action_mask, (CHECK, FOLD)), _first_legal(action_mask, (CHECK, CALL))),
-        )
-    else:
-        raise ValueError(f"unknown fixed strategy {name!r}; choose from {', '.join(FIXED_STRATEGIES)}")
-    return one_hot(choice, N_ACTIONS)
-
-
-def _sample(log_probabilities: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One action per row of ``log_probabilities [..., 4]`` (-inf: never), by Gumbel-max on ``generator``."""
-    uniform = torch.rand(log_probabilities.shape, generator=generator, device=log_probabilities.device)
-    gumbel = -torch.log(-torch.log(uniform.clamp(min=1e-12, max=1 - 1e-7)))
-    return (log_probabilities + gumbel).argmax(-1)
-
-
-class FixedStrategy:
-    """A fixed poker strategy as a player of :func:`chips_per_hand`: ``play(out, hidden, generator)`` for every seat."""
-
-    def __init__(self, name: str, rules: PokerRules):
-        if name not in FIXED_STRATEGIES:
-            raise ValueError(f"unknown fixed strategy {name!r}; choose from {', '.join(FIXED_STRATEGIES)}")
-        self.name, self.layout = name, PokerLayout.of(rules)
-
-    def __repr__(self) -> str:
-        return f"FixedStrategy({self.name!r})"
-
-    def initial_hidden(self, num_envs: int) -> None:
-        return None
-
-    def probabilities(self, obs: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
-        return fixed_strategy_probabilities(self.name, obs, action_mask, self.layout)
-
-    def play(self, out: EnvStep, hidden: None, generator: torch.Generator | None = None):
-        return _sample(self.probabilities(out.obs, out.action_mask).log(), generator), None
-
-
-# ---------------------------------------------------------------------- networks
-class Belief:
-    """A diagonal Gaussian ``[..., L]`` (``std`` None: a deterministic feature, the ablation's)."""
-
-    __slots__ = ("mean", "std")
-
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor | None):
-        self.mean, self.std = mean, std
-
-    def sample(self, noise: torch.Tensor | None) -> torch.Tensor:
-        """``mean + std * noise`` (reparameterised); the mean when ``noise`` or ``std`` is None."""
-        return self.mean if noise is None or self.std is None else self.mean + self.std * noise
-
-
-def gaussian_kl(posterior: Belief, prior: Belief) -> torch.Tensor:
-    """``KL(posterior || prior)`` of diagonal Gaussians ``[..., L]``, summed over the last axis: ``[...]``."""
-    variance_ratio = (posterior.std / prior.std).pow(2)
-    mean_term = ((posterior.mean - prior.mean) / prior.std).pow(2)
-    return 0.5 * (variance_ratio + mean_term - 1 - variance_ratio.log()).sum(-1)
-
-
-class BeliefNetworks(nn.Module):
-    """Encoder (prior), recurrent inference network (posterior), policy and value heads, and the ELBO's decoders.
-
-    Shapes: ``obs [..., O]``, ``last_action [..., 4]`` (the opponents' previous action, one-hot),
-    ``hidden [..., H]`` (the GRU's state); beliefs ``[..., L]``; the joint belief ``[..., 2L]``.
-    """
-
-    def __init__(self, obs_size: int, n_players: int, ranks: int, hidden_size: int = 256, belief_size: int = 256, variational: bool = True, min_std: float = 0.01, init_std: float = 0.1):
-        super().__init__()
-        H, L, A = hidden_size, belief_size, N_ACTIONS
-        self.obs_size, self.n_players, self.ranks = obs_size, n_players, ranks
-        self.hidden_size, self.belief_size, self.variational, self.min_std = H, L, variational, min_std
-        self.encoder = nn.Sequential(nn.Linear(obs_size, H), nn.ReLU(), nn.Linear(H, H), nn.ReLU())
-        self.prior_mean = nn.Linear(H, L)
-        self.inference_input = nn.Sequential(nn.Linear(obs_size + A, H), nn.ReLU())
-        self.inference_cell = nn.GRUCell(H, H)
-        self.inference_output = nn.Sequential(nn.Linear(H, H), nn.ReLU())
-        self.posterior_mean = nn.Linear(H, L)
-        self.policy = mlp(2 * L, H, A, layers=3)
-        self.value = mlp(2 * L, H, 1, layers=3)
-        if variational:
-            self.prior_std = nn.Linear(H, L)
-            self.posterior_std = nn.Linear(H, L)
-            self.decoder = nn.Sequential(nn.Linear(L, H), nn.ReLU())
-            self.decode_obs = nn.Linear(H, obs_size)
-            self.decode_actions = nn.Linear(H, (n_players - 1) * A)
-            self.decode_cards = nn.Linear(H, (n_players - 1) * ranks)
-        self._initialise(init_std)
-
-    @torch.no_grad()
-    def _initialise(self, init_std: float) -> None:
-        """Orthogonal weights (gain sqrt 2 before a ReLU, 1 elsewhere) and zero biases, as CleanRL's PPO:
-        PyTorch's default shrinks the signal through the stacked layers, and the beliefs then start
-        nearly constant, which slows the ELBO's start by hundreds of updates. The policy's last layer
-        starts small (a near-uniform policy); the std heads start at ``init_std``. The GRU keeps its own."""
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.orthogonal_(module.weight, math.sqrt(2))
-                nn.init.zeros_(module.bias)
-        heads = [self.prior_mean, self.posterior_mean, self.value[-1]]
-        if self.variational:
-            heads += [self.decode_obs, self.decode_actions, self.decode_cards]
-        for head in heads:
-            nn.init.orthogonal_(head.weight, 1.0)
-        nn.init.orthogonal_(self.policy[-1].weight, 0.01)
-        if self.variational:
-            for head in (self.prior_std, self.posterior_std):  # std = softplus(bias) + min_std = init_std
-                nn.init.orthogonal_(head.weight, 0.01)
-                head.bias.fill_(math.log(math.expm1(init_std - self.min_std)))
-
-    def _std(self, head: nn.Module, features: torch.Tensor) -> torch.Tensor | None:
-        return F.softplus(head(features)) + self.min_std if self.variational else None
-
-    def prior(self, obs: torch.Tensor) -> Belief:
-        """``p(z_t | o_t)`` from the observation alone."""
-        features = self.encoder(obs)
-        return Belief(self.prior_mean(features), self._std(self.prior_std, features) if self.variational else None)
-
-    def posterior_from(self, hidden: torch.Tensor) -> Belief:
-        """``q(z_t | o_{1:t}, a_{1:t-1})`` from the GRU's state after step t."""
-        features = self.inference_output(hidden)
-        return Belief(self.posterior_mean(features), self._std(self.posterior_std, features) if self.variational else None)
-
-    def step(self, obs: torch.Tensor, last_action: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, Belief, Belief]:
-        """One env step for any batch shape: (the GRU's new state, prior, posterior)."""
-        inputs = self.inference_input(torch.cat((obs, last_action), -1))
-        shape = inputs.shape[:-1]
-        hidden = self.inference_cell(inputs.reshape(-1, self.hidden_size), hidden.reshape(-1, self.hidden_size)).view(*shape, self.hidden_size)
-        return hidden, self.prior(obs), self.posterior_from(hidden)
-
-    def sequence(self, obs: torch.Tensor, last_action: torch.Tensor, hidden: torch.Tensor, starts: torch.Tensor) -> tuple[torch.Tensor, Belief, Belief]:
-        """Sequences ``[T, C, ...]`` from the states ``hidden [C, H]`` before step 0; the state is reset to
-        zeros before every step t with ``starts[t]`` (``[T, C]`` bool; a new hand). Only the GRU runs step by step."""
-        inputs = self.inference_input(torch.cat((obs, last_action), -1))
-        states = []
-        for t in range(obs.shape[0]):
-            hidden = self.inference_cell(inputs[t], hidden.masked_fill(starts[t, :, None], 0.0))
-            states.append(hidden)
-        hiddens = torch.stack(states)
-        return hiddens, self.prior(obs), self.posterior_from(hiddens)
-
-    @staticmethod
-    def joint(prior: Belief, posterior: Belief, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """The joint belief ``[..., 2L]``: samples with ``noise [..., 2L]`` (prior's half first), or the means."""
-        prior_noise, posterior_noise = (None, None) if noise is None else noise.chunk(2, -1)
-        return torch.cat((prior.sample(prior_noise), posterior.sample(posterior_noise)), -1)
-
-    def logits(self, joint: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
-        """Action logits ``[..., 4]`` with illegal actions at -inf (a row without a legal action keeps all)."""
-        legal = action_mask | ~action_mask.any(-1, keepdim=True)
-        return self.policy(joint).masked_fill(~legal, float("-inf"))
-
-    def values(self, joint_mean: torch.Tensor) -> torch.Tensor:
-        return self.value(joint_mean).squeeze(-1)
-
-    def decode(self, posterior_sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Logits of the observation ``[..., O]``, the opponents' next actions ``[..., N-1, 4]`` and cards ``[..., N-1, R]``."""
-        features = self.decoder(posterior_sample)
-        opponents = self.n_players - 1
-        return (
-            self.decode_obs(features),
-            self.decode_actions(features).unflatten(-1, (opponents, N_ACTIONS)),
-            self.decode_cards(features).unflatten(-1, (opponents, self.ranks)),
-        )
-
-
-# ---------------------------------------------------------------------- losses
-def elbo_terms(
-    nets: BeliefNetworks,
-    prior: Belief,
-    posterior: Belief,
-    posterior_noise: torch.Tensor,
-    obs: torch.Tensor,
-    next_actions: torch.Tensor,
-    cards: torch.Tensor,
-    kl_balance: float = 0.5,
-) -> dict[str, torch.Tensor]:
-    """The ELBO's terms per sample ``[...]`` (negative log-likelihoods, so that -ELBO = their weighted sum + KL).
-
-    ``obs [..., O]`` (in [0, 1]: Bernoulli targets), ``next_actions [..., N-1]`` (each opponent's
-    next action, -1: none to predict), ``cards [..., N-1]`` (each opponent's card rank). The
-    reconstructions decode the posterior sample ``mean + std * posterior_noise``; the KL is
-    ``KL(posterior || prior)`` in closed form. Its value does not depend on ``kl_balance``, its
-    gradient does: ``kl_balance`` of it trains the prior toward the posterior, the rest the
-    posterior toward the prior (KL balancing, Hafner et al. 2021; 0.5: the plain gradient, halved).
-    """
-    sample = posterior.sample(posterior_noise)
-    obs_logits, action_logits, card_logits = nets.decode(sample)
-    known = next_actions >= 0
-    action_nll = F.cross_entropy(action_logits.flatten(0, -2), next_actions.clamp(min=0).flatten(), reduction="none").view_as(next_actions)
-    card_nll = F.cross_entropy(card_logits.flatten(0, -2), cards.flatten(), reduction="none").view_as(cards)
-    return {
-        "obs_nll": F.binary_cross_entropy_with_logits(obs_logits, obs, reduction="none").sum(-1),
-        "action_nll": (action_nll * known).sum(-1),
-        "card_nll": card_nll.sum(-1),
-        "kl": kl_balance * gaussian_kl(_detached(posterior), prior) + (1 - kl_balance) * gaussian_kl(posterior, _detached(prior)),
-    }
-
-
-def _detached(belief: Belief) -> Belief:
-    return Belief(belief.mean.detach(), belief.std.detach())
-
-
+# ---------------------------------------------------------------------- PPO's losses
 def _masked_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return (values * weight).sum() / weight.sum().clamp(min=1)
 
@@ -530,145 +215,28 @@ def value_loss(values: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor
     return 0.5 * _masked_mean((values - targets).pow(2), weight)
 
 
-# ---------------------------------------------------------------------- exact evaluation
-class InfoSetInputs:
-    """Every information set of a :class:`PokerGame` as the sequence of inputs its player saw on the way there.
-
-    ``obs [I, T, O]`` and ``last_action [I, T, 4]`` (zero-padded after ``lengths[i]`` steps) and
-    ``legal [I, 4]``: what ``poker_v0`` (``hands=1``) showed the player at every env step from the
-    hand's start to the information set, so the recurrent network's policy there can be computed
-    exactly as it acts in the env.
-    """
-
-    def __init__(self, game: PokerGame):
-        rules, N, R = game.rules, game.n_players, game.rules.ranks
-        parent: dict[int, tuple[int, int]] = {}
-        for u, kids in enumerate(game.children):
-            for action, child in kids.items():
-                parent[child] = (u, action)
-        paths = []
-        for s in game.information_sets:
-            path, v = [], s.node
-            while v != 0:
-                u, action = parent[v]
-                path.append((u, action))
-                v = u
-            paths.append(path[::-1])
-        I, T = len(game.information_sets), 1 + max(len(p) for p in paths)
-        obs = np.zeros((I, T, rules.observation_size(1)), np.float32)
-        last_action = np.zeros((I, T, N_ACTIONS), np.float32)
-        legal = np.zeros((I, N_ACTIONS), bool)
-        lengths = np.zeros(I, np.int64)
-        for s, path in zip(game.information_sets, paths):
-            rank = int(np.argmax(s.observation[N : N + R]))
-            board = int(np.argmax(s.observation[N + R : N + 2 * R])) if s.board is not None else None
-            nodes = [u for u, _ in path] + [s.node]
-            for k, node in enumerate(nodes):
-                obs[s.index, k] = observation_vector(rules, game.states[node], s.player, rank, board)
-                if k > 0:
-                    u, action = path[k - 1]
-                    if game.states[u].to_act != s.player:
-                        last_action[s.index, k, action] = 1
-            if not np.array_equal(obs[s.index, len(nodes) - 1], s.observation):
-                raise AssertionError(f"the replayed observation at {s.key!r} differs from the information set's")
-            legal[s.index, list(s.legal_actions)] = True
-            lengths[s.index] = len(nodes)
-        self.obs, self.last_action = torch.from_numpy(obs), torch.from_numpy(last_action)
-        self.legal, self.lengths = torch.from_numpy(legal), torch.from_numpy(lengths)
-
-
-@lru_cache(maxsize=8)
-def _infoset_inputs(variant: str, n_players: int, ranks: int) -> InfoSetInputs:
-    return InfoSetInputs(poker_game(variant, n_players, ranks))
-
-
-@torch.no_grad()
-def network_policy_table(nets: BeliefNetworks, inputs: InfoSetInputs, samples: int, seed: int = 0) -> np.ndarray:
-    """``[I, 4]`` float64: the policy of ``nets`` at every information set, averaged over ``samples``
-    draws of the beliefs (0, or a deterministic network: at the beliefs' means)."""
-    device = next(nets.parameters()).device
-    obs, last_action = inputs.obs.to(device).transpose(0, 1), inputs.last_action.to(device).transpose(0, 1)  # [T, I, ...]
-    T, I = obs.shape[:2]
-    starts = torch.zeros(T, I, dtype=torch.bool, device=device)
-    hiddens, _, _ = nets.sequence(obs, last_action, torch.zeros(I, nets.hidden_size, device=device), starts)
-    last = (inputs.lengths.to(device) - 1)[None, :, None]
-    hidden = hiddens.gather(0, last.expand(1, I, nets.hidden_size)).squeeze(0)
-    final_obs = obs.gather(0, last.expand(1, I, obs.shape[-1])).squeeze(0)
-    prior, posterior = nets.prior(final_obs), nets.posterior_from(hidden)
-    legal = inputs.legal.to(device)
-    if samples == 0 or not nets.variational:
-        probabilities = torch.softmax(nets.logits(nets.joint(prior, posterior), legal), -1)
-    else:
-        generator = torch.Generator(device=device).manual_seed(seed)
-        noise = torch.randn(samples, I, 2 * nets.belief_size, generator=generator, device=device)
-        joint = nets.joint(prior, posterior, noise)  # [samples, I, 2L]
-        probabilities = torch.softmax(nets.logits(joint, legal.expand(samples, I, N_ACTIONS)), -1).mean(0)
-    table = probabilities.double().cpu().numpy() * inputs.legal.numpy()
-    return table / table.sum(1, keepdims=True)
-
-
-def t_interval(values: torch.Tensor | np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    """Mean and half-width of the two-sided Student-t confidence interval of the mean."""
-    from scipy import stats
-
-    values = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, np.float64).reshape(-1)
-    n = len(values)
-    if n < 2:
-        return float(values.mean()) if n else float("nan"), float("nan")
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
-    return float(values.mean()), float(half)
-
-
-@torch.no_grad()
-def chips_per_hand(player, opponent, hands: int = 20_000, seed: int = 0, device: str | torch.device = "cpu", **env_kwargs) -> dict[str, float]:
-    """Chips ``player`` wins per hand against ``opponent`` on ``poker_v0``: one hand in each of ``hands``
-    envs at once, ``player`` on seat ``b % n_players`` of env b (every position equally often),
-    ``opponent`` on the others. Both are objects with ``initial_hidden(num_envs)`` and
-    ``play(out, hidden, generator) -> (actions [B, N], hidden)`` (an MA-DVRL / gru_ac algorithm,
-    a :class:`FixedStrategy`). Returns ``mean``, ``ci95`` (t-interval half-width) and ``hands``.
-    """
-    from marl_baselines.vec import make_vec_env
-
-    env = make_vec_env("poker_v0", hands, device, **env_kwargs)
-    out = env.reset(seed=seed)
-    generator = torch.Generator(device=env.device).manual_seed(seed)
-    seat = torch.arange(hands, device=env.device) % env.n_agents
-    is_player = torch.arange(env.n_agents, device=env.device) == seat[:, None]
-    hidden_player, hidden_opponent = player.initial_hidden(hands), opponent.initial_hidden(hands)
-    total = torch.zeros(hands, device=env.device)
-    finished = torch.zeros(hands, dtype=torch.bool, device=env.device)
-    while not bool(finished.all()):
-        mine, hidden_player = player.play(out, hidden_player, generator)
-        theirs, hidden_opponent = opponent.play(out, hidden_opponent, generator)
-        out = env.step(torch.where(is_player, mine, theirs))
-        total += out.reward.gather(1, seat[:, None]).squeeze(1) * ~finished
-        finished |= episode_ended(out)
-    per_hand = total / env_kwargs.get("hands", 1)
-    mean, half = t_interval(per_hand)
-    return {"mean": mean, "ci95": half, "hands": hands}
-
-
 # ---------------------------------------------------------------------- the algorithm
 class MADVRL:
     """MA-DVRL (``variational=True``) or its GRU actor-critic ablation (``variational=False``) on a native ``poker_v0`` VecEnv."""
 
     def __init__(self, env, config: MADVRLConfig, seed: int = 0, variational: bool = True):
         config.check()
-        poker = getattr(env, "env", None)
-        if not isinstance(poker, PokerEnv):
+        batched = getattr(env, "env", None)  # the game is documented on poker_v0's batched env; VecEnv forwards no env attribute
+        rules, hands = getattr(batched, "rules", None), getattr(batched, "hands", None)
+        if rules is None or hands is None:
             raise ValueError(f"{'madvrl' if variational else 'gru_ac'} trains on poker_v0 through the native source, got {getattr(env, 'name', env)!r} ({getattr(env, 'source', '?')} source)")
         c, B, N = config, env.num_envs, env.n_agents
         if B * N < c.minibatches:
             raise ValueError(f"minibatches={c.minibatches} exceeds the rollout's {B * N} seat sequences (num_envs x n_players)")
         if c.exploitability_interval > 0:
-            if poker.hands != 1:
-                raise ValueError(f"exploitability_interval must be 0 for matches of several hands (hands={poker.hands}): the exact tools evaluate single hands")
+            if hands != 1:
+                raise ValueError(f"exploitability_interval must be 0 for matches of several hands (hands={hands}): the exact tools evaluate single hands")
             try:
-                poker_game(poker.rules.variant, N, poker.rules.ranks)
+                poker_game(rules.variant, N, rules.ranks)
             except ValueError as error:
                 raise ValueError(f"exploitability_interval must be 0 for this game: {error}") from None
         self.config, self.variational, self.device = c, variational, env.device
-        self.rules, self.hands, self.layout = poker.rules, poker.hands, PokerLayout.of(poker.rules)
+        self.rules, self.hands = rules, hands
         self.num_envs, self.n_agents, self.obs_size = B, N, env.obs_size
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.seed = seed
@@ -801,11 +369,11 @@ class MADVRL:
                     )  # fmt: skip
                     chosen[rows], new_state[rows] = torch.log_softmax(logits_j, -1), state_j
             chosen, new_state = chosen.view(B, N, -1), new_state.view(B, N, -1)
-        actions = _sample(chosen, self.generator)
+        actions = sample_actions(chosen, self.generator)
         self._pending = {
             "obs": out.obs, "last_action": last_action, "action_mask": out.action_mask, "actions": actions,
             "log_prob": log_probs.gather(-1, actions[..., None]).squeeze(-1), "learner": learner, "alive": out.alive,
-            "cards": self._cards(out.state), "controller": self.controller, "value": value, "gru_state": gru_state,
+            "controller": self.controller, "value": value, "gru_state": gru_state,
         }  # fmt: skip
         if noise is not None:
             self._pending["noise"] = noise
@@ -816,17 +384,12 @@ class MADVRL:
     @torch.no_grad()
     def play(self, out: EnvStep, hidden: torch.Tensor, generator: torch.Generator | None = None):
         """The learner's stochastic policy on every seat (sampled beliefs, sampled actions), recording nothing:
-        the player of :func:`chips_per_hand`."""
+        the player of :func:`marl_baselines.head_to_head.chips_per_hand`."""
         B, N, H = out.obs.shape[0], self.n_agents, self.config.hidden_size
         noise = self._noise((B, N), generator)
         gru_state, logits, _, _ = self._forward(self.policy_nets, out.obs, hidden[..., H:], hidden[..., :H], out.action_mask, noise)
-        actions = _sample(torch.log_softmax(logits, -1), generator)
+        actions = sample_actions(torch.log_softmax(logits, -1), generator)
         return actions, self._next_hidden(gru_state, actions, out.action_mask)
-
-    def _cards(self, state: torch.Tensor) -> torch.Tensor:
-        """``[B, N]``: every seat's card rank, from the global state's first blocks (training targets only)."""
-        N, R = self.n_agents, self.rules.ranks
-        return state[:, : N * R].view(-1, N, R).argmax(-1)
 
     # ------------------------------------------------------------------ recording and training
     def start(self, out: EnvStep) -> None:
@@ -858,7 +421,9 @@ class MADVRL:
         value = pending.pop("value")
         for name in ("gru_state", "next_hidden"):
             pending.pop(name)
-        self.buffer.add(value, out.reward, torch.zeros_like(out.reward), out.terminated, out.truncated, env_ended=ended, bootstrap=bootstrap, **pending)
+        if (cards := out.info.get("private_card")) is None:
+            raise ValueError("MA-DVRL needs the env's info['private_card'] (each player's card rank at the step), as poker_v0 reports it")
+        self.buffer.add(value, out.reward, torch.zeros_like(out.reward), out.terminated, out.truncated, env_ended=ended, bootstrap=bootstrap, cards=cards, **pending)
         self._draw_opponents(ended)  # the next hands' opponents
         if not self.buffer.full:
             return None
@@ -989,9 +554,10 @@ class MADVRL:
         ``trained``: the trained networks' policy rather than their average."""
         if self.hands != 1:
             raise ValueError(f"the exact tools evaluate single hands; this env plays matches of {self.hands}")
-        inputs = _infoset_inputs(self.rules.variant, self.n_agents, self.rules.ranks)
+        inputs = infoset_inputs(self.rules.variant, self.n_agents, self.rules.ranks)
         samples = self.config.belief_samples if samples is None else samples
-        return network_policy_table(self.nets if trained else self.policy_nets, inputs, samples, seed=self.seed)
+        nets = self.nets if trained else self.policy_nets
+        return inputs.policy_table(functools.partial(belief_policy, nets, samples, self.seed), next(nets.parameters()).device)
 
     def exploitability(self, samples: int | None = None, trained: bool = False) -> float:
         """Exploitability (NashConv / n_players, chips per hand) of the learned policy (``trained``: of the
