@@ -8,10 +8,14 @@ bit-identical observations, states, rewards, flags, masks, adjacency and infos.
     python tools/trajectory_digest.py > before.txt
     ... change the code ...
     python tools/trajectory_digest.py | diff before.txt -
+
+``--skip-info KEY`` leaves an info key out (one a change added on purpose), so that the rest
+can still be compared bit for bit.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import sys
 from pathlib import Path
@@ -26,6 +30,7 @@ import marl_envs  # noqa: E402
 from marl_envs.core.registry import REGISTRY  # noqa: E402
 
 STEPS = 150
+SKIPPED_INFO: set[str] = set()
 
 # Extra constructor arguments per env, beside its defaults: each action type, and the poker
 # variant where agents leave mid-episode.
@@ -51,7 +56,7 @@ def feed(digest, value) -> None:
         digest.update(str((value.dtype, value.shape)).encode())
         digest.update(np.ascontiguousarray(value).tobytes())
     elif isinstance(value, dict):
-        for key in sorted(value):
+        for key in sorted(set(value) - SKIPPED_INFO):
             digest.update(str(key).encode())
             feed(digest, value[key])
     elif isinstance(value, (list, tuple)):
@@ -97,6 +102,9 @@ def parallel(env_id: str, kwargs: dict) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--skip-info", action="append", default=[], metavar="KEY", help="leave this info key out (repeatable)")
+    SKIPPED_INFO.update(parser.parse_args().skip_info)
     torch.set_num_threads(1)
     for env_id in marl_envs.list_envs():
         for kwargs in variants(env_id):

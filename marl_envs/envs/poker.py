@@ -395,7 +395,7 @@ class PokerEnv(BatchedEnv):
         winners = (strength == strength.max(1, keepdim=True).values) & contenders
         share = self._pot.index_select(0, new) / winners.sum(1).clamp_(min=1)
         reward = reward + winners * share[:, None]
-        info = {"private_card": self.cards[:, : self.rules.n_players] % self.rules.ranks}  # before a match deals its next hand
+        info = {"private_card": self.episode.cards[:, : self.rules.n_players] % self.rules.ranks}  # before a match deals its next hand
         if self.hands > 1:
             last = self.episode.hand == self.hands - 1
             terminated = terminated & last[:, None]
