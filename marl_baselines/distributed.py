@@ -98,6 +98,8 @@ import torch
 from torch import nn
 from torch import distributed as dist
 
+from marl_baselines.config import resolve_device
+
 __all__ = ["World", "DistributedAlgorithm", "start", "stop", "clip_grad_norm_", "average_gradients", "RANK_SEED_STRIDE"]
 
 RANK_SEED_STRIDE = 100_003
@@ -145,10 +147,8 @@ class World:
         """The training device of this rank: ``auto`` and ``cuda`` mean ``cuda:LOCAL_RANK`` under torchrun."""
         if not self.parallel:
             return requested
-        if requested == "auto":
-            return f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu"
-        if requested == "cuda":
-            return f"cuda:{self.local_rank}"
+        if requested in ("auto", "cuda"):
+            return str(resolve_device("auto" if requested == "auto" else f"cuda:{self.local_rank}", index=self.local_rank))
         if requested.startswith("cuda:"):
             raise ValueError(f"device {requested!r}: under torchrun each rank trains on cuda:LOCAL_RANK; pass --device cuda (or auto)")
         return requested
