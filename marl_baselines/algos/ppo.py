@@ -63,7 +63,7 @@ from torch import nn
 from marl_envs import EnvStep
 
 from marl_baselines.buffers import RolloutBuffer
-from marl_baselines.comm import AgentOptions, build_agent_network
+from marl_baselines.agents import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import clip_grad_norm_
 from marl_baselines.icm import Curiosity, ICMOptions
@@ -75,7 +75,7 @@ __all__ = ["PPOConfig", "PPO", "RunningMeanStd", "ppo_loss"]
 @dataclass
 class PPOConfig(AgentOptions, ICMOptions):
     """Hyper-parameters of MAPPO / IPPO (defaults near CleanRL's PPO and MAPPO's on-policy code),
-    with the agent-network options (:class:`~marl_baselines.comm.AgentOptions`) and curiosity
+    with the agent-network options (:class:`~marl_baselines.agents.AgentOptions`) and curiosity
     (:class:`~marl_baselines.icm.ICMOptions`)."""
 
     hidden_size: int = 64
