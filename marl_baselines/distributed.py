@@ -38,7 +38,7 @@ is the mean of the per-rank means, as with ``torch.nn.parallel.DistributedDataPa
 statistics are taken over a whole batch rather than summed per sample; one is made global, one
 stays local:
 
-* value normalisation (:class:`~marl_baselines.algos.ppo.RunningMeanStd`): its update is fed the
+* value normalisation (:class:`~marl_baselines.normalization.RunningMeanStd`): its update is fed the
   moments of every rank's returns (two small all-reduces per rollout), so the normaliser is the one
   the doubled batch would give and stays identical across ranks;
 * PPO's advantage standardisation (``normalize_advantages``) uses each rank's own minibatch:

@@ -54,8 +54,8 @@ from torch.nn import functional as F
 
 from marl_envs import EnvStep
 
-from marl_baselines.buffers import TransitionBuffer, episode_ended
 from marl_baselines.agents import AgentOptions, build_agent_network
+from marl_baselines.buffers import TransitionBuffer, episode_ended
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import clip_grad_norm_
 from marl_baselines.icm import Curiosity, ICMOptions

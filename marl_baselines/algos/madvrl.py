@@ -122,11 +122,11 @@ from marl_envs.envs.poker import ACTIONS, PokerEnv, PokerRules, observation_vect
 from marl_envs.poker_analysis import PokerGame
 from marl_envs.poker_analysis import game as poker_game
 
-from marl_baselines.algos.ppo import RunningMeanStd
 from marl_baselines.buffers import RolloutBuffer, episode_ended
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import clip_grad_norm_
 from marl_baselines.nets import mlp, one_hot
+from marl_baselines.normalization import RunningMeanStd
 
 __all__ = [
     "FIXED_STRATEGIES",
