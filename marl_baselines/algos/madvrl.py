@@ -124,7 +124,7 @@ from marl_envs.poker_analysis import game as poker_game
 
 from marl_baselines.buffers import RolloutBuffer, episode_ended
 from marl_baselines.config import check_ranges
-from marl_baselines.distributed import clip_grad_norm_
+from marl_baselines.distributed import AveragedGradients, DataParallelParts
 from marl_baselines.nets import mlp, one_hot
 from marl_baselines.normalization import RunningMeanStd
 
@@ -676,6 +676,7 @@ class MADVRL:
         self.nets = self._new_networks()
         self.average = copy.deepcopy(self.nets).requires_grad_(False) if c.average_decay > 0 else None
         self.optimizer = torch.optim.Adam(self.nets.parameters(), lr=c.lr, eps=c.adam_eps)
+        self.gradients = AveragedGradients(self.optimizer)
         self.value_norm = RunningMeanStd().to(self.device)
 
         self.strategies = [FixedStrategy(name, self.rules) for name in c.strategy_names()]
@@ -929,7 +930,7 @@ class MADVRL:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.grad_clip > 0:
-                    stats["grad_norm"] = clip_grad_norm_(self.nets.parameters(), c.grad_clip)
+                    stats["grad_norm"] = self.gradients.clip(c.grad_clip)
                 self.optimizer.step()
                 self._update_average()
                 for key, value in stats.items():
@@ -1030,3 +1031,9 @@ class MADVRL:
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"]["rollout"])
             self.initial_hidden_state.copy_(state["buffer"]["initial_hidden_state"])
+
+    def data_parallel_parts(self) -> DataParallelParts:
+        """Under torchrun (:mod:`marl_baselines.distributed`): the networks every rank holds alike (the
+        pool's copies included), the gradients averaged over the ranks, the value normaliser fed every rank's returns."""
+        networks = (self.nets, self.value_norm, *((self.average,) if self.average is not None else ()), *self.pool)
+        return DataParallelParts(networks=networks, gradients=(self.gradients,), statistics=(self.value_norm,))

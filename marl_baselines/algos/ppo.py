@@ -65,7 +65,7 @@ from marl_envs import EnvStep
 from marl_baselines.agents import AgentOptions, build_agent_network
 from marl_baselines.buffers import RolloutBuffer
 from marl_baselines.config import check_ranges
-from marl_baselines.distributed import clip_grad_norm_
+from marl_baselines.distributed import AveragedGradients, DataParallelParts
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax
 from marl_baselines.normalization import RunningMeanStd
@@ -219,6 +219,7 @@ class PPO:
             self.action_used = torch.arange(A, device=self.device) < sizes[:, None]  # [N, A]
         self.value_norm = RunningMeanStd().to(self.device)
         self.optimizer = torch.optim.Adam(self.parameters, lr=c.lr, eps=c.adam_eps)
+        self.gradients = AveragedGradients(self.optimizer)
         self.curiosity = Curiosity(c, env.obs_size, A, self.discrete, self.device) if c.icm else None
         self.graph = c.agent != "mlp" and c.graph == "env"  # the actor reads the env's adjacency
 
@@ -393,7 +394,7 @@ class PPO:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.grad_clip > 0:
-                    stats["grad_norm"] = clip_grad_norm_(self.parameters, c.grad_clip)
+                    stats["grad_norm"] = self.gradients.clip(c.grad_clip)
                 self.optimizer.step()
                 if self.curiosity is not None:
                     stats.update(self.curiosity.update(batch["obs"], self._to_env(batch["actions"]), batch["next_obs"], batch["alive"]))
@@ -448,6 +449,16 @@ class PPO:
             log_prob, batch["log_prob"], advantages, values, batch["old_values"], batch["targets"], entropy, weight,
             c.clip, c.value_clip, c.value_coef, c.entropy_coef,
         )  # fmt: skip
+
+    def data_parallel_parts(self) -> DataParallelParts:
+        """Under torchrun (:mod:`marl_baselines.distributed`): the networks every rank holds alike, the
+        gradients averaged over the ranks, and the value normaliser fed every rank's returns."""
+        curiosity = () if self.curiosity is None else (self.curiosity,)
+        return DataParallelParts(
+            networks=(self.actor, self.critic, self.value_norm, *((self.log_std,) if self.log_std is not None else ()), *(c.module for c in curiosity)),
+            gradients=(self.gradients, *(c.gradients for c in curiosity)),
+            statistics=(self.value_norm,),
+        )
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self, include_buffer: bool = True) -> dict:
