@@ -143,9 +143,6 @@ def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dic
         raise ValueError(f"unknown algorithm {algo_name!r}; choose from {', '.join(ALGORITHMS)}")
     run.check()
     spec = ALGORITHMS[algo_name]
-    if run.compile == "on" and not spec.compilable:
-        supported = ", ".join(name for name, other in ALGORITHMS.items() if other.compilable)
-        raise ValueError(f"--compile on: {algo_name} has no compiled update (supported: {supported}); pass --compile off or auto")
     device = resolve_device(run.device)
     source = run.source if isinstance(env_name, str) else "pettingzoo"
     if source == "native":
@@ -157,10 +154,7 @@ def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dic
         elif run.sync_free == "off":
             env_kwargs = {"sync_free": False, **env_kwargs}
     env = make_vec_env(env_name, run.num_envs, device, source=source, **env_kwargs)
-    if spec.discrete_only and not env.discrete:
-        switch = isinstance(env_name, str) and "continuous" in marl_envs.spec(env_name).arguments
-        hint = " (pass --env-arg continuous=False)" if switch else ""
-        raise ValueError(f"{algo_name} needs discrete actions, and {env.name} has continuous ones{hint}")
+    spec.check(env, marl_envs.spec(env_name).arguments if isinstance(env_name, str) else (), run.compile)
     eval_env = make_vec_env(env_name, run.eval_episodes, device, source=source, **env_kwargs)
     algo = spec.build(env, algo_config, run.seed)
     if run.compile == "on":  # auto: off everywhere for now (RunConfig.compile says why)
