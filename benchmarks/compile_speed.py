@@ -25,7 +25,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from marl_baselines.algos import ALGORITHMS  # noqa: E402

@@ -326,9 +326,7 @@ class RankAgreement:
         if not self.shared:
             return ready()
         if not self._ready:
-            # host decisions travel as CPU tensors where the backend takes them (gloo): no CUDA sync to read
-            device = torch.device("cpu") if "gloo" in str(dist.get_backend()) else torch.device("cuda", torch.cuda.current_device())
-            flag = torch.tensor([float(bool(ready()))], device=device)
+            flag = torch.tensor([float(bool(ready()))], device=_flag_device())
             dist.all_reduce(flag, op=dist.ReduceOp.MIN)
             self._ready = bool(flag.item() > 0)
         return self._ready
@@ -354,8 +352,6 @@ class DistributedAlgorithm:
         self.algorithm = algorithm
         self.world = world or World(dist.get_rank(), dist.get_world_size())
         self.device = torch.device(getattr(algorithm, "device", "cpu"))
-        # host decisions travel as CPU tensors where the backend takes them (gloo): no CUDA sync to read
-        self._flag_device = torch.device("cpu") if "gloo" in str(dist.get_backend()) else self.device
         parts = algorithm.data_parallel_parts()
         seen: set[int] = set()
         for gradients in parts.gradients:
@@ -437,7 +433,7 @@ class DistributedAlgorithm:
             reference = flat.clone()
             dist.broadcast(reference, src=0)  # a copy: rank 0's bits arrive unchanged
             differs |= not torch.equal(_bits(flat), _bits(reference))
-        flags = torch.tensor([float(differs)], device=self._flag_device)
+        flags = torch.tensor([float(differs)], device=_flag_device())
         dist.all_reduce(flags)
         if flags.item() > 0:
             raise RuntimeError(f"the networks of {int(flags.item())} of {self.world.size} ranks differ from rank 0's: data-parallel training went out of step")
@@ -453,6 +449,12 @@ class DistributedAlgorithm:
         for part in self._shared:
             part.share_across_ranks(False)
         self._shared = []
+
+
+def _flag_device() -> torch.device:
+    """Where a host decision's flag travels: the CPU where the backend takes CPU tensors (gloo), so
+    reading it needs no CUDA sync; else this rank's GPU."""
+    return torch.device("cpu") if "gloo" in str(dist.get_backend()) else torch.device("cuda", torch.cuda.current_device())
 
 
 def _by_device_and_dtype(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
