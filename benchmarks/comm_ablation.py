@@ -50,9 +50,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from marl_baselines.algos.ppo import PPO, PPOConfig  # noqa: E402
-from marl_baselines.comm import transfer_agent_network  # noqa: E402
+from marl_baselines.agents import transfer_agent_network  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
-from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
+from marl_baselines.evaluate import RandomPolicy, evaluate  # noqa: E402
+from marl_baselines.train import train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
 from report import command, machine, publish, save_plot  # noqa: E402

@@ -25,12 +25,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
-from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
+from marl_baselines.config import PRESETS, RunConfig, resolve_device  # noqa: E402
 from marl_baselines.train import train  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
 from report import command, machine, publish, threads_option, use_threads  # noqa: E402
@@ -83,7 +81,7 @@ def main() -> None:
                     f"{statistics.median(r['train_seconds'] for r in results):.1f}", ", ".join(f"{r['return']:.2f}" for r in results),
                 ))  # fmt: skip
     header = ("preset", "mode", "env steps", "steady env-steps/s", "vs eager", "compilation (s)", "training time (s)", "final greedy return (per round)")
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device("auto").type  # where marl-train trains by default
     context = f"{machine()}; command: {command()}. Medians over {args.rounds} alternated round(s); {threads} torch thread(s) on CPU; evaluations left out of every time."
     publish("torch.compile of the PPO update", context, markdown_table(header, rows), out / f"compile_{device}.md" if out else None)
 

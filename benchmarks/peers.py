@@ -52,7 +52,8 @@ sys.path.insert(0, str(ROOT))
 import marl_envs  # noqa: E402
 from marl_baselines.algos.ppo import PPOConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
-from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
+from marl_baselines.evaluate import RandomPolicy, evaluate  # noqa: E402
+from marl_baselines.train import train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.core.threads import torch_threads  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402

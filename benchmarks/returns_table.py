@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
-from marl_baselines.train import RandomPolicy, evaluate, train  # noqa: E402
+from marl_baselines.evaluate import RandomPolicy, evaluate  # noqa: E402
+from marl_baselines.train import train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
 from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402

@@ -102,8 +102,12 @@ def algorithm_page(name: str) -> str:
     if siblings:
         lines += [f"Implemented with {', '.join(f'[{s}]({s}.md)' for s in siblings)} in `{module.__name__}`.", ""]
     lines += [_markdown(inspect.getdoc(module) or ""), "", "## Train", "", "```bash", f"marl-train {name} ENV [--key value ...]", f"marl-train {name} --help", "```", ""]
-    if spec.discrete_only:
+    if spec.required_env is not None:
+        lines += [f"Trains on `{spec.required_env}` only, through its native (batched) implementation.", ""]
+    elif spec.discrete_only:
         lines += ["Discrete actions only: continuous envs of the suite take `--env-arg continuous_actions=False`.", ""]
+    if spec.needs_episode_limit:
+        lines += ["Needs an env with an episode limit (`max_cycles`): it stores whole episodes.", ""]
     docs = field_docs(spec.config_class)
     lines += ["## Hyper-parameters", "", f"`{spec.config_class.__name__}`; every field is a `marl-train` option (`--{'{name}'}` with dashes).", ""]
     lines += ["| option | default | meaning |", "|---|---|---|"]

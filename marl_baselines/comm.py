@@ -1,7 +1,7 @@
 """Communicating and graph agent networks: TarMAC and a graph-attention (GAT) agent.
 
 Both have the interface of :class:`~marl_baselines.nets.AgentNetwork`, so an algorithm swaps
-them in by construction only (:func:`build_agent_network`)::
+them in by construction only (:func:`~marl_baselines.agents.build_agent_network`)::
 
     net = TarMACNetwork(input_size=30, output_size=5, n_agents=3)
     q, hidden = net(obs, hidden, alive=alive)           # obs [B, 3, 30] -> q [B, 3, 5], hidden [B, 3, 64]
@@ -28,7 +28,7 @@ ordinary differentiable tensors, so the whole network trains end to end from the
   (so what an agent heard stays in its memory), then the head. Message passing depends on the
   current step only, so ``forward_sequence`` runs it for all steps in one pass. It takes **no agent
   id** and no weight depends on the number of agents, so the same weights run on any number of
-  agents (train with 3, evaluate with 6: see :func:`transfer_agent_network`).
+  agents (train with 3, evaluate with 6: see :func:`~marl_baselines.agents.transfer_agent_network`).
 
 What an agent hears enters its state through a learned scale initialised at zero (ReZero-style:
 ``message_scale`` in TarMAC, one ``layer_scales`` entry per GNN layer), so a communicating network
@@ -39,113 +39,27 @@ mixed into every agent's features and slow early learning down.
 ``comm=False`` is the ablation (``--no-comm``): TarMAC's received messages are zero and the GNN's
 graph keeps only its self-loops; the networks are otherwise the same, parameters included.
 
-The options every algorithm's config shares are :class:`AgentOptions`.
+The options every algorithm's config shares are :class:`~marl_baselines.agents.AgentOptions`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from marl_baselines.nets import AgentNetwork, gru_step
+from marl_baselines.nets import gru_step
 
 __all__ = [
-    "AGENTS",
-    "AgentOptions",
     "GraphAgentNetwork",
     "GraphAttentionLayer",
     "TarMACLayer",
     "TarMACNetwork",
-    "build_agent_network",
     "communication_mask",
     "masked_softmax",
-    "transfer_agent_network",
 ]
-
-AGENTS = ("mlp", "tarmac", "gnn")
-GRAPHS = ("full", "env")
-
-
-@dataclass
-class AgentOptions:
-    """The agent-network options of every algorithm's config (their fields are part of the config)."""
-
-    agent: str = "mlp"
-    """Agent network: "mlp" (an MLP, or a GRU agent with recurrent), "tarmac" (TarMAC's targeted attention communication) or "gnn" (graph attention over the agent graph; no agent id, runs on any number of agents)."""
-    comm: bool = True
-    """TarMAC / GNN: communicate (--no-comm is the ablation: TarMAC's messages are zeroed, the GNN's graph has no edges but self-loops)."""
-    comm_rounds: int = 1
-    """TarMAC: rounds of communication per step."""
-    comm_gate: bool = False
-    """TarMAC: gate each received message with sigmoid(W [state, message])."""
-    heads: int = 4
-    """TarMAC / GNN: attention heads (hidden_size must be a multiple)."""
-    key_size: int = 16
-    """TarMAC: size of each head's signature (key) and query."""
-    num_layers: int = 2
-    """GNN: graph-attention layers."""
-    graph: str = "full"
-    """TarMAC / GNN: who hears whom: "full" (every agent that is alive) or "env" (the env's adjacency, e.g. target_grid_v0's view window, or a particle env's comm_radius)."""
-
-    def check_agent(self) -> None:
-        if self.agent not in AGENTS:
-            raise ValueError(f"agent must be one of {', '.join(AGENTS)}, got {self.agent!r}")
-        if self.graph not in GRAPHS:
-            raise ValueError(f"graph must be one of {', '.join(GRAPHS)}, got {self.graph!r}")
-        for name in ("comm_rounds", "heads", "key_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-
-    def check_env(self, env) -> None:
-        """Errors that depend on the env: a requested graph it cannot give."""
-        if self.agent != "mlp" and self.graph == "env" and not getattr(env, "has_adjacency", False):
-            source = getattr(env, "source", "native")
-            why = "the pettingzoo source carries no adjacency" if source == "pettingzoo" else f"{env.name} has no agent graph"
-            raise ValueError(f"graph='env' needs the env's adjacency, and {why}; use graph='full' (or an env with a graph, e.g. target_grid_v0, or cooperative_navigation_v0 with comm_radius)")
-
-    def adjacency(self, out) -> torch.Tensor | None:
-        """The graph to pass to the agent network for a step record ``out`` (None: fully connected)."""
-        return out.adjacency if self.graph == "env" else None
-
-
-def build_agent_network(
-    options: AgentOptions,
-    input_size: int,
-    output_size: int,
-    n_agents: int,
-    hidden_size: int,
-    recurrent: bool,
-    share_parameters: bool,
-    agent_id: bool,
-) -> nn.Module:
-    """The agent network ``options.agent`` names, with the interface of ``AgentNetwork``."""
-    options.check_agent()
-    if options.agent == "mlp":
-        return AgentNetwork(input_size, output_size, n_agents, hidden_size, recurrent, share_parameters, agent_id)
-    if not share_parameters:
-        raise ValueError(f"share_parameters=False is not supported with agent={options.agent!r}: communicating agents share one network (expected share_parameters=True)")
-    if hidden_size % options.heads:
-        raise ValueError(f"heads must divide hidden_size for agent={options.agent!r}: got heads={options.heads}, hidden_size={hidden_size}")
-    if options.agent == "tarmac":
-        return TarMACNetwork(
-            input_size, output_size, n_agents, hidden_size, recurrent, agent_id, options.comm, options.comm_rounds,
-            options.heads, options.key_size, options.comm_gate,
-        )  # fmt: skip
-    return GraphAgentNetwork(input_size, output_size, n_agents, hidden_size, recurrent, options.comm, options.num_layers, options.heads)
-
-
-def transfer_agent_network(source, target) -> None:
-    """Load ``source``'s trained agent network (actor or Q-network) into ``target``, an algorithm
-    built for another env, e.g. one with more agents: only the agent network moves (critics and
-    mixers depend on the number of agents). Needs an agent network whose weights do not depend on
-    the number of agents (``agent="gnn"``) when the counts differ."""
-    name = "actor" if hasattr(source, "actor") else "agent"
-    getattr(target, name).load_state_dict(getattr(source, name).state_dict())
-
 
 # ---------------------------------------------------------------------- attention
 def communication_mask(

@@ -14,7 +14,26 @@ import textwrap
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["RunConfig", "PRESETS", "field_docs", "check_ranges"]
+import torch
+
+__all__ = ["RunConfig", "PRESETS", "field_docs", "check_ranges", "resolve_device"]
+
+
+def resolve_device(name: str | torch.device, index: int | None = None) -> torch.device:
+    """The torch device a ``device`` setting names. ``auto``: CUDA when this machine has it
+    (``cuda:index`` given an index, as each torchrun rank's), else the CPU. A one-line ValueError
+    for a name torch does not know, or for CUDA where there is none."""
+    if name == "auto":
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        name = "cuda" if index is None else f"cuda:{index}"
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {name!r} ({error})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(name)!r} was asked for, but CUDA is not available")
+    return device
 
 
 def check_ranges(config, at_least_one=(), non_negative=(), unit_interval=()) -> None:

@@ -13,10 +13,12 @@ environment) and then, on every rank:
   together start exactly the envs one process with ``world_size * num_envs`` envs would; the
   algorithm's sampling generator (exploration, minibatch order, replay sampling) gets
   ``seed + 100_003 * r`` (rank 0: ``seed``, the single-process run's);
-* wraps the algorithm in :class:`DistributedAlgorithm`, which copies every network (online and
-  target, value normalisers, averaged and pooled networks) from rank 0, so all ranks start from
-  rank 0's networks, and from then on averages the gradients of every optimiser the algorithm owns
-  (ICM's and MADDPG's two included) before each step.
+* wraps the algorithm in :class:`DistributedAlgorithm`, which reads what the algorithm shares from
+  its ``data_parallel_parts()`` (a :class:`DataParallelParts`: read it in an algorithm's file to
+  see what runs under torchrun), copies the declared networks (online and target, value
+  normalisers, averaged and pooled networks) from rank 0, so all ranks start from rank 0's
+  networks, and from then on averages the gradients of every declared optimiser (ICM's and
+  MADDPG's two included) before each step.
 
 What counts where: env-step quantities are *global*. ``--total-steps``, ``--eval-interval``,
 ``--checkpoint-interval`` and the algorithms' schedules (``learning_starts``, epsilon and noise
@@ -38,7 +40,7 @@ is the mean of the per-rank means, as with ``torch.nn.parallel.DistributedDataPa
 statistics are taken over a whole batch rather than summed per sample; one is made global, one
 stays local:
 
-* value normalisation (:class:`~marl_baselines.algos.ppo.RunningMeanStd`): its update is fed the
+* value normalisation (:class:`~marl_baselines.normalization.RunningMeanStd`): its update is fed the
   moments of every rank's returns (two small all-reduces per rollout), so the normaliser is the one
   the doubled batch would give and stays identical across ranks;
 * PPO's advantage standardisation (``normalize_advantages``) uses each rank's own minibatch:
@@ -47,20 +49,20 @@ stays local:
 
 Gradient clipping. Clipping each rank's gradient before averaging is not clipping the average
 (``mean(clip(g_r)) != clip(mean(g_r))`` once any rank's norm exceeds the limit), and the doubled
-batch clips the average. The algorithms therefore clip with :func:`clip_grad_norm_` from this
-module: with a single process it *is* ``torch.nn.utils.clip_grad_norm_``; under
-:class:`DistributedAlgorithm` it first averages the gradients of the parameters it is given (one
-all-reduce) and marks their optimiser as done, so the optimiser's step pre-hook does not average
-them again. Optimisers stepped without clipping (ICM's, or ``grad_clip=0``) are averaged by the
-step pre-hook.
+batch clips the average. The algorithms therefore clip through the :class:`AveragedGradients` of
+each optimiser: with a single process its ``clip`` *is* ``torch.nn.utils.clip_grad_norm_``; under
+:class:`DistributedAlgorithm` it first averages the optimiser's gradients (one all-reduce), so the
+optimiser's step pre-hook does not average them again. Optimisers stepped without clipping (ICM's,
+or ``grad_clip=0``) are averaged by the step pre-hook.
 
 Every rank must take the same optimiser steps in the same order, or the all-reduce of one rank waits
 forever for a partner. PPO and MA-DVRL train when their rollout is full and MADDPG when its
 transition buffer (which grows by ``num_envs`` per step on every rank) is large enough: the same
 steps everywhere. IQL/VDN/QMIX wait until their buffer holds ``batch_size`` *finished* episodes,
-which depends on how each rank's episodes happened to end: an algorithm exposes such a decision as
-``buffer_ready()``, and :class:`DistributedAlgorithm` makes it one decision of all ranks (ready when
-every rank is; in sync-free mode the buffer's answer counts steps and needs no agreement). The
+which depends on how each rank's episodes happened to end: an algorithm takes such a decision
+through a :class:`RankAgreement` it declares, which :class:`DistributedAlgorithm` makes one decision
+of all ranks (ready when every rank is; in sync-free mode the buffer's answer counts steps, and
+IQL/VDN/QMIX then declare no agreement). The
 statistics an update returns are averaged over the ranks (on the device), so rank 0 logs the whole
 batch's losses.
 
@@ -88,8 +90,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import types
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +98,9 @@ import torch
 from torch import nn
 from torch import distributed as dist
 
-__all__ = ["World", "DistributedAlgorithm", "start", "stop", "clip_grad_norm_", "average_gradients", "RANK_SEED_STRIDE"]
+from marl_baselines.config import resolve_device
+
+__all__ = ["World", "DataParallelParts", "AveragedGradients", "RankAgreement", "DistributedAlgorithm", "start", "stop", "average_gradients", "RANK_SEED_STRIDE"]
 
 RANK_SEED_STRIDE = 100_003
 """Rank r's algorithm (sampling) seed is ``seed + RANK_SEED_STRIDE * r``."""
@@ -145,10 +147,8 @@ class World:
         """The training device of this rank: ``auto`` and ``cuda`` mean ``cuda:LOCAL_RANK`` under torchrun."""
         if not self.parallel:
             return requested
-        if requested == "auto":
-            return f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu"
-        if requested == "cuda":
-            return f"cuda:{self.local_rank}"
+        if requested in ("auto", "cuda"):
+            return str(resolve_device("auto" if requested == "auto" else f"cuda:{self.local_rank}", index=self.local_rank))
         if requested.startswith("cuda:"):
             raise ValueError(f"device {requested!r}: under torchrun each rank trains on cuda:LOCAL_RANK; pass --device cuda (or auto)")
         return requested
@@ -209,31 +209,67 @@ def stop(world: World) -> None:
         dist.destroy_process_group()
 
 
+# ---------------------------------------------------------------------- what an algorithm declares
+@dataclass(frozen=True)
+class DataParallelParts:
+    """What an algorithm shares between torchrun's ranks: its ``data_parallel_parts()`` returns one
+    (called when :class:`DistributedAlgorithm` starts and again whenever it checks the ranks agree,
+    so a pool of networks that grows is listed as it stands)."""
+
+    networks: tuple[nn.Module | nn.Parameter, ...]
+    """Every network the ranks must hold alike (online, target, averaged and pooled networks, value
+    normalisers) and loose parameters: rank 0's are copied to every rank at the start, and at the
+    end every rank's must equal rank 0's bit for bit."""
+    gradients: tuple[AveragedGradients, ...]
+    """One per optimiser: its gradients are averaged over the ranks before each of its steps."""
+    statistics: tuple[Any, ...] = ()
+    """Running statistics (with ``share_across_ranks``, such as
+    :class:`~marl_baselines.normalization.RunningMeanStd`) whose updates take every rank's batch."""
+    decisions: tuple[RankAgreement, ...] = ()
+    """Decisions taken from this rank's own data (is the replay buffer ready?) that all ranks must take alike."""
+
+
 # ---------------------------------------------------------------------- gradients
-_averagers: dict[int, _GradientAverager] = {}  # id(parameter) -> the averager of its optimiser (it holds the parameter)
+class AveragedGradients:
+    """The gradients of one optimiser, averaged over torchrun's ranks before it steps.
 
-
-def clip_grad_norm_(parameters: torch.Tensor | Iterable[torch.Tensor], max_norm: float, **kwargs) -> torch.Tensor:
-    """``torch.nn.utils.clip_grad_norm_`` on the gradient averaged over the ranks.
-
-    With one process (no :class:`DistributedAlgorithm` alive) this is exactly torch's function. Under
-    one, the gradients of the data-parallel ``parameters`` are averaged first (so the norm and the
-    clipping are the doubled batch's), and an optimiser whose parameters were all averaged here skips
-    its own averaging at its next step.
+    An algorithm makes one per optimiser, clips through :meth:`clip` and lists it in its
+    :class:`DataParallelParts`. In one process it only clips: :meth:`clip` is
+    ``torch.nn.utils.clip_grad_norm_`` over the optimiser's parameters. Shared across ranks (by
+    :class:`DistributedAlgorithm`), :meth:`clip` first averages the gradients (one all-reduce), so
+    the norm and the clipping are the doubled batch's, and the optimiser's next step does not
+    average them again; a step taken without clipping averages them in the optimiser's step pre-hook.
     """
-    if not _averagers:
-        return nn.utils.clip_grad_norm_(parameters, max_norm, **kwargs)
-    parameters = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
-    groups: dict[int, tuple[_GradientAverager, list[torch.Tensor]]] = {}
-    for p in parameters:
-        averager = _averagers.get(id(p))
-        if averager is not None:
-            groups.setdefault(id(averager), (averager, []))[1].append(p)
-    for averager, owned in groups.values():
-        average_gradients(owned)
-        if len({id(p) for p in owned}) == len(averager.parameters):
-            averager.averaged = True
-    return nn.utils.clip_grad_norm_(parameters, max_norm, **kwargs)
+
+    def __init__(self, optimizer: torch.optim.Optimizer):
+        self.optimizer = optimizer
+        unique = {id(p): p for group in optimizer.param_groups for p in group["params"]}
+        self.parameters = list(unique.values())
+        self._hook = None  # the step pre-hook, while shared across ranks
+        self._averaged = False  # clip averaged the gradients since the last step
+
+    def share_across_ranks(self, shared: bool) -> None:
+        """Average over the ranks from now on (True), or no longer (False)."""
+        if shared and self._hook is None:
+            self._hook = self.optimizer.register_step_pre_hook(self._before_step)
+        elif not shared and self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        self._averaged = False
+
+    def clip(self, max_norm: float) -> torch.Tensor:
+        """Clip the gradients' global norm to ``max_norm`` (averaged over the ranks first when
+        shared); returns the norm before clipping, as ``torch.nn.utils.clip_grad_norm_``."""
+        if self._hook is not None:
+            average_gradients(self.parameters)
+            self._averaged = True
+        return nn.utils.clip_grad_norm_(self.parameters, max_norm)
+
+    def _before_step(self, optimizer, args, kwargs) -> None:
+        if self._averaged:
+            self._averaged = False
+            return
+        average_gradients(self.parameters)
 
 
 @torch.no_grad()
@@ -265,66 +301,68 @@ def average_gradients(parameters: list[torch.Tensor]) -> None:
                 p.grad.copy_(value)
 
 
-class _GradientAverager:
-    """Averages an optimiser's gradients over the ranks just before each of its steps, unless
-    :func:`clip_grad_norm_` already did since its last step."""
+# ---------------------------------------------------------------------- decisions
+class RankAgreement:
+    """A readiness each rank decides from its own data (a replay buffer holding enough finished
+    episodes), made one decision of all ranks when shared: ready when every rank is. Readiness only
+    grows (buffers fill), so once every rank is ready it stays so, with no more all-reduces.
 
-    def __init__(self, optimizer: torch.optim.Optimizer):
-        unique = {id(p): p for group in optimizer.param_groups for p in group["params"]}
-        self.parameters = list(unique.values())
-        self.averaged = False
-        self.handle = optimizer.register_step_pre_hook(self._before_step)
+    ``agreement(ready)`` with ``ready`` a function returning this rank's answer; in one process
+    (not shared) it is ``ready()``."""
 
-    def _before_step(self, optimizer, args, kwargs) -> None:
-        if self.averaged:
-            self.averaged = False
-            return
-        average_gradients(self.parameters)
+    def __init__(self):
+        self.shared = False
+        self._ready = False
+
+    def share_across_ranks(self, shared: bool) -> None:
+        self.shared = shared
+        self._ready = False
+
+    def forget(self) -> None:
+        """Decide again from the ranks' data (after a checkpoint was loaded)."""
+        self._ready = False
+
+    def __call__(self, ready) -> bool:
+        if not self.shared:
+            return ready()
+        if not self._ready:
+            flag = torch.tensor([float(bool(ready()))], device=_flag_device())
+            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+            self._ready = bool(flag.item() > 0)
+        return self._ready
 
 
 # ---------------------------------------------------------------------- the wrapper
 class DistributedAlgorithm:
     """``algorithm`` (any of :data:`marl_baselines.algos.ALGORITHMS`'s objects) made data-parallel.
 
-    On construction: finds what the algorithm owns, through its attributes (lists, dicts and the
-    package's own objects such as ``Curiosity`` included): every ``nn.Module`` (online, target,
-    averaged and pooled networks, value normalisers), loose ``nn.Parameter`` s and every
-    ``torch.optim.Optimizer``; copies the modules' parameters and buffers from rank 0; registers a
-    step pre-hook on each optimiser that averages its gradients (:class:`_GradientAverager`); feeds
-    running statistics with a ``merge_moments`` method every rank's moments; and makes a
-    ``buffer_ready()`` decision one of all ranks. It offers the training loop's interface
-    (``start``, ``initial_hidden``, ``act``, ``observe``, ``state_dict``, ``load_state_dict``) and
-    hands every other attribute to the algorithm. Call :meth:`close` to undo the hooks.
+    The algorithm declares what the ranks share in its ``data_parallel_parts()``
+    (:class:`DataParallelParts`). On construction this copies the declared networks from rank 0 and
+    shares the declared gradients, statistics and decisions across the ranks; :meth:`close` makes
+    them single-process again. It offers the training loop's interface (``start``,
+    ``initial_hidden``, ``act``, ``observe``, ``state_dict``, ``load_state_dict``) and hands every
+    other attribute to the algorithm.
     """
 
     def __init__(self, algorithm: Any, world: World | None = None):
         if not dist.is_available() or not dist.is_initialized():
             raise RuntimeError("DistributedAlgorithm needs an initialised process group (marl_baselines.distributed.start under torchrun)")
+        if not callable(getattr(algorithm, "data_parallel_parts", None)):
+            raise TypeError(f"{type(algorithm).__name__} declares no data_parallel_parts() (marl_baselines.distributed.DataParallelParts): what its ranks share is unknown")
         self.algorithm = algorithm
         self.world = world or World(dist.get_rank(), dist.get_world_size())
         self.device = torch.device(getattr(algorithm, "device", "cpu"))
-        # host decisions travel as CPU tensors where the backend takes them (gloo): no CUDA sync to read
-        self._flag_device = torch.device("cpu") if "gloo" in str(dist.get_backend()) else self.device
-        self._ready = False
-        modules, optimizers, _ = _owned(algorithm)
+        parts = algorithm.data_parallel_parts()
+        seen: set[int] = set()
+        for gradients in parts.gradients:
+            if seen & {id(p) for p in gradients.parameters}:
+                raise ValueError("a parameter belongs to two data-parallel optimisers")
+            seen |= {id(p) for p in gradients.parameters}
         self._broadcast_state()
-        self._averagers = [_GradientAverager(optimizer) for optimizer in optimizers]
-        for averager in self._averagers:
-            for p in averager.parameters:
-                if id(p) in _averagers:
-                    raise ValueError("a parameter belongs to two data-parallel optimisers")
-                _averagers[id(p)] = averager
-        self._patched: list[tuple[Any, str]] = []
-        for module in modules:
-            for statistic in module.modules():
-                if callable(getattr(statistic, "merge_moments", None)):
-                    statistic.update = types.MethodType(_update_with_every_rank, statistic)
-                    self._patched.append((statistic, "update"))
-        # (a sync-free episode buffer answers from a count of steps, the same on every rank: no all-reduce)
-        if callable(getattr(algorithm, "buffer_ready", None)) and not getattr(getattr(algorithm, "buffer", None), "sync_free", False):
-            local = algorithm.buffer_ready
-            algorithm.buffer_ready = lambda: self._buffer_ready_everywhere(local)
-            self._patched.append((algorithm, "buffer_ready"))
+        self._decisions = parts.decisions
+        self._shared = [*parts.gradients, *parts.statistics, *parts.decisions]
+        for part in self._shared:
+            part.share_across_ranks(True)
 
     # ---------------------------------------------------------------- the training loop's interface
     def start(self, out) -> None:
@@ -353,7 +391,8 @@ class DistributedAlgorithm:
     def load_state_dict(self, state: dict) -> None:
         """Load this rank's checkpoint; the networks must then equal rank 0's (they were saved at the same step)."""
         self.algorithm.load_state_dict(state)
-        self._ready = False
+        for decision in self._decisions:
+            decision.forget()
         self.check_synchronised()
 
     def __getattr__(self, name: str) -> Any:
@@ -363,14 +402,11 @@ class DistributedAlgorithm:
 
     # ---------------------------------------------------------------- synchronisation
     def _state_tensors(self) -> list[torch.Tensor]:
-        """Every module's parameters and buffers and the loose parameters, each once, in attribute order."""
-        modules, _, loose = _owned(self.algorithm)
+        """The parameters and buffers of every declared network and the declared loose parameters, each once."""
         tensors: dict[int, torch.Tensor] = {}
-        for module in modules:
-            for tensor in (*module.parameters(), *module.buffers()):
+        for network in self.algorithm.data_parallel_parts().networks:
+            for tensor in (*network.parameters(), *network.buffers()) if isinstance(network, nn.Module) else (network,):
                 tensors.setdefault(id(tensor), tensor)
-        for p in loose:
-            tensors.setdefault(id(p), p)
         return list(tensors.values())
 
     @torch.no_grad()
@@ -397,7 +433,7 @@ class DistributedAlgorithm:
             reference = flat.clone()
             dist.broadcast(reference, src=0)  # a copy: rank 0's bits arrive unchanged
             differs |= not torch.equal(_bits(flat), _bits(reference))
-        flags = torch.tensor([float(differs)], device=self._flag_device)
+        flags = torch.tensor([float(differs)], device=_flag_device())
         dist.all_reduce(flags)
         if flags.item() > 0:
             raise RuntimeError(f"the networks of {int(flags.item())} of {self.world.size} ranks differ from rank 0's: data-parallel training went out of step")
@@ -408,75 +444,17 @@ class DistributedAlgorithm:
         if self.world.broadcast(signature) != signature:
             raise RuntimeError(f"rank {self.world.rank}'s networks are not shaped like rank 0's ({len(signature)} tensors)")
 
-    def _buffer_ready_everywhere(self, local) -> bool:
-        """Ready once every rank's buffer is. Buffers only grow, so once true it stays true and
-        needs no more all-reduces."""
-        if not self._ready:
-            flag = torch.tensor([float(bool(local()))], device=self._flag_device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MIN)
-            self._ready = bool(flag.item() > 0)
-        return self._ready
-
     def close(self) -> None:
-        """Remove the optimisers' hooks and the patched methods (the algorithm is single-process again)."""
-        for averager in self._averagers:
-            averager.handle.remove()
-            for p in averager.parameters:
-                if _averagers.get(id(p)) is averager:
-                    del _averagers[id(p)]
-        self._averagers = []
-        for owner, name in self._patched:
-            delattr(owner, name)
-        self._patched = []
+        """Make the declared parts single-process again (the optimisers' hooks removed)."""
+        for part in self._shared:
+            part.share_across_ranks(False)
+        self._shared = []
 
 
-@torch.no_grad()
-def _update_with_every_rank(self, values: torch.Tensor, weight: torch.Tensor | None = None) -> None:
-    """A running statistic's ``update(values, weight)`` fed the moments of every rank's entries: the
-    weight and the weighted sum in one all-reduce, then the squared deviations from the global mean
-    in another (float64; nothing read on the host, a rank with no entries takes part with zeros)."""
-    values = values.detach().double().flatten()
-    weight = torch.ones_like(values) if weight is None else weight.detach().double().flatten()
-    totals = torch.stack((weight.sum(), (values * weight).sum()))
-    dist.all_reduce(totals)
-    count = totals[0]
-    mean = totals[1] / count.clamp(min=1)
-    spread = ((values - mean).pow(2) * weight).sum().reshape(1)
-    dist.all_reduce(spread)
-    self.merge_moments(mean, spread[0] / count.clamp(min=1), count)
-
-
-def _owned(algorithm: Any) -> tuple[list[nn.Module], list[torch.optim.Optimizer], list[nn.Parameter]]:
-    """The modules, optimisers and loose parameters reachable from ``algorithm``'s attributes, through
-    lists, tuples, dicts and objects of this package (not through modules: a module brings its own)."""
-    modules: list[nn.Module] = []
-    optimizers: list[torch.optim.Optimizer] = []
-    loose: list[nn.Parameter] = []
-    seen: set[int] = set()
-
-    def visit(value: Any) -> None:
-        if id(value) in seen:
-            return
-        seen.add(id(value))
-        if isinstance(value, nn.Module):
-            modules.append(value)
-        elif isinstance(value, torch.optim.Optimizer):
-            optimizers.append(value)
-        elif isinstance(value, nn.Parameter):
-            loose.append(value)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                visit(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                visit(item)
-        elif type(value).__module__.startswith("marl_baselines") and hasattr(value, "__dict__"):
-            for item in vars(value).values():
-                visit(item)
-
-    for item in vars(algorithm).values():
-        visit(item)
-    return modules, optimizers, loose
+def _flag_device() -> torch.device:
+    """Where a host decision's flag travels: the CPU where the backend takes CPU tensors (gloo), so
+    reading it needs no CUDA sync; else this rank's GPU."""
+    return torch.device("cpu") if "gloo" in str(dist.get_backend()) else torch.device("cuda", torch.cuda.current_device())
 
 
 def _by_device_and_dtype(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:

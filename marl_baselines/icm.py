@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from marl_baselines.distributed import AveragedGradients
 from marl_baselines.nets import one_hot
 
 __all__ = ["ICM", "ICMOptions", "Curiosity"]
@@ -103,6 +104,7 @@ class Curiosity:
     def __init__(self, options: ICMOptions, obs_size: int, action_size: int, discrete: bool, device: torch.device):
         self.module = ICM(obs_size, action_size, discrete, options.icm_feature_size, eta=options.icm_eta, beta=options.icm_beta).to(device)
         self.optimizer = torch.optim.Adam(self.module.parameters(), lr=options.icm_lr)
+        self.gradients = AveragedGradients(self.optimizer)  # under torchrun: averaged over the ranks at each step
 
     def reward(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
         """Intrinsic rewards ``[..., N]``, 0 for agents that are not alive."""

@@ -13,9 +13,8 @@ Also ``python -m marl_baselines.train``. Each run writes under
 restores the run's settings from its ``config.json`` and continues from ``checkpoint.pt``; options
 given again may change only those in :data:`RESUMABLE` (see :func:`train`).
 
-Returns are summed over agents and steps (EPyMARL's convention); ``success`` is the fraction of
-evaluation episodes that ended in a terminal state rather than at the time limit (for
-``goal_grid_v0``: every agent on its goal).
+The greedy evaluation and the results table are :mod:`marl_baselines.evaluate`'s; reading a run
+folder back for ``--resume`` is :mod:`marl_baselines.resume`'s.
 """
 
 from __future__ import annotations
@@ -28,13 +27,10 @@ import dataclasses
 import difflib
 import itertools
 import json
-import math
-import pickle
 import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,104 +42,15 @@ from marl_envs.core.syncs import forbid_host_syncs
 from marl_envs.core.threads import torch_threads
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.buffers import episode_ended
-from marl_baselines.config import PRESETS, RunConfig, field_docs
+from marl_baselines.config import PRESETS, RunConfig, field_docs, resolve_device
 from marl_baselines.distributed import DistributedAlgorithm, World
 from marl_baselines.distributed import start as start_distributed
 from marl_baselines.distributed import stop as stop_distributed
+from marl_baselines.evaluate import RunResult, evaluate, summary_table
+from marl_baselines.resume import RESUMABLE, SavedRun, check_run_of, read_checkpoint, read_run, resume_settings
 from marl_baselines.vec import make_vec_env
 
-__all__ = ["train", "evaluate", "cli", "main", "RunResult", "RandomPolicy", "env_argument"]
-
-
-@dataclass
-class RunResult:
-    """What a call of :func:`train` did: ``env_steps`` is where the run now stands, ``seconds`` this
-    session's wall time, ``start_steps`` where this session began (0, or the resumed checkpoint's)."""
-
-    algo: str
-    env: str
-    env_steps: int
-    seconds: float
-    run_dir: Path
-    evaluations: list[dict[str, float]] = field(default_factory=list)
-    start_steps: int = 0
-
-    @property
-    def final(self) -> dict[str, float]:
-        return self.evaluations[-1] if self.evaluations else {}
-
-    def training_curve(self) -> list[tuple[int, float, dict[str, float]]]:
-        """This session's evaluations as ``(env steps, training seconds so far, evaluation)``: the
-        wall time up to each evaluation with every evaluation's own time left out."""
-        curve, evaluating = [], 0.0
-        for evaluation in self.evaluations:
-            if evaluation["env_steps"] > self.start_steps:
-                evaluating += evaluation["eval_seconds"]
-                curve.append((evaluation["env_steps"], evaluation["seconds"] - evaluating, evaluation))
-        return curve
-
-    @property
-    def training_seconds(self) -> float:
-        """This session's wall time less its evaluations."""
-        return self.seconds - sum(e["eval_seconds"] for e in self.evaluations if e["env_steps"] > self.start_steps)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} was asked for, but CUDA is not available")
-    return device
-
-
-class RandomPolicy:
-    """Uniformly random legal actions: the baseline results are compared with (``evaluate(RandomPolicy(env), env, seed)``)."""
-
-    def __init__(self, env, seed: int = 0):
-        self.env, self.generator = env, torch.Generator().manual_seed(seed)
-
-    def initial_hidden(self, num_envs: int) -> None:
-        return None
-
-    def act(self, out, hidden, explore: bool, env_steps: int = 0):
-        return self.env.random_actions(self.generator), None
-
-
-@torch.no_grad()
-def evaluate(algo, env, seed: int) -> dict[str, float]:
-    """One greedy episode in each of ``env.num_envs`` envs: mean return (with a 95% CI half-width),
-    success rate, mean length, and the mean of each numeric info at the episode's end."""
-    out = env.reset(seed=seed)
-    hidden = algo.initial_hidden(env.num_envs)
-    B = env.num_envs
-    finished = torch.zeros(B, dtype=torch.bool, device=env.device)
-    returns = torch.zeros(B, device=env.device)
-    lengths = torch.zeros(B, device=env.device)
-    success = torch.zeros(B, dtype=torch.bool, device=env.device)
-    infos: dict[str, torch.Tensor] = {}
-    limit = env.max_episode_steps or 10_000
-    for _ in range(limit):
-        actions, hidden = algo.act(out, hidden, explore=False)
-        out = env.step(actions)
-        running = ~finished
-        returns += out.reward.sum(-1) * running
-        lengths += running
-        ended = episode_ended(out) & running
-        success |= ended & out.terminated.any(-1) & ~out.truncated.any(-1)
-        for key, value in out.info.items():
-            value = value.float().reshape(B, -1).mean(-1)
-            infos[key] = torch.where(ended, value, infos.get(key, torch.zeros_like(value)))
-        finished |= ended
-        if bool(finished.all()):
-            break
-    mean, std = float(returns.mean()), float(returns.std()) if B > 1 else 0.0
-    result = {
-        "return": mean, "return_ci95": 1.96 * std / math.sqrt(B), "success": float(success.float().mean()),
-        "length": float(lengths.mean()),
-    }  # fmt: skip
-    result.update({f"info/{k}": float(v.mean()) for k, v in infos.items()})
-    return result
+__all__ = ["train", "build", "cli", "main", "env_argument", "RecentReturns"]
 
 
 class RecentReturns:
@@ -236,9 +143,6 @@ def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dic
         raise ValueError(f"unknown algorithm {algo_name!r}; choose from {', '.join(ALGORITHMS)}")
     run.check()
     spec = ALGORITHMS[algo_name]
-    if run.compile == "on" and not spec.compilable:
-        supported = ", ".join(name for name, other in ALGORITHMS.items() if other.compilable)
-        raise ValueError(f"--compile on: {algo_name} has no compiled update (supported: {supported}); pass --compile off or auto")
     device = resolve_device(run.device)
     source = run.source if isinstance(env_name, str) else "pettingzoo"
     if source == "native":
@@ -250,125 +154,12 @@ def build(algo_name: str, env_name, run: RunConfig, algo_config, env_kwargs: dic
         elif run.sync_free == "off":
             env_kwargs = {"sync_free": False, **env_kwargs}
     env = make_vec_env(env_name, run.num_envs, device, source=source, **env_kwargs)
-    if spec.discrete_only and not env.discrete:
-        switch = isinstance(env_name, str) and "continuous_actions" in marl_envs.spec(env_name).arguments
-        hint = " (pass --env-arg continuous_actions=False)" if switch else ""
-        raise ValueError(f"{algo_name} needs discrete actions, and {env.name} has continuous ones{hint}")
+    spec.check(env, marl_envs.spec(env_name).arguments if isinstance(env_name, str) else (), run.compile)
     eval_env = make_vec_env(env_name, run.eval_episodes, device, source=source, **env_kwargs)
     algo = spec.build(env, algo_config, run.seed)
     if run.compile == "on":  # auto: off everywhere for now (RunConfig.compile says why)
         algo.compile()
     return algo, env, eval_env
-
-
-# ---------------------------------------------------------------------- resume
-RESUMABLE = ("total_steps", "eval_interval", "eval_episodes", "checkpoint_interval", "checkpoint_buffer", "progress", "tensorboard", "threads", "compile")
-"""The run settings a resumed run may change. The others (``num_envs``, ``seed``, ``device``,
-``source``, ``sync_free``, ``check_syncs``, ``log_dir``), every algorithm option and every env
-argument shape the networks, the envs or the state a checkpoint holds (or, for ``log_dir``, the run
-stays in its folder), so a resumed run keeps the saved ones."""
-
-
-@dataclass(frozen=True)
-class SavedRun:
-    """A run folder's ``config.json`` read back: the settings ``--resume`` restores."""
-
-    run_dir: Path
-    checkpoint: Path  # rank 0's (or the single process's) checkpoint
-    algo: str
-    env: str  # the canonical env name (or a PettingZoo env's name)
-    run: RunConfig
-    algo_config: Any
-    env_kwargs: dict
-    record: dict  # the whole config.json, rewritten when the run resumes
-
-
-def read_run(resume: str | Path) -> SavedRun:
-    """The run saved in ``resume`` (a run folder, or the ``checkpoint.pt`` in one); a one-line
-    ValueError when it is not a folder holding a ``config.json`` and a checkpoint of marl-train.
-
-    Fields a later version added are left at their defaults, fields it removed are dropped."""
-    path = Path(resume)
-    if not path.exists():
-        raise ValueError(f"resume: {path} does not exist (expected a run folder LOG_DIR/ENV/ALGO/SEED-TIME that marl-train wrote)")
-    run_dir, checkpoint = (path, path / "checkpoint.pt") if path.is_dir() else (path.parent, path)
-    missing = [name for name, file in (("config.json", run_dir / "config.json"), (checkpoint.name, checkpoint)) if not file.is_file()]
-    if missing:
-        found = sorted(p.name for p in run_dir.iterdir())
-        shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "") if found else "nothing"
-        raise ValueError(f"resume: {run_dir} has no {' and no '.join(missing)} (a run folder holds config.json and checkpoint.pt; found {shown})")
-    try:
-        record = json.loads((run_dir / "config.json").read_text())
-        algo, env = record["algo"], record["env"]
-        saved_run, saved_algo, env_kwargs = record["run"], record["algo_config"], record["env_kwargs"]
-    except (ValueError, KeyError, TypeError) as error:  # bad JSON, or a JSON without the run's settings
-        raise ValueError(f"resume: {run_dir / 'config.json'} is not a marl-train run's config ({type(error).__name__}: {error})") from None
-    if algo not in ALGORITHMS:
-        raise ValueError(f"resume: {run_dir} holds a run of {algo!r}, not an algorithm marl-train knows ({', '.join(ALGORITHMS)})")
-    return SavedRun(run_dir, checkpoint, algo, env, _known_fields(RunConfig, saved_run), _known_fields(ALGORITHMS[algo].config_class, saved_algo), dict(env_kwargs), record)
-
-
-def _known_fields(config_class: type, values: dict):
-    names = {f.name for f in dataclasses.fields(config_class)}
-    return config_class(**{key: value for key, value in values.items() if key in names})
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as config.json holds it (tuples as lists), so that saved and given settings compare."""
-    return json.loads(json.dumps(value, default=str))
-
-
-def _resume_settings(saved: SavedRun, algo_name: str, env_name, run, algo_config, env_kwargs):
-    """The settings of the resumed run ``saved``: the saved ones where None is given; a given one must
-    equal the saved one, except the RESUMABLE run settings. Returns ``(run, algo_config, env_kwargs,
-    changes)`` with ``changes`` the accepted ``(name, saved, given)``; one ValueError names every refused one."""
-    _check_run_of(saved, algo_name, marl_envs.spec(env_name).id if isinstance(env_name, str) else None)  # a callable's name: once built
-    run = saved.run if run is None else run
-    algo_config = saved.algo_config if algo_config is None else algo_config
-    env_kwargs = dict(saved.env_kwargs) if env_kwargs is None else env_kwargs
-    changes, refused = [], []
-    for name, old, new in [
-        *((f.name, getattr(saved.run, f.name), getattr(run, f.name)) for f in dataclasses.fields(RunConfig)),
-        *_differences(dataclasses.asdict(saved.algo_config), dataclasses.asdict(algo_config), ""),
-        *_differences(saved.env_kwargs, env_kwargs, "env argument "),
-    ]:
-        if _plain(old) != _plain(new):
-            (changes if name in RESUMABLE else refused).append((name, old, new))
-    if refused:
-        found = "; ".join(f"{name} {_shown(old)}, not {_shown(new)}" for name, old, new in refused)
-        raise ValueError(f"resume: {saved.run_dir} was trained with {found}; a resumed run may change only {', '.join(RESUMABLE)}")
-    return run, algo_config, env_kwargs, changes
-
-
-def _check_run_of(saved: SavedRun, algo_name: str, env_name: str | None) -> None:
-    """A ValueError naming both runs unless ``saved`` is a run of ``algo_name`` on ``env_name``
-    (a canonical env name; None: not known yet, not checked)."""
-    if algo_name != saved.algo or (env_name is not None and env_name != saved.env):
-        asked = f"{algo_name} on {env_name}" if env_name is not None else algo_name
-        raise ValueError(f"resume: {saved.run_dir} holds a {saved.algo} run on {saved.env}, not {asked}")
-
-
-_UNSET = object()
-
-
-def _differences(saved: dict, given: dict, prefix: str):
-    """``(prefix + key, saved value, given value)`` for every key of either dict (_UNSET where absent)."""
-    return [(prefix + key, saved.get(key, _UNSET), given.get(key, _UNSET)) for key in {**saved, **given}]
-
-
-def _shown(value: Any) -> str:
-    return "unset" if value is _UNSET else repr(value)
-
-
-def _read_checkpoint(path: Path, device) -> dict:
-    """``torch.load`` of a checkpoint, with a one-line ValueError for a missing or unreadable file."""
-    if not path.is_file():
-        raise ValueError(f"resume: {path.parent} has no {path.name} (each rank resumes from its own checkpoint: run with as many ranks as the run had)")
-    try:
-        return torch.load(path, weights_only=False, map_location=device)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:
-        message = str(error).strip().splitlines()
-        raise ValueError(f"resume: {path} is not a readable checkpoint ({message[0] if message else type(error).__name__})") from None
 
 
 def train(
@@ -403,7 +194,7 @@ def train(
     saved, changes = None, []
     if resume is not None:
         saved = read_run(resume)
-        run, algo_config, env_kwargs, changes = _resume_settings(saved, algo_name, env_name, run, algo_config, env_kwargs)
+        run, algo_config, env_kwargs, changes = resume_settings(saved, algo_name, env_name, run, algo_config, env_kwargs)
     run = run or RunConfig()
     run.check()
     with torch_threads(run.threads):
@@ -423,12 +214,12 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
     # the label of logs and results: the registered name ("goal_grid-v0" is goal_grid_v0), or the PettingZoo env's
     env_name = marl_envs.spec(env_name).id if isinstance(env_name, str) else env.name
     if saved is not None:
-        _check_run_of(saved, algo_name, env_name)
+        check_run_of(saved, algo_name, env_name)
 
     recent_returns = RecentReturns(env.num_envs, env.device)
     if resume is not None:
         path = world.checkpoint_path(resume)  # RUN_DIR/checkpoint.pt; under torchrun rank r > 0 reads its own
-        checkpoint = _read_checkpoint(path, env.device)
+        checkpoint = read_checkpoint(path, env.device)
         if checkpoint.get("world_size", 1) != world.size:
             raise ValueError(f"{path} was saved by {checkpoint.get('world_size', 1)} rank(s); resume it with as many (--nproc-per-node), not {world.size}")
         run_dir = path.parent
@@ -727,7 +518,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, str, RunConfig, An
             raise ValueError("--no-preset: a resumed run takes its settings from its config.json, never from a preset")
         saved = read_run(args.resume)
         algo, env = (saved.algo, saved.env) if args.algo is None else (args.algo, args.env)
-        _check_run_of(saved, algo, marl_envs.spec(env).id if args.algo is not None else saved.env)
+        check_run_of(saved, algo, marl_envs.spec(env).id if args.algo is not None else saved.env)
     if algo not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(ALGORITHMS)}")
     if args.resume is None:
@@ -749,24 +540,6 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, str, RunConfig, An
     env_kwargs = dict(base.get("env", {}))
     env_kwargs.update(args.env_arg)
     return algo, env, run, algo_config, env_kwargs
-
-
-def summary_table(result: RunResult) -> str:
-    """The results table ``marl-train`` prints: the run's final evaluation, and this session's speed."""
-    final = result.final
-    trained = result.env_steps - result.start_steps  # this session's env steps
-    steps = f"{result.env_steps:,}" + (f" ({f'{trained:,}' if trained else 'none'} this session)" if result.start_steps else "")
-    rows = [("algorithm", result.algo), ("env", result.env), ("env steps", steps)]
-    if trained:
-        rows += [("wall time", f"{result.seconds:.1f} s"), ("env steps/s", f"{trained / max(result.seconds, 1e-9):,.0f}")]
-    rows += [
-        ("greedy return", f"{final.get('return', float('nan')):.2f} ± {final.get('return_ci95', float('nan')):.2f} (95% CI)"),
-        ("greedy success", f"{final.get('success', float('nan')):.0%}"), ("episode length", f"{final.get('length', float('nan')):.1f}"),
-    ]  # fmt: skip
-    rows += [(key, f"{value:.3f}") for key, value in final.items() if key.startswith("info/")]
-    rows.append(("logs", str(result.run_dir)))
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(["| result | value |", "|---|---|"] + [f"| {k.ljust(width)} | {v} |" for k, v in rows])
 
 
 def cli(argv: list[str] | None = None) -> RunResult:

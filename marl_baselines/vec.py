@@ -109,6 +109,8 @@ class VecEnv:
         action_low, action_high: continuous envs only, float32 ``[N, A]`` on ``device``, the Box
             bounds (infinite where unbounded), padded with 0; None for discrete envs.
         has_action_mask: whether ``action_mask`` is a tensor (see the module doc).
+        env_info: what the env documents for algorithms beyond its spaces (``BatchedEnv.env_info``;
+            the pettingzoo source reads the first copy's ``env_info`` attribute, ``{}`` if it has none).
         has_adjacency: whether ``adjacency`` is a tensor (native envs with an agent graph; never the pettingzoo source).
         max_episode_steps: the env's ``max_cycles`` if it has one, else None.
         sync_free: whether a step runs without host-device syncs (a native env's ``sync_free``;
@@ -131,6 +133,7 @@ class VecEnv:
     has_action_mask: bool
     has_adjacency: bool = False
     sync_free: bool = False
+    env_info: dict[str, Any]
 
     def reset(self, seed: int | Sequence[int] | None = None) -> EnvStep:
         """Start a new episode in every copy; ``seed=s`` seeds copy b with ``s + b``."""
@@ -210,6 +213,7 @@ class NativeVecEnv(VecEnv):
         self.state_size = env.state_size
         self.has_adjacency = bool(env.has_adjacency)
         self.sync_free = bool(env.sync_free)
+        self.env_info = env.env_info
         self._set_actions(env.actions if self.device == env.device else env.actions.to(self.device), env.has_action_mask)
 
     @property
@@ -271,6 +275,7 @@ class PettingZooVecEnv(VecEnv):
                     f"observation_space, action_space); got {type(env).__name__}, which lacks {', '.join(missing)}"
                 )
         self.name = _env_name(first)
+        self.env_info = dict(getattr(first, "env_info", None) or {})
         self.agents = list(first.possible_agents)
         if not self.agents:
             raise ValueError(f"{self.name}: possible_agents is empty")

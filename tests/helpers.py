@@ -21,7 +21,7 @@ def quiet_run(tmp_path, **kwargs) -> RunConfig:
 
 def random_play(env, episodes: int, **env_kwargs) -> dict[str, float]:
     """Random play's evaluation on ``episodes`` episodes of ``env`` (a name or a ParallelEnv factory), seed 5."""
-    from marl_baselines.train import RandomPolicy, evaluate
+    from marl_baselines.evaluate import RandomPolicy, evaluate
     from marl_baselines.vec import make_vec_env
 
     eval_env = make_vec_env(env, episodes, **env_kwargs)

@@ -13,7 +13,8 @@ import torch
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.algos.maddpg import MADDPGConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig
-from marl_baselines.train import RESUMABLE, _parser, cli, main, train
+from marl_baselines.resume import RESUMABLE
+from marl_baselines.train import _parser, cli, main, train
 
 # Settings of a tiny QMIX run that differ from the qmix goal_grid_v0 preset (60k steps, 16 envs, lr 1e-3, ...).
 TINY = ["--num-envs", "4", "--eval-episodes", "4", "--learning-starts", "100", "--batch-size", "4", "--lr", "0.002",

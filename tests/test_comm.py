@@ -9,13 +9,12 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from marl_baselines.agents import AgentOptions, build_agent_network
 from marl_baselines.comm import (
-    AgentOptions,
     GraphAgentNetwork,
     GraphAttentionLayer,
     TarMACLayer,
     TarMACNetwork,
-    build_agent_network,
     communication_mask,
 )
 from marl_baselines.nets import AgentNetwork
@@ -393,8 +392,8 @@ def test_tarmac_trains_end_to_end_through_its_messages():
 
 def test_gnn_policy_trained_on_three_agents_acts_for_six():
     from marl_baselines.algos.ppo import PPO, PPOConfig
-    from marl_baselines.comm import transfer_agent_network
-    from marl_baselines.train import evaluate
+    from marl_baselines.agents import transfer_agent_network
+    from marl_baselines.evaluate import evaluate
     from marl_baselines.vec import make_vec_env
 
     kwargs = {"num_agent_neighbors": 2, "num_landmark_neighbors": 3}

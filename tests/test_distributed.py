@@ -77,7 +77,11 @@ class Toy:
         torch.manual_seed(seed)
         self.net = nn.ModuleDict({"body": nn.Linear(4, 16), "head": nn.Linear(16, 1), "extra": nn.Linear(16, 1), "unused": nn.Linear(16, 1)})
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=0.05)
+        self.averaged_gradients = distributed.AveragedGradients(self.optimizer)
         self.device = CPU
+
+    def data_parallel_parts(self) -> distributed.DataParallelParts:
+        return distributed.DataParallelParts(networks=(self.net,), gradients=(self.averaged_gradients,))
 
     @staticmethod
     def data(step: int, part: slice = slice(None)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -97,7 +101,7 @@ class Toy:
     def train(self, part: slice = slice(None), clip: float = 0.1) -> dict:
         for step in range(3):
             self.gradients(*self.data(step, part))
-            distributed.clip_grad_norm_(self.net.parameters(), clip)
+            self.averaged_gradients.clip(clip)
             self.optimizer.step()
         return states(net=self.net)
 

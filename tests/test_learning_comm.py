@@ -19,9 +19,10 @@ from helpers import TARGETS_OVER_RANDOM, ci_gap, quiet_run, random_targets
 
 from marl_baselines.algos.ppo import PPO, PPOConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig
-from marl_baselines.comm import transfer_agent_network
+from marl_baselines.agents import transfer_agent_network
 from marl_baselines.config import PRESETS
-from marl_baselines.train import RandomPolicy, evaluate, train
+from marl_baselines.evaluate import RandomPolicy, evaluate
+from marl_baselines.train import train
 from marl_baselines.vec import make_vec_env
 
 pytestmark = pytest.mark.learning

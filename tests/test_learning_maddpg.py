@@ -12,7 +12,8 @@ from helpers import ci_gap, quiet_run, random_play
 
 from marl_baselines.algos.maddpg import MADDPGConfig
 from marl_baselines.config import PRESETS
-from marl_baselines.train import evaluate, train
+from marl_baselines.evaluate import evaluate
+from marl_baselines.train import train
 from marl_baselines.vec import make_vec_env
 
 pytestmark = pytest.mark.learning

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from marl_baselines.algos.ppo import RunningMeanStd
+from marl_baselines.normalization import RunningMeanStd
 from marl_baselines.algos.value_decomp import ValueDecomposition
 from marl_baselines.buffers import EpisodeBuffer
 from marl_baselines.nets import one_hot

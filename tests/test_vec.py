@@ -451,3 +451,14 @@ def test_both_sources_on_cuda():
     assert out.obs.device.type == "cuda" and out.adjacency.device.type == "cuda"
     out = moved.step(moved.random_actions())
     assert out.info["targets_collected"].device.type == "cuda"
+
+
+def test_env_info_reaches_every_view_of_the_env():
+    """What an env documents for algorithms (poker: its rules and hands) is on the batched env, its PettingZoo view and both sources."""
+    batched = marl_envs.make_batched("poker_v0", 2, variant="kuhn", hands=3)
+    assert batched.env_info["hands"] == 3 and batched.env_info["rules"].variant == "kuhn"
+    assert marl_envs.make("poker_v0", variant="kuhn", hands=3).env_info["rules"] == batched.env_info["rules"]
+    for source in ("native", "pettingzoo"):
+        env = make_vec_env("poker_v0", 2, source=source, variant="kuhn", hands=3)
+        assert env.env_info["hands"] == 3 and env.env_info["rules"] == batched.env_info["rules"], source
+    assert make_vec_env("goal_grid_v0", 2).env_info == {} and make_vec_env("goal_grid_v0", 2, source="pettingzoo").env_info == {}

@@ -4,12 +4,17 @@ Every algorithm object offers the same small interface to the training loop
 (``marl_baselines.train``): ``start(out)``, ``initial_hidden(num_envs)``,
 ``act(out, hidden, explore, env_steps) -> (actions, hidden)``,
 ``observe(actions, out, env_steps) -> stats | None`` (stores the step, trains when due),
-``state_dict(include_buffer)`` / ``load_state_dict``.
+``state_dict(include_buffer)`` / ``load_state_dict``, and ``data_parallel_parts()``: what its
+ranks share under torchrun (:class:`~marl_baselines.distributed.DataParallelParts`).
+
+What an algorithm needs of an env (discrete actions, an episode limit, one particular env) is
+declared on its :class:`AlgorithmSpec` and checked by :meth:`AlgorithmSpec.check` before the
+algorithm is built, so a constructor may assume it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,25 +28,55 @@ __all__ = ["ALGORITHMS", "AlgorithmSpec"]
 
 @dataclass(frozen=True)
 class AlgorithmSpec:
+    """One registered algorithm: its name, its config, how to build it, and what it needs."""
+
     name: str
     description: str
     config_class: type
-    build: Callable[[Any, Any, int], Any]  # (vec_env, config, seed) -> algorithm
+    constructor: Callable[[Any, Any, int], Any]
+    """``(vec_env, config, seed) -> algorithm``; :meth:`build` checks the env first."""
     discrete_only: bool = False
-    compilable: bool = False  # offers compile() (torch.compile of its networks and update): --compile on
+    """Needs discrete actions."""
+    needs_episode_limit: bool = False
+    """Needs the env to report its episode limit (``max_cycles``): it stores whole episodes."""
+    required_env: str | None = None
+    """The one registered env it trains on, through the native source (it reads that env's state layout)."""
+    compilable: bool = False
+    """Offers ``compile()`` (torch.compile of its networks and update): ``--compile on``."""
+
+    def check(self, env, env_arguments: Collection[str] = (), compile: str = "off") -> None:
+        """A one-line ValueError naming this algorithm, the env and what it lacks, unless ``env`` (a
+        VecEnv) has what the algorithm needs. ``env_arguments``: the env's constructor arguments (to
+        name the one that switches continuous actions off); ``compile``: the run's ``--compile``."""
+        if compile == "on" and not self.compilable:
+            supported = ", ".join(name for name, other in ALGORITHMS.items() if other.compilable)
+            raise ValueError(f"--compile on: {self.name} has no compiled update (supported: {supported}); pass --compile off or auto")
+        if self.required_env is not None and (env.name != self.required_env or env.source != "native"):
+            raise ValueError(f"{self.name} trains on {self.required_env} through the native source, got {env.name!r} ({env.source} source)")
+        if self.discrete_only and not env.discrete:
+            switch = "continuous_actions" if "continuous_actions" in env_arguments else None
+            hint = f" (pass --env-arg {switch}=False)" if switch else ""
+            raise ValueError(f"{self.name} needs discrete actions, and {env.name} has continuous ones{hint}")
+        if self.needs_episode_limit and env.max_episode_steps is None:
+            raise ValueError(f"{self.name} needs an episode limit for its episode buffer, and {env.name} reports none (no max_cycles)")
+
+    def build(self, env, config, seed: int = 0):
+        """The algorithm for ``env`` (a VecEnv) after :meth:`check`."""
+        self.check(env)
+        return self.constructor(env, config, seed)
 
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
     spec.name: spec
     for spec in (
-        AlgorithmSpec("iql", "independent Q-learning", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "none", seed), True),
-        AlgorithmSpec("vdn", "value decomposition networks (sum of agent Qs)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "vdn", seed), True),
-        AlgorithmSpec("qmix", "QMIX (monotonic hypernetwork mixer)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "qmix", seed), True),
+        AlgorithmSpec("iql", "independent Q-learning", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "none", seed), discrete_only=True, needs_episode_limit=True),
+        AlgorithmSpec("vdn", "value decomposition networks (sum of agent Qs)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "vdn", seed), discrete_only=True, needs_episode_limit=True),
+        AlgorithmSpec("qmix", "QMIX (monotonic hypernetwork mixer)", ValueDecompConfig, lambda env, c, seed: ValueDecomposition(env, c, "qmix", seed), discrete_only=True, needs_episode_limit=True),
         AlgorithmSpec("mappo", "multi-agent PPO (centralised value on the global state)", PPOConfig, lambda env, c, seed: PPO(env, c, "state", seed), compilable=True),
         AlgorithmSpec("ippo", "independent PPO (each agent's value on its own observation)", PPOConfig, lambda env, c, seed: PPO(env, c, "obs", seed), compilable=True),
         AlgorithmSpec("maddpg", "MADDPG (decentralised actors, centralised critics on the state and all actions)", MADDPGConfig, lambda env, c, seed: MADDPG(env, c, "maddpg", seed)),
         AlgorithmSpec("matd3", "MATD3 (MADDPG with twin critics, target smoothing, delayed actors)", MADDPGConfig, lambda env, c, seed: MADDPG(env, c, "matd3", seed)),
-        AlgorithmSpec("madvrl", "MA-DVRL for poker_v0 (variational beliefs, ELBO + PPO, self-play and an opponent pool)", MADVRLConfig, lambda env, c, seed: MADVRL(env, c, seed, variational=True), True),
-        AlgorithmSpec("gru_ac", "GRU actor-critic for poker_v0 (MA-DVRL's training without the variational parts)", MADVRLConfig, lambda env, c, seed: MADVRL(env, c, seed, variational=False), True),
+        AlgorithmSpec("madvrl", "MA-DVRL for poker_v0 (variational beliefs, ELBO + PPO, self-play and an opponent pool)", MADVRLConfig, lambda env, c, seed: MADVRL(env, c, seed, variational=True), discrete_only=True, required_env="poker_v0"),
+        AlgorithmSpec("gru_ac", "GRU actor-critic for poker_v0 (MA-DVRL's training without the variational parts)", MADVRLConfig, lambda env, c, seed: MADVRL(env, c, seed, variational=False), discrete_only=True, required_env="poker_v0"),
     )
 }

@@ -54,10 +54,10 @@ from torch.nn import functional as F
 
 from marl_envs import EnvStep
 
+from marl_baselines.agents import AgentOptions, build_agent_network
 from marl_baselines.buffers import TransitionBuffer, episode_ended
-from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
-from marl_baselines.distributed import clip_grad_norm_
+from marl_baselines.distributed import AveragedGradients, DataParallelParts
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax, one_hot
 
@@ -188,6 +188,7 @@ class MADDPG:
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
         self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=c.actor_lr)
         self.critic_optimizer = torch.optim.Adam(self.critics.parameters(), lr=c.critic_lr)
+        self.actor_gradients, self.critic_gradients = AveragedGradients(self.actor_optimizer), AveragedGradients(self.critic_optimizer)
 
         fields = {
             "obs": ((N, env.obs_size), torch.float32), "state": ((env.state_size,), torch.float32),
@@ -357,7 +358,7 @@ class MADDPG:
         critic_loss.backward()
         stats = {"critic_loss": critic_loss.detach(), "q_taken": (qs[0].detach() * alive).sum() / count, "target": (targets * alive).sum() / count, **curiosity_stats}
         if c.grad_clip > 0:
-            stats["critic_grad_norm"] = clip_grad_norm_(self.critics.parameters(), c.grad_clip)
+            stats["critic_grad_norm"] = self.critic_gradients.clip(c.grad_clip)
         self.critic_optimizer.step()
         self.gradient_steps += 1
 
@@ -389,7 +390,7 @@ class MADDPG:
         actor_loss.backward()
         stats = {"actor_loss": policy_loss.detach()}
         if c.grad_clip > 0:
-            stats["actor_grad_norm"] = clip_grad_norm_(self.actor.parameters(), c.grad_clip)
+            stats["actor_grad_norm"] = self.actor_gradients.clip(c.grad_clip)
         self.actor_optimizer.step()
         return stats
 
@@ -401,6 +402,16 @@ class MADDPG:
                 tp.lerp_(p, self.config.tau)
 
     # ------------------------------------------------------------------ checkpoints
+    def data_parallel_parts(self) -> DataParallelParts:
+        """Under torchrun (:mod:`marl_baselines.distributed`): the networks every rank holds alike and
+        the gradients averaged over the ranks (the transition buffer grows alike on every rank, so
+        every rank trains at the same steps)."""
+        curiosity = () if self.curiosity is None else (self.curiosity,)
+        return DataParallelParts(
+            networks=(self.actor, self.critics, self.target_actor, self.target_critics, *(c.module for c in curiosity)),
+            gradients=(self.actor_gradients, self.critic_gradients, *(c.gradients for c in curiosity)),
+        )
+
     def state_dict(self, include_buffer: bool = True) -> dict:
         return {
             "buffer": self.buffer.state_dict() if include_buffer else None, "last": self._last,

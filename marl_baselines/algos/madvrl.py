@@ -78,12 +78,12 @@ from marl_envs.poker_analysis import game as poker_game
 from marl_envs.poker_analysis import infoset_inputs
 
 from marl_baselines.algos.madvrl_beliefs import N_ACTIONS, BeliefNetworks, belief_policy, elbo_terms
-from marl_baselines.algos.ppo import RunningMeanStd
 from marl_baselines.buffers import RolloutBuffer, episode_ended
 from marl_baselines.config import check_ranges
-from marl_baselines.distributed import clip_grad_norm_
+from marl_baselines.distributed import AveragedGradients, DataParallelParts
 from marl_baselines.head_to_head import sample_actions
 from marl_baselines.nets import one_hot
+from marl_baselines.normalization import RunningMeanStd
 
 __all__ = ["MADVRL", "MADVRLConfig", "policy_loss", "value_loss"]
 
@@ -221,10 +221,9 @@ class MADVRL:
 
     def __init__(self, env, config: MADVRLConfig, seed: int = 0, variational: bool = True):
         config.check()
-        batched = getattr(env, "env", None)  # the game is documented on poker_v0's batched env; VecEnv forwards no env attribute
-        rules, hands = getattr(batched, "rules", None), getattr(batched, "hands", None)
+        rules, hands = env.env_info.get("rules"), env.env_info.get("hands")
         if rules is None or hands is None:
-            raise ValueError(f"{'madvrl' if variational else 'gru_ac'} trains on poker_v0 through the native source, got {getattr(env, 'name', env)!r} ({getattr(env, 'source', '?')} source)")
+            raise ValueError(f"{'madvrl' if variational else 'gru_ac'} needs the game in env.env_info ('rules' and 'hands', as poker_v0 gives), got {env.name!r} without")
         c, B, N = config, env.num_envs, env.n_agents
         if B * N < c.minibatches:
             raise ValueError(f"minibatches={c.minibatches} exceeds the rollout's {B * N} seat sequences (num_envs x n_players)")
@@ -244,6 +243,7 @@ class MADVRL:
         self.nets = self._new_networks()
         self.average = copy.deepcopy(self.nets).requires_grad_(False) if c.average_decay > 0 else None
         self.optimizer = torch.optim.Adam(self.nets.parameters(), lr=c.lr, eps=c.adam_eps)
+        self.gradients = AveragedGradients(self.optimizer)
         self.value_norm = RunningMeanStd().to(self.device)
 
         self.strategies = [FixedStrategy(name, self.rules) for name in c.strategy_names()]
@@ -494,7 +494,7 @@ class MADVRL:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.grad_clip > 0:
-                    stats["grad_norm"] = clip_grad_norm_(self.nets.parameters(), c.grad_clip)
+                    stats["grad_norm"] = self.gradients.clip(c.grad_clip)
                 self.optimizer.step()
                 self._update_average()
                 for key, value in stats.items():
@@ -596,3 +596,9 @@ class MADVRL:
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"]["rollout"])
             self.initial_hidden_state.copy_(state["buffer"]["initial_hidden_state"])
+
+    def data_parallel_parts(self) -> DataParallelParts:
+        """Under torchrun (:mod:`marl_baselines.distributed`): the networks every rank holds alike (the
+        pool's copies included), the gradients averaged over the ranks, the value normaliser fed every rank's returns."""
+        networks = (self.nets, self.value_norm, *((self.average,) if self.average is not None else ()), *self.pool)
+        return DataParallelParts(networks=networks, gradients=(self.gradients,), statistics=(self.value_norm,))

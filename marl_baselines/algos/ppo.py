@@ -48,7 +48,7 @@ action handed to the env, the observation after the step) is added to the agent'
 step is stored, so GAE and the value targets include it; the module trains on every minibatch.
 
 Value normalisation: the critic predicts returns normalised by a running mean and standard
-deviation of the returns (:class:`RunningMeanStd`, as MAPPO's ``ValueNorm``); GAE uses its
+deviation of the returns (:class:`~marl_baselines.normalization.RunningMeanStd`, as MAPPO's ``ValueNorm``); GAE uses its
 de-normalised outputs, and the statistics are updated with each rollout's returns before training.
 """
 
@@ -62,20 +62,21 @@ from torch import nn
 
 from marl_envs import EnvStep
 
+from marl_baselines.agents import AgentOptions, build_agent_network
 from marl_baselines.buffers import RolloutBuffer
-from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
-from marl_baselines.distributed import clip_grad_norm_
+from marl_baselines.distributed import AveragedGradients, DataParallelParts
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax
+from marl_baselines.normalization import RunningMeanStd
 
-__all__ = ["PPOConfig", "PPO", "RunningMeanStd", "ppo_loss"]
+__all__ = ["PPOConfig", "PPO", "ppo_loss"]
 
 
 @dataclass
 class PPOConfig(AgentOptions, ICMOptions):
     """Hyper-parameters of MAPPO / IPPO (defaults near CleanRL's PPO and MAPPO's on-policy code),
-    with the agent-network options (:class:`~marl_baselines.comm.AgentOptions`) and curiosity
+    with the agent-network options (:class:`~marl_baselines.agents.AgentOptions`) and curiosity
     (:class:`~marl_baselines.icm.ICMOptions`)."""
 
     hidden_size: int = 64
@@ -132,55 +133,6 @@ class PPOConfig(AgentOptions, ICMOptions):
             raise ValueError(f"log_std_init must be finite, got {self.log_std_init}")
         self.check_agent()
         self.check_icm()
-
-
-class RunningMeanStd(nn.Module):
-    """Running mean and variance of a scalar stream (Chan et al.'s parallel update), in float64.
-
-    ``normalize(x) = (x - mean) / std``, ``denormalize`` its inverse; ``std`` is at least ``epsilon``
-    so a constant stream does not blow normalised values up.
-    """
-
-    def __init__(self, epsilon: float = 1e-5):
-        super().__init__()
-        self.epsilon = epsilon
-        self.register_buffer("mean", torch.zeros((), dtype=torch.float64))
-        self.register_buffer("var", torch.ones((), dtype=torch.float64))
-        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
-
-    @torch.no_grad()
-    def update(self, values: torch.Tensor, weight: torch.Tensor | None = None) -> None:
-        """Fold in ``values`` (any shape); ``weight`` (bool or 0/1, same shape) selects the entries
-        that count, without the host having to know how many there are (no device sync)."""
-        values = values.detach().double().flatten()
-        weight = torch.ones_like(values) if weight is None else weight.detach().double().flatten()
-        batch_count = weight.sum()
-        safe_count = batch_count.clamp(min=1)
-        batch_mean = (values * weight).sum() / safe_count
-        batch_var = ((values - batch_mean).pow(2) * weight).sum() / safe_count
-        self.merge_moments(batch_mean, batch_var, batch_count)
-
-    @torch.no_grad()
-    def merge_moments(self, batch_mean: torch.Tensor, batch_var: torch.Tensor, batch_count: torch.Tensor) -> None:
-        """Fold in a batch given by its mean, (biased) variance and weight (a count, possibly 0).
-        Under torchrun (:mod:`marl_baselines.distributed`) ``update`` passes every rank's batch here."""
-        total = self.count + batch_count
-        safe_total = total.clamp(min=1)  # counts are whole numbers: total is 0 or >= 1
-        delta = batch_mean - self.mean
-        m2 = self.var * self.count + batch_var * batch_count + delta.pow(2) * self.count * batch_count / safe_total
-        self.mean.add_(delta * batch_count / safe_total)
-        self.var.copy_(torch.where(total > 0, m2 / safe_total, self.var))
-        self.count.copy_(total)
-
-    @property
-    def std(self) -> torch.Tensor:
-        return self.var.sqrt().clamp(min=self.epsilon)
-
-    def normalize(self, values: torch.Tensor) -> torch.Tensor:
-        return ((values - self.mean) / self.std).to(values.dtype)
-
-    def denormalize(self, values: torch.Tensor) -> torch.Tensor:
-        return (values * self.std + self.mean).to(values.dtype)
 
 
 def ppo_loss(
@@ -267,6 +219,7 @@ class PPO:
             self.action_used = torch.arange(A, device=self.device) < sizes[:, None]  # [N, A]
         self.value_norm = RunningMeanStd().to(self.device)
         self.optimizer = torch.optim.Adam(self.parameters, lr=c.lr, eps=c.adam_eps)
+        self.gradients = AveragedGradients(self.optimizer)
         self.curiosity = Curiosity(c, env.obs_size, A, self.discrete, self.device) if c.icm else None
         self.graph = c.agent != "mlp" and c.graph == "env"  # the actor reads the env's adjacency
 
@@ -441,7 +394,7 @@ class PPO:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.grad_clip > 0:
-                    stats["grad_norm"] = clip_grad_norm_(self.parameters, c.grad_clip)
+                    stats["grad_norm"] = self.gradients.clip(c.grad_clip)
                 self.optimizer.step()
                 if self.curiosity is not None:
                     stats.update(self.curiosity.update(batch["obs"], self._to_env(batch["actions"]), batch["next_obs"], batch["alive"]))
@@ -496,6 +449,16 @@ class PPO:
             log_prob, batch["log_prob"], advantages, values, batch["old_values"], batch["targets"], entropy, weight,
             c.clip, c.value_clip, c.value_coef, c.entropy_coef,
         )  # fmt: skip
+
+    def data_parallel_parts(self) -> DataParallelParts:
+        """Under torchrun (:mod:`marl_baselines.distributed`): the networks every rank holds alike, the
+        gradients averaged over the ranks, and the value normaliser fed every rank's returns."""
+        curiosity = () if self.curiosity is None else (self.curiosity,)
+        return DataParallelParts(
+            networks=(self.actor, self.critic, self.value_norm, *((self.log_std,) if self.log_std is not None else ()), *(c.module for c in curiosity)),
+            gradients=(self.gradients, *(c.gradients for c in curiosity)),
+            statistics=(self.value_norm,),
+        )
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self, include_buffer: bool = True) -> dict:

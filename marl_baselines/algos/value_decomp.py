@@ -39,10 +39,10 @@ from torch import nn
 
 from marl_envs import EnvStep
 
+from marl_baselines.agents import AgentOptions, build_agent_network
 from marl_baselines.buffers import EpisodeBatch, EpisodeBuffer
-from marl_baselines.comm import AgentOptions, build_agent_network
 from marl_baselines.config import check_ranges
-from marl_baselines.distributed import clip_grad_norm_
+from marl_baselines.distributed import AveragedGradients, DataParallelParts, RankAgreement
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import QMixer, VDNMixer, masked_argmax
 
@@ -131,17 +131,14 @@ class ValueDecompConfig(AgentOptions, ICMOptions):
 
 
 class ValueDecomposition:
-    """IQL (``mixer="none"``), VDN (``"vdn"``) or QMIX (``"qmix"``) for a ``VecEnv`` with discrete actions."""
+    """IQL (``mixer="none"``), VDN (``"vdn"``) or QMIX (``"qmix"``) for a ``VecEnv`` with discrete actions
+    and an episode limit (what their :class:`~marl_baselines.algos.AlgorithmSpec` declares and checks)."""
 
     MIXERS = ("none", "vdn", "qmix")
 
     def __init__(self, env, config: ValueDecompConfig, mixer: str, seed: int = 0):
-        if not env.discrete:
-            raise ValueError("IQL, VDN and QMIX need discrete actions; continuous envs of the suite take continuous_actions=False")
         if mixer not in self.MIXERS:
             raise ValueError(f"mixer must be one of {self.MIXERS}, got {mixer!r}")
-        if env.max_episode_steps is None:
-            raise ValueError("the env reports no episode limit (max_cycles); the episode buffer needs one")
         config.check()
         self.config, self.mixer_name, self.device = config, mixer, env.device
         self.n_agents, self.n_actions = env.n_agents, env.action_size
@@ -158,12 +155,14 @@ class ValueDecomposition:
         self.target_mixer = copy.deepcopy(self.mixer).requires_grad_(False) if self.mixer is not None else None
         self.parameters = list(self.agent.parameters()) + (list(self.mixer.parameters()) if self.mixer is not None else [])
         self.optimizer = torch.optim.Adam(self.parameters, lr=c.lr)
+        self.gradients = AveragedGradients(self.optimizer)
         self.buffer = EpisodeBuffer(
             c.buffer_size, env.max_episode_steps, env.num_envs, env.n_agents, env.obs_size, env.state_size,
             n_actions_masked=env.action_size if env.has_action_mask else None, device=self.device,
             sync_free=getattr(env, "sync_free", None),
         )  # fmt: skip
         self.curiosity = Curiosity(c, env.obs_size, env.action_size, True, self.device) if c.icm else None
+        self.ready_on_every_rank = RankAgreement()  # see buffer_ready
         self.gradient_steps = 0
         self._vector_steps = 0
 
@@ -211,10 +210,10 @@ class ValueDecomposition:
     def buffer_ready(self) -> bool:
         """The buffer holds ``batch_size`` finished episodes (:meth:`EpisodeBuffer.holds_at_least`).
         Outside sync-free mode that count depends on how this process's episodes ended, so under
-        torchrun :mod:`marl_baselines.distributed` makes it one decision of all ranks (they must
-        train at the same steps, or the gradient all-reduce hangs); the sync-free lower bound
-        counts steps and is the same on every rank."""
-        return self.buffer.holds_at_least(self.config.batch_size)
+        torchrun it is one decision of all ranks (``ready_on_every_rank``: they must train at the
+        same steps, or the gradient all-reduce hangs); the sync-free lower bound counts steps and
+        is the same on every rank."""
+        return self.ready_on_every_rank(lambda: self.buffer.holds_at_least(self.config.batch_size))
 
     def train_step(self) -> dict[str, float | torch.Tensor]:
         c, generator = self.config, self.generator
@@ -234,7 +233,7 @@ class ValueDecomposition:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip > 0:
-            stats["grad_norm"] = clip_grad_norm_(self.parameters, self.config.grad_clip)
+            stats["grad_norm"] = self.gradients.clip(self.config.grad_clip)
         self.optimizer.step()
         self.gradient_steps += 1
         self._update_targets()
@@ -319,6 +318,17 @@ class ValueDecomposition:
         return returns + last
 
     # ------------------------------------------------------------------ checkpoints
+    def data_parallel_parts(self) -> DataParallelParts:
+        """Under torchrun (:mod:`marl_baselines.distributed`): the networks every rank holds alike, the
+        gradients averaged over the ranks, and when to start training decided by all ranks together."""
+        curiosity = () if self.curiosity is None else (self.curiosity,)
+        networks = [self.agent, self.target_agent, *(m for m in (self.mixer, self.target_mixer) if m is not None)]
+        return DataParallelParts(
+            networks=(*networks, *(c.module for c in curiosity)),
+            gradients=(self.gradients, *(c.gradients for c in curiosity)),
+            decisions=() if self.buffer.sync_free else (self.ready_on_every_rank,),
+        )
+
     def state_dict(self, include_buffer: bool = True) -> dict:
         return {
             "buffer": self.buffer.state_dict() if include_buffer else None, "vector_steps": self._vector_steps,

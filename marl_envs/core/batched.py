@@ -223,6 +223,10 @@ class BatchedEnv:
             self._action_table = table.flatten(0, 1)
             self._action_offsets = torch.arange(self.n_agents, device=self.device) * self.action_size
 
+        self.env_info: dict[str, Any] = {}
+        """What an algorithm may need to know about the env beyond its spaces, fixed for the env's life
+        (poker: its ``rules`` and ``hands``), documented by the env. Set by the env's constructor; the
+        PettingZoo view and both VecEnv sources hand on the same dict."""
         self.episode = self.Episode() if self.Episode is not None else None
         """The env's episode state (an ``Episode``), filled by the env's constructor."""
         self.rng = CounterRNG(self.num_envs, self.device)

@@ -84,6 +84,7 @@ class BatchedParallelEnv(ParallelEnv):
         self.observation_spaces = _masked_spaces(batched_env) if self._masked else batched_env.observation_spaces
         self.action_spaces = batched_env.action_spaces
         self.state_space = batched_env.state_space
+        self.env_info = batched_env.env_info
         self._index = {agent: i for i, agent in enumerate(self.possible_agents)}
         self._obs_sizes = batched_env.obs_sizes
         self._discrete = batched_env.discrete_actions

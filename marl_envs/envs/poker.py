@@ -119,9 +119,10 @@ besides the observations, so that it works on any env that offers the same:
 - the action mask tells who acts: the seat to act is the only one allowed more than one action
   (check and raise, or fold and call, and raise while raises remain); every other seat may only
   check (see Betting), so with the actions submitted it gives the action each opponent took.
-- `PokerEnv.rules` (a `PokerRules`: `variant`, `n_players`, `ranks`, and the observation's
-  layout) and `PokerEnv.hands`: the game, for fixed strategies
+- `env_info["rules"]` (a `PokerRules`: `variant`, `n_players`, `ranks`, and the observation's
+  layout) and `env_info["hands"]`: the game, for fixed strategies
   (`marl_envs.analysis.poker_strategies`) and exact evaluation (`marl_envs.poker_analysis`).
+  `env_info` is on the batched env, on its PettingZoo view and on both VecEnv sources.
 
 ## Exact analysis
 `marl_envs.poker_analysis` builds the exact game tree from the same rule functions
@@ -220,6 +221,7 @@ class PokerEnv(BatchedEnv):
             action_spaces=dict.fromkeys(agents, gymnasium.spaces.Discrete(len(ACTIONS))),
             state_space=gymnasium.spaces.Box(0.0, 1.0, (rules.state_size(self.hands),), np.float32),
         )
+        self.env_info = {"rules": rules, "hands": self.hands}
         self._build_tables()
         dev, B = self.device, self.num_envs
         self._rank_eye = torch.eye(r, device=dev)
