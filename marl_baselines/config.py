@@ -16,6 +16,8 @@ from functools import cache
 
 import torch
 
+from marl_envs.core.checks import checked_device
+
 __all__ = ["RunConfig", "PRESETS", "field_docs", "check_ranges", "resolve_device"]
 
 
@@ -24,16 +26,8 @@ def resolve_device(name: str | torch.device, index: int | None = None) -> torch.
     (``cuda:index`` given an index, as each torchrun rank's), else the CPU. A one-line ValueError
     for a name torch does not know, or for CUDA where there is none."""
     if name == "auto":
-        if not torch.cuda.is_available():
-            return torch.device("cpu")
-        name = "cuda" if index is None else f"cuda:{index}"
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {name!r} ({error})") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(name)!r} was asked for, but CUDA is not available")
-    return device
+        name = ("cuda" if index is None else f"cuda:{index}") if torch.cuda.is_available() else "cpu"
+    return checked_device(name)
 
 
 def check_ranges(config, at_least_one=(), non_negative=(), unit_interval=()) -> None:

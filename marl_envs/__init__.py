@@ -33,7 +33,7 @@ __all__ = [
     "spec",
 ]
 
-# One line per environment. Its module marl_envs/<id>.py exports env, raw_env, parallel_env.
+# One line per environment; registering creates its module marl_envs.<id> (env, raw_env, parallel_env, make_batched).
 register(EnvSpec("goal_grid", 0, "marl_envs.envs.goal_grid:GoalGridEnv"))
 register(EnvSpec("target_grid", 0, "marl_envs.envs.target_grid:TargetGridEnv"))
 register(EnvSpec("coordination", 0, "marl_envs.envs.coordination:CoordinationEnv", renamed={"continuous": "continuous_actions"}))

@@ -274,3 +274,26 @@ def test_discrete_action_table_maps_to_continuous_actions():
     assert env.last.tolist() == [[[-1, 0], [1, 1]], [[0, 0.5], [0, 0.5]]]
     with pytest.raises(ValueError, match="action 3 is out of range"):
         env.step(torch.tensor([[0, 3], [1, 1]]))
+
+
+def test_registering_an_env_creates_its_pettingzoo_style_module():
+    import importlib
+    import sys
+
+    marl_envs.register(marl_envs.EnvSpec("small_grid", 3, "marl_envs.envs.goal_grid:GoalGridEnv", defaults={"size": 3}))
+    try:
+        module = importlib.import_module("marl_envs.small_grid_v3")
+        from marl_envs import small_grid_v3
+
+        assert small_grid_v3 is module and set(module.__all__) == {"env", "raw_env", "parallel_env", "make_batched"}
+        assert module.__doc__ == importlib.import_module("marl_envs.envs.goal_grid").__doc__
+        env = module.parallel_env()
+        observations, _ = env.reset(seed=0)
+        assert env.metadata["name"] == "small_grid_v3" and observations["agent_0"].tolist() == [0, 0, 1, 1, 1, 0]
+        assert module.make_batched(4).num_envs == 4 and module.env().possible_agents == ["agent_0", "agent_1"]
+        with pytest.raises(AttributeError, match="module 'marl_envs.small_grid_v3' has no attribute 'step'"):
+            module.step
+    finally:
+        marl_envs.REGISTRY.pop("small_grid_v3")
+        sys.modules.pop("marl_envs.small_grid_v3")
+        delattr(marl_envs, "small_grid_v3")

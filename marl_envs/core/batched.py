@@ -72,7 +72,7 @@ import numpy as np
 import torch
 
 from marl_envs.core.actions import ActionSpec
-from marl_envs.core.checks import boolean, int_at_least, optional_boolean
+from marl_envs.core.checks import boolean, checked_device, int_at_least, optional_boolean
 from marl_envs.core.episode import EpisodeState
 from marl_envs.core.render import bars_image
 from marl_envs.core.rng import CounterRNG, seeds_for
@@ -184,7 +184,7 @@ class BatchedEnv:
     ):
         self.num_envs = int_at_least("num_envs", num_envs, 1)
         self.max_cycles = int_at_least("max_cycles", max_cycles, 1)
-        self.device = _as_device(device)
+        self.device = checked_device(device)
         self.validate_actions = boolean("validate_actions", validate_actions)
         sync_free = optional_boolean("sync_free", sync_free)
         if sync_free and self.Episode is None:
@@ -463,13 +463,3 @@ def _plain_tensors():
     """
     with torch.inference_mode(False), torch.no_grad():
         yield
-
-
-def _as_device(device: str | torch.device) -> torch.device:
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r} ({error})") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} was asked for, but CUDA is not available on this machine")
-    return device

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
-__all__ = ["is_int", "int_at_least", "boolean", "optional_boolean", "optional_int_at_least", "optional_positive_number"]
+__all__ = ["checked_device", "is_int", "int_at_least", "boolean", "optional_boolean", "optional_int_at_least", "optional_positive_number"]
 
 
 def is_int(value: Any) -> bool:
@@ -52,3 +53,14 @@ def optional_positive_number(name: str, value: Any) -> float | None:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < float("inf"):
         raise ValueError(f"{name} must be None or a finite number > 0, got {value!r}")
     return float(value)
+
+
+def checked_device(device: Any) -> torch.device:
+    """``device`` as a ``torch.device``, or a one-line ValueError for a name torch does not know or for CUDA where there is none."""
+    try:
+        checked = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r} ({error})") from None
+    if checked.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} was asked for, but CUDA is not available on this machine")
+    return checked

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from marl_envs.core.batched import BatchedEnv
+from marl_envs.core.module import install_env_module
 from marl_envs.core.parallel import BatchedParallelEnv
 
 __all__ = ["EnvSpec", "REGISTRY", "register", "spec", "make", "make_batched", "list_envs"]
@@ -85,7 +86,9 @@ REGISTRY: dict[str, EnvSpec] = {}
 
 
 def register(env_spec: EnvSpec) -> None:
+    """Add ``env_spec`` to the table and create its PettingZoo-style module ``marl_envs.<id>``."""
     REGISTRY[env_spec.id] = env_spec
+    install_env_module(env_spec.id, env_spec.entry_point.split(":")[0])
 
 
 def _normalise(name: str) -> str:

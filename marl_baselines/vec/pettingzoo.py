@@ -1,80 +1,4 @@
-"""``VecEnv``: the one environment interface every algorithm sees.
-
-An algorithm gets ``num_envs`` (B) copies of an environment with ``n_agents`` (N) agents and
-talks to them only through tensors on the training ``device``::
-
-    from marl_baselines.vec import make_vec_env
-
-    env = make_vec_env("goal_grid_v0", num_envs=8, device="cpu")   # native: a marl_envs BatchedEnv
-    out = env.reset(seed=0)          # out.obs [8, 2, 6], out.state [8, 8]
-    out = env.step(env.random_actions())   # discrete actions: int64 [B, N]
-
-    from mpe2 import simple_spread_v3
-    env = make_vec_env(simple_spread_v3.parallel_env, num_envs=8, continuous_actions=True)
-    out = env.reset(seed=0)          # out.obs [8, 3, 18], out.state [8, 54]
-    out = env.step(env.random_actions())   # continuous actions: float32 [B, N, A] = [8, 3, 5]
-
-Two sources stand behind the same interface, so an algorithm cannot tell which one it got:
-
-``NativeVecEnv`` (``source="native"``)
-    A ``marl_envs.BatchedEnv`` on any device. Its tensors are passed through; nothing leaves
-    the device during a rollout.
-``PettingZooVecEnv`` (``source="pettingzoo"``)
-    K copies of ANY PettingZoo ``ParallelEnv`` (built by a factory callable, e.g.
-    ``mpe2.simple_spread_v3.parallel_env`` or ``lambda: marl_envs.make("goal_grid_v0")``),
-    stepped one after the other and stacked into the same tensors.
-
-Every ``reset(seed=None)`` and ``step(actions)`` returns a ``marl_envs.EnvStep``:
-
-* ``obs`` float32 ``[B, N, O]``: each agent's observation, flattened, zero-padded at the end to
-  the largest agent's size O (``obs_size``);
-* ``state`` float32 ``[B, S]``: the global state (``state_size``);
-* ``reward`` float32 ``[B, N]``: the step's reward, 0 for agents that had already left;
-* ``terminated`` bool ``[B, N]``: the agent's episode ended in a terminal state (at this step or earlier);
-* ``truncated`` bool ``[B, N]``: the agent's episode was cut (time limit);
-* ``alive`` bool ``[B, N]``: the agent acts in the episode ``obs`` belongs to;
-* ``final_obs`` float32 ``[B, N, O]`` and ``final_state`` float32 ``[B, S]``: before any
-  auto-reset (the same tensors as ``obs``/``state`` where no copy reset);
-* ``action_mask`` bool ``[B, N, A]``: the legal actions at ``obs`` when ``has_action_mask``, else None;
-* ``adjacency`` bool ``[B, N, N]``: agent j is a neighbour of agent i, for envs with a graph, else None;
-* ``info``: numeric per-step information, every value ``[B, N, ...]`` (per agent).
-
-Same-step auto-reset: when the episode of copy b ends, ``step`` starts its next one before
-returning; ``obs[b]``/``state[b]``/``alive[b]``/``action_mask[b]`` belong to the new episode,
-``final_obs[b]``/``final_state[b]`` to the one that ended, and ``reward``, ``terminated``,
-``truncated`` and ``info`` describe the step that ended it.
-
-Actions: discrete envs int64 ``[B, N]`` (agent i's actions are ``0 .. action_sizes[i] - 1``);
-continuous envs float32 ``[B, N, A]`` within ``[action_low, action_high]`` (agent i's action is
-the first ``action_sizes[i]`` entries, flattened; the rest is padding and ignored). Actions of
-agents that are not ``alive`` are ignored. Invalid actions (out of range, illegal under the
-mask, NaN) raise a ValueError that names the agent and the copy.
-
-``has_action_mask`` is True when the env masks actions, and also when agents have different
-numbers of discrete actions: then the VecEnv itself masks each agent's padding actions (combined
-with the env's mask), so ``argmax`` over masked logits never picks an action an agent lacks.
-
-Seeding: ``reset(seed=s)`` gives copy b the seed ``s + b`` (both sources), so the pettingzoo
-source over ``marl_envs.make(name)`` reproduces the native source batch for batch; ``reset()``
-without a seed continues each copy's random stream.
-
-What the pettingzoo source cannot give (it only sees the PettingZoo API):
-
-* ``adjacency`` is always None;
-* ``info``: only numeric values (numbers, bools, numeric arrays of one shape across agents),
-  per agent as ``[B, N, ...]`` (bools stay bool, integers int64, floats float32); an agent
-  without the key in a step's infos gets 0. The native source reports the same layout: its
-  per-sub-env values ``[B]`` are repeated for every agent (an expanded view, ``[B, N]``).
-  ``reset`` returns an empty ``info`` in both;
-* for an agent that has left the episode: ``obs`` is zeros, the ``action_mask`` row allows all
-  of its actions (a placeholder; the agent's actions are ignored), and ``terminated``/``truncated``
-  keep the values they had when it left;
-* ``state``: ``env.state()`` if the env has one, else the concatenation of the padded
-  observations (``S = N * O``).
-
-To learn whether the env has ``state()`` and whether its infos carry action masks, the
-pettingzoo source resets its first copy once when it is built.
-"""
+"""``PettingZooVecEnv``: K copies of any PettingZoo ``ParallelEnv`` behind the VecEnv interface (see :mod:`marl_baselines.vec`)."""
 
 from __future__ import annotations
 
@@ -86,162 +10,13 @@ import gymnasium
 import numpy as np
 import torch
 
-import marl_envs
-from marl_envs import ActionSpec, BatchedEnv, EnvStep
+from marl_envs import ActionSpec, EnvStep
+from marl_envs.core.checks import checked_device
 from marl_envs.core.rng import seeds_for
 
-__all__ = ["EnvStep", "NativeVecEnv", "PettingZooVecEnv", "VecEnv", "make_vec_env"]
+from marl_baselines.vec.base import VecEnv, _num_envs
 
-SOURCES = ("native", "pettingzoo")
-
-
-class VecEnv:
-    """Base class of both sources: B copies of an env with N agents, all tensors on ``device``.
-
-    Attributes:
-        source: ``"native"`` or ``"pettingzoo"`` (for logs; algorithms need not look).
-        num_envs: B. n_agents: N. agents: the N agent names, in tensor order.
-        device: the torch device of every returned tensor.
-        obs_size: O. state_size: S.
-        discrete: True for Discrete actions, False for Box actions.
-        action_sizes: per agent, the number of actions (discrete) or the flattened action size.
-        action_size: A, the largest of ``action_sizes`` (the width of masks and continuous actions).
-        action_low, action_high: continuous envs only, float32 ``[N, A]`` on ``device``, the Box
-            bounds (infinite where unbounded), padded with 0; None for discrete envs.
-        has_action_mask: whether ``action_mask`` is a tensor (see the module doc).
-        env_info: what the env documents for algorithms beyond its spaces (``BatchedEnv.env_info``;
-            the pettingzoo source reads the first copy's ``env_info`` attribute, ``{}`` if it has none).
-        has_adjacency: whether ``adjacency`` is a tensor (native envs with an agent graph; never the pettingzoo source).
-        max_episode_steps: the env's ``max_cycles`` if it has one, else None.
-        sync_free: whether a step runs without host-device syncs (a native env's ``sync_free``;
-            never the pettingzoo source, whose envs run on the host); algorithms keep their own
-            per-step bookkeeping sync-free too when it is set.
-    """
-
-    source: str
-    num_envs: int
-    n_agents: int
-    agents: list[str]
-    device: torch.device
-    obs_size: int
-    state_size: int
-    discrete: bool
-    action_sizes: list[int]
-    action_size: int
-    action_low: torch.Tensor | None
-    action_high: torch.Tensor | None
-    has_action_mask: bool
-    has_adjacency: bool = False
-    sync_free: bool = False
-    env_info: dict[str, Any]
-
-    def reset(self, seed: int | Sequence[int] | None = None) -> EnvStep:
-        """Start a new episode in every copy; ``seed=s`` seeds copy b with ``s + b``."""
-        raise NotImplementedError
-
-    def step(self, actions: torch.Tensor) -> EnvStep:
-        """Act in every copy (discrete int64 ``[B, N]``, continuous float32 ``[B, N, A]``)."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release the envs' resources (windows, processes)."""
-
-    @property
-    def max_episode_steps(self) -> int | None:
-        raise NotImplementedError
-
-    def random_actions(self, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Uniformly random legal actions for every copy, on ``device``.
-
-        Discrete: uniform over each agent's legal actions (its own actions, and the current
-        ``action_mask``): int64 ``[B, N]``. Continuous: uniform within finite bounds, standard
-        normal (then clamped) along unbounded ones, 0 in padding: float32 ``[B, N, A]``.
-        Drawn on ``generator``'s device (CPU by default), so one seeded generator gives the same
-        actions whatever the device or the source (and the same as ``BatchedEnv.random_actions``).
-        """
-        return self.actions.sample(self.num_envs, self._current_mask, generator)
-
-    def __enter__(self) -> VecEnv:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        kind = "discrete" if self.discrete else "continuous"
-        return (
-            f"{type(self).__name__}({self.name!r}, num_envs={self.num_envs}, n_agents={self.n_agents}, "
-            f"device={str(self.device)!r}, {kind} actions)"
-        )
-
-    # ------------------------------------------------------------------ shared set-up
-    def _set_actions(self, actions: ActionSpec, env_masks: bool) -> None:
-        """Action attributes from ``actions`` (on ``device``) and the static mask of padding actions."""
-        self.actions = actions
-        self.discrete = actions.discrete
-        self.action_sizes = list(actions.sizes)
-        self.action_size = actions.width
-        self.action_low, self.action_high = actions.low, actions.high
-        self._current_mask: torch.Tensor | None = None
-        # Agents with fewer discrete actions than the widest one: their padding actions are illegal.
-        self._static_mask = actions.used if actions.discrete and actions.heterogeneous else None
-        self.has_action_mask = bool(actions.discrete and (env_masks or actions.heterogeneous))
-
-
-class NativeVecEnv(VecEnv):
-    """A ``marl_envs.BatchedEnv`` behind the VecEnv interface (tensors pass through).
-
-    Args:
-        env: the batched env; ``num_envs`` is its ``num_envs``.
-        device: where returned tensors live; by default the env's own device (then nothing moves).
-        name: for ``repr`` (default: the env's class name).
-    """
-
-    source = "native"
-
-    def __init__(self, env: BatchedEnv, device: str | torch.device | None = None, name: str | None = None):
-        if not isinstance(env, BatchedEnv):
-            raise TypeError(f"NativeVecEnv needs a marl_envs.BatchedEnv, got {type(env).__name__}")
-        self.env = env
-        self.name = name or type(env).__name__
-        self.device = env.device if device is None else torch.device(device)
-        self._move = self.device != env.device
-        self.num_envs = env.num_envs
-        self.n_agents = env.n_agents
-        self.agents = list(env.possible_agents)
-        self.obs_size = env.obs_size
-        self.state_size = env.state_size
-        self.has_adjacency = bool(env.has_adjacency)
-        self.sync_free = bool(env.sync_free)
-        self.env_info = env.env_info
-        self._set_actions(env.actions if self.device == env.device else env.actions.to(self.device), env.has_action_mask)
-
-    @property
-    def max_episode_steps(self) -> int | None:
-        return getattr(self.env, "max_cycles", None)
-
-    def reset(self, seed: int | Sequence[int] | None = None) -> EnvStep:
-        return self._convert(self.env.reset(seed))
-
-    def step(self, actions: torch.Tensor) -> EnvStep:
-        return self._convert(self.env.step(actions))
-
-    def close(self) -> None:
-        close = getattr(self.env, "close", None)
-        if close is not None:
-            close()
-
-    def _convert(self, out: EnvStep) -> EnvStep:
-        if self._move:
-            moved = [None if t is None else t.to(self.device) for t in out[:-1]]
-            out = EnvStep(*moved, {key: value.to(self.device) for key, value in out.info.items()})
-        mask = out.action_mask
-        if self._static_mask is not None:
-            mask = self._static_mask.expand(self.num_envs, -1, -1) if mask is None else mask & self._static_mask
-        self._current_mask = mask
-        B, N = self.num_envs, self.n_agents
-        info = {key: value[:, None].expand(B, N) if value.dim() == 1 else value for key, value in out.info.items()}
-        return out._replace(action_mask=mask, info=info)
+__all__ = ["PettingZooVecEnv"]
 
 
 class PettingZooVecEnv(VecEnv):
@@ -264,7 +39,7 @@ class PettingZooVecEnv(VecEnv):
         if not callable(env_fn):
             raise TypeError(f"env_fn must be a callable returning a PettingZoo ParallelEnv, got {type(env_fn).__name__}")
         self.num_envs = _num_envs(num_envs)
-        self.device = torch.device(device)
+        self.device = checked_device(device)
         self.envs = [env_fn() for _ in range(self.num_envs)]
         first = self.envs[0]
         for env in self.envs:
@@ -539,72 +314,6 @@ class PettingZooVecEnv(VecEnv):
                 array[k, i] = value
             info[key] = torch.from_numpy(array).to(self.device)
         return info
-
-
-# ---------------------------------------------------------------------- factory
-def make_vec_env(
-    env: str | Callable[..., Any] | BatchedEnv,
-    num_envs: int,
-    device: str | torch.device = "cpu",
-    source: str | None = None,
-    **env_kwargs: Any,
-) -> VecEnv:
-    """``num_envs`` copies of ``env`` behind the VecEnv interface.
-
-    Args:
-        env: a registered marl_envs name (``"goal_grid_v0"``; see ``marl_envs.list_envs()``), a
-            callable returning a PettingZoo ``ParallelEnv`` (``mpe2.simple_spread_v3.parallel_env``),
-            or an existing ``BatchedEnv`` (its ``num_envs`` must equal ``num_envs``).
-        num_envs: B >= 1.
-        device: where the returned tensors live (and, for the native source, where the env runs).
-        source: ``"native"`` (default for names and BatchedEnvs) or ``"pettingzoo"`` (default for
-            callables; for a name, K copies of ``marl_envs.make(name)``).
-        env_kwargs: the env's keyword arguments (``max_cycles=50``, ``continuous_actions=True``).
-
-    Example::
-
-        env = make_vec_env("target_grid_v0", num_envs=16, device="cuda")        # native
-        env = make_vec_env("target_grid_v0", 16, source="pettingzoo")           # same batches, via PettingZoo
-        env = make_vec_env(simple_spread_v3.parallel_env, 16, max_cycles=25)    # any ParallelEnv
-    """
-    num_envs = _num_envs(num_envs)
-    if source is not None and source not in SOURCES:
-        raise ValueError(f"source must be None, 'native' or 'pettingzoo', got {source!r}")
-    if isinstance(env, BatchedEnv):
-        if source == "pettingzoo":
-            raise ValueError("source='pettingzoo' needs an env name or a callable returning a ParallelEnv, got a BatchedEnv")
-        if env_kwargs:
-            raise TypeError(f"env_kwargs ({', '.join(env_kwargs)}) cannot be applied to an existing BatchedEnv")
-        if env.num_envs != num_envs:
-            raise ValueError(f"num_envs={num_envs} but the BatchedEnv has num_envs={env.num_envs}")
-        return NativeVecEnv(env, device)
-    if isinstance(env, str):
-        try:
-            spec = marl_envs.spec(env)
-        except ValueError:
-            raise ValueError(f"unknown environment {env!r}; valid names: {', '.join(marl_envs.list_envs())}") from None
-        if source == "pettingzoo":
-            return PettingZooVecEnv(lambda: marl_envs.make(spec.id, **env_kwargs), num_envs, device)
-        return NativeVecEnv(marl_envs.make_batched(spec.id, num_envs, device, **env_kwargs), name=spec.id)
-    if callable(env):
-        if source == "native":
-            raise ValueError(
-                f"source='native' needs a registered marl_envs name (one of {', '.join(marl_envs.list_envs())}) "
-                f"or a BatchedEnv; got the callable {getattr(env, '__qualname__', env)!r}: use source='pettingzoo' "
-                "(or None) for callables"
-            )
-        factory = (lambda: env(**env_kwargs)) if env_kwargs else env
-        return PettingZooVecEnv(factory, num_envs, device)
-    raise TypeError(
-        f"env must be a marl_envs name, a callable returning a PettingZoo ParallelEnv, or a BatchedEnv; got {type(env).__name__}"
-    )
-
-
-# ---------------------------------------------------------------------- helpers
-def _num_envs(num_envs: Any) -> int:
-    if isinstance(num_envs, (bool, np.bool_)) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-        raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-    return int(num_envs)
 
 
 def _copy_seeds(seed: Any, num_envs: int) -> list[int] | None:

@@ -1,4 +1,0 @@
-from marl_envs.core.module import env_module_functions
-from marl_envs.envs.resource_allocation import __doc__  # noqa: F401  (the env's documentation page)
-
-env, raw_env, parallel_env, make_batched = env_module_functions("resource_allocation_v0")
