@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import importlib
 import pickle
-import re
 import warnings
 from types import SimpleNamespace
 
@@ -19,9 +18,16 @@ from pettingzoo.utils.conversions import parallel_to_aec_wrapper
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 import marl_envs
-from marl_envs import ResetNeeded
-
-ENV_IDS = marl_envs.list_envs()
+from env_helpers import (
+    AGENTS_LEAVE,
+    ENV_IDS,
+    assert_same_records,
+    last_observations,
+    observation_array,
+    rollout,
+    rollout_continue,
+    sample_action,
+)
 
 # PettingZoo's max_cycles_test needs episodes that outlast max_cycles=4 under random actions;
 # envs whose episodes are naturally shorter get these arguments for that test only.
@@ -31,25 +37,9 @@ LONG_EPISODES: dict[str, dict] = {
     "poker_v0": {"hands": 100},  # a poker hand lasts 2 to 8 steps; a match of 100 hands outlasts 4
 }
 
-# Envs where agents leave mid-episode (``agents_can_leave``), with arguments under which the others
-# go on after one leaves (with two poker players a fold ends the hand for both).
-AGENTS_LEAVE = {"poker_v0": {"n_agents": 3, "variant": "kuhn"}}
-
 
 def module_of(env_id):
     return importlib.import_module(f"marl_envs.{env_id}")
-
-
-# Envs with illegal actions (poker) observe {"observation", "action_mask"} dicts, PettingZoo's
-# convention, and refuse an action outside the mask. Random actions here are drawn from the mask
-# when there is one, as PettingZoo's own parallel_api_test, api_test and render_test do; for
-# envs without masks nothing changes (same draws from the same spaces).
-def sample_action(env, agent, observation):
-    """A random action of ``agent``: from its action mask if ``observation`` carries one, else from its space."""
-    space = env.action_space(agent)
-    if isinstance(observation, dict) and "action_mask" in observation:
-        return space.sample(mask=observation["action_mask"])
-    return space.sample()
 
 
 def unmasked(observation, space):
@@ -94,52 +84,6 @@ def legal_sampling_module(env_id, **kwargs):
         return OrderEnforcingWrapper(parallel_to_aec_wrapper(parallel_env(**more)))
 
     return SimpleNamespace(parallel_env=parallel_env, env=aec_env)
-
-
-def rollout(env, seed, steps, action_seed=0):
-    """Seeded random rollout on the PettingZoo API, across episode ends: a list of per-step records."""
-    rng = np.random.default_rng(action_seed)
-    for agent in env.possible_agents:
-        env.action_space(agent).seed(int(rng.integers(2**31)))
-    obs, infos = env.reset(seed=seed)
-    records = [("reset", obs, infos)]
-    for _ in range(steps):
-        if not env.agents:
-            obs, infos = env.reset()
-            records.append(("reset", obs, infos))
-            continue
-        actions = {agent: sample_action(env, agent, obs[agent]) for agent in env.agents}
-        step = env.step(actions)
-        obs = step[0]
-        records.append(("step", actions, *step, env.state()))
-    return records
-
-
-def observation_array(observation):
-    return observation["observation"] if isinstance(observation, dict) else observation
-
-
-def last_observations(records):
-    kind, *record = records[-1]
-    return record[0] if kind == "reset" else record[1]
-
-
-def assert_same_records(first, second):
-    assert len(first) == len(second)
-    for a, b in zip(first, second):
-        assert _plain(a) == _plain(b)
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return ("array", value.dtype.str, value.shape, value.tobytes())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 @pytest.fixture(params=ENV_IDS)
@@ -380,217 +324,6 @@ def test_pickle_continues_the_episode(env_id):
         actions = batched.random_actions(generator)
         a, b = batched.step(actions), batched_copy.step(actions)
         assert torch.equal(a.obs, b.obs) and torch.equal(a.reward, b.reward)
-
-
-def rollout_continue(env, steps, obs):
-    records = []
-    for t in range(steps):
-        if not env.agents:
-            records.append(("reset", *env.reset()))
-            obs = records[-1][1]
-            continue
-        actions = {a: _fixed_action(env, a, t, obs[a]) for a in env.agents}
-        records.append(env.step(actions))
-        obs = records[-1][0]
-    return records
-
-
-def _fixed_action(env, agent, t, observation):
-    space = env.action_space(agent)
-    if hasattr(space, "n"):
-        k = t * 7 + env.possible_agents.index(agent)
-        if isinstance(observation, dict) and "action_mask" in observation:  # the k-th legal action, cyclically
-            legal = np.flatnonzero(observation["action_mask"])
-            return int(legal[k % len(legal)])
-        return k % int(space.n)
-    return np.full(space.shape, np.sin(t), dtype=np.float32).clip(space.low, space.high)
-
-
-# ---------------------------------------------------------------- bad input
-def test_bad_actions_give_clear_errors(env_id):
-    env = marl_envs.make(env_id)
-    with pytest.raises(ResetNeeded, match="reset"):
-        env.step({a: 0 for a in env.possible_agents})
-    obs, _ = env.reset(seed=0)
-    after_reset = env.state().copy()
-    agent = env.agents[0]
-    valid = {a: sample_action(env, a, obs[a]) for a in env.agents}
-    space = env.action_space(agent)
-    with pytest.raises(ValueError, match="unknown agent 'nobody'"):
-        env.step({**valid, "nobody": valid[agent]})
-    with pytest.raises(ValueError, match=f"no action for active agents \\['{agent}'\\]"):
-        env.step({a: v for a, v in valid.items() if a != agent})
-    with pytest.raises(ValueError, match="unknown agent"):
-        env.action_space("nobody")
-    if hasattr(space, "n"):
-        with pytest.raises(ValueError, match=f"agent '{agent}': action {int(space.n)} is out of range; expected an integer in \\[0, {int(space.n)}\\)"):
-            env.step({**valid, agent: int(space.n)})
-        with pytest.raises(ValueError, match=f"agent '{agent}': action -1 is out of range"):
-            env.step({**valid, agent: -1})
-        with pytest.raises(TypeError, match=f"agent '{agent}': action must be an integer"):
-            env.step({**valid, agent: 1.5})
-        with pytest.raises(TypeError, match=f"agent '{agent}': action must be an integer"):
-            env.step({**valid, agent: np.array([0, 1])})
-        if isinstance(obs[agent], dict) and not obs[agent]["action_mask"].all():  # envs with illegal actions
-            mask = obs[agent]["action_mask"]
-            illegal, legal = int(np.flatnonzero(mask == 0)[0]), np.flatnonzero(mask).tolist()
-            with pytest.raises(ValueError, match=re.escape(f"agent '{agent}': action {illegal} is illegal now; legal actions: {legal}")):
-                env.step({**valid, agent: illegal})
-    # The rejected steps changed nothing: the episode goes on from where reset left it.
-    np.testing.assert_array_equal(env.state(), after_reset)
-    assert env.agents == env.possible_agents and int(env.env.step_count[0]) == 0
-    obs = env.step(valid)[0]
-    while env.agents:
-        obs = env.step({a: sample_action(env, a, obs[a]) for a in env.agents})[0]
-    with pytest.raises(ResetNeeded, match="episode is over"):
-        env.step(valid)
-
-
-BAD_SEEDS = [
-    ("abc", TypeError, "got 'abc' \\(str\\)"),
-    (1.5, TypeError, "got 1.5 \\(float\\)"),
-    (3.0, TypeError, "got 3.0 \\(float\\)"),
-    (True, TypeError, "got True \\(bool\\)"),
-    ([None], TypeError, "got seed\\[0\\] = None"),
-    ([[1]], TypeError, "got seed\\[0\\] = \\[1\\] \\(list\\)"),
-    (np.array([1.0]), TypeError, "got a NumPy array of dtype float64"),
-    ([1, 2, 3, 4, 5], ValueError, "got a list of 5 seeds"),
-    (2**64, ValueError, "seed must lie in \\[-2\\*\\*62, 2\\*\\*62\\); got 18446744073709551616"),
-]
-
-
-def test_bad_seeds_give_clear_errors(env_id):
-    """A bad ``reset(seed=...)`` raises one line naming the seed, in both APIs, and changes nothing."""
-    env, twin = marl_envs.make(env_id), marl_envs.make(env_id)
-    batched, batched_twin = marl_envs.make_batched(env_id, num_envs=2), marl_envs.make_batched(env_id, num_envs=2)
-    for target in (env, batched):
-        for seed, error, message in BAD_SEEDS:
-            with pytest.raises(error, match=message) as caught:
-                target.reset(seed=seed)
-            assert str(caught.value).startswith("seed") and "\n" not in str(caught.value)
-    # Refused before any reset: the envs still need one.
-    with pytest.raises(ResetNeeded):
-        env.step({a: 0 for a in env.possible_agents})
-    with pytest.raises(ResetNeeded):
-        env.state()
-    with pytest.raises(ResetNeeded):
-        batched.step(batched.random_actions())
-    # Refused mid-episode: the episode and the random streams go on as if nothing had been asked.
-    obs, _ = env.reset(seed=3)
-    twin.reset(seed=3)
-    batched.reset(seed=3), batched_twin.reset(seed=3)
-    actions = {a: sample_action(env, a, obs[a]) for a in env.agents}
-    obs, twin_obs = env.step(actions)[0], twin.step(actions)[0]
-    generator = torch.Generator().manual_seed(0)
-    actions = batched.random_actions(generator)
-    batched.step(actions), batched_twin.step(actions)
-    for seed, error, _ in BAD_SEEDS:
-        with pytest.raises(error):
-            env.reset(seed=seed)
-        with pytest.raises(error):
-            batched.reset(seed=seed)
-    assert env.agents == twin.agents
-    np.testing.assert_array_equal(env.state(), twin.state())
-    assert_same_records(rollout_continue(env, 40, obs), rollout_continue(twin, 40, twin_obs))
-    for _ in range(40):  # across auto-resets, which draw from the random streams
-        actions = batched.random_actions(generator)
-        a, b = batched.step(actions), batched_twin.step(actions)
-        assert torch.equal(a.obs, b.obs) and torch.equal(a.reward, b.reward)
-    # A reset with no seed draws the same from both: the refused seeds did not reseed the streams.
-    assert_same_records([env.reset()], [twin.reset()])
-    assert torch.equal(batched.reset().obs, batched_twin.reset().obs)
-
-
-@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if marl_envs.spec(e).batched_class.agents_can_leave])
-def test_actions_of_agents_that_have_left_are_ignored(env_id):
-    """The PettingZoo view takes an action for an agent that has left (TorchRL and AgileRL send one for
-    every agent) and ignores its value, out of range or illegal; its type is still checked."""
-    kwargs = AGENTS_LEAVE.get(env_id, {})
-    env, twin = marl_envs.make(env_id, **kwargs), marl_envs.make(env_id, **kwargs)
-    obs, _ = env.reset(seed=0)
-    twin.reset(seed=0)
-    rng = np.random.default_rng(0)
-    for agent in env.possible_agents:
-        env.action_space(agent).seed(int(rng.integers(2**31)))
-    steps_with_agents_gone = 0
-    for _ in range(300):
-        if not env.agents:
-            obs, _ = env.reset()
-            twin.reset()
-            continue
-        actions = {a: sample_action(env, a, obs[a]) for a in env.agents}
-        gone = [a for a in env.possible_agents if a not in env.agents]
-        extra = {}
-        for k, agent in enumerate(gone):
-            space = env.action_space(agent)
-            if hasattr(space, "n"):
-                extra[agent] = (int(space.n) + 5, -1, 0)[k % 3]  # out of range, negative, or illegal (poker: fold)
-                with pytest.raises(TypeError, match=f"agent '{agent}': action must be an integer"):
-                    env.step({**actions, agent: 1.5})
-            else:
-                extra[agent] = np.full(space.shape, np.nan, space.dtype)
-        steps_with_agents_gone += bool(gone)
-        step = env.step({**actions, **extra})
-        assert_same_records([step], [twin.step(actions)])
-        obs = step[0]
-    assert steps_with_agents_gone >= 20, "the rollout should include steps after an agent left"
-
-
-def test_bad_batched_actions_give_clear_errors(env_id):
-    env = marl_envs.make_batched(env_id, num_envs=3)
-    with pytest.raises(ResetNeeded):
-        env.step(torch.zeros(3, env.n_agents, dtype=torch.int64))
-    out = env.reset(seed=0)
-    B, N = 3, env.n_agents
-    if env.discrete_actions:
-        with pytest.raises(ValueError, match=f"shape \\[{B}, {N}\\]"):
-            env.step(torch.zeros(B, N + 1, dtype=torch.int64))
-        with pytest.raises(TypeError, match="integer tensor"):
-            env.step(torch.zeros(B, N))
-        actions = torch.zeros(B, N, dtype=torch.int64)
-        if out.action_mask is not None:  # envs with illegal actions: start from legal ones (the first of each mask)
-            actions = out.action_mask.long().argmax(-1)
-            illegal = (~out.action_mask[1, 0]).nonzero().flatten()
-            if illegal.numel():
-                wrong = actions.clone()
-                wrong[1, 0] = illegal[0]
-                with pytest.raises(ValueError, match=f"agent '{env.possible_agents[0]}' in sub-env 1: action {int(illegal[0])} is illegal now"):
-                    env.step(wrong)
-        actions[2, N - 1] = env.action_sizes[N - 1]
-        with pytest.raises(ValueError, match=f"agent '{env.possible_agents[N - 1]}' in sub-env 2: action {env.action_sizes[N - 1]} is out of range"):
-            env.step(actions)
-    else:
-        A = env.action_size
-        with pytest.raises(ValueError, match=f"shape \\[{B}, {N}, {A}\\]"):
-            env.step(torch.zeros(B, N, A + 1))
-        with pytest.raises(TypeError, match="float tensor"):
-            env.step(torch.zeros(B, N, A, dtype=torch.int64))
-        actions = torch.zeros(B, N, A)
-        actions[1, N - 1, 0] = float("nan")
-        with pytest.raises(ValueError, match=f"agent '{env.possible_agents[N - 1]}' in sub-env 1: action .* contains NaN"):
-            env.step(actions)
-        actions[1, N - 1, 0] = float(env.actions.high[N - 1, 0]) + 1
-        with pytest.raises(ValueError, match=f"agent '{env.possible_agents[N - 1]}' in sub-env 1: action .* is out of range; expected Box"):
-            env.step(actions)
-
-
-def test_bad_names_and_arguments(env_id):
-    with pytest.raises(ValueError, match="unknown environment 'no_such_env_v0'; registered: .*" + env_id):
-        marl_envs.make("no_such_env_v0")
-    with pytest.raises(TypeError, match="unknown argument\\(s\\) 'no_such_argument'; valid arguments: .*max_cycles"):
-        marl_envs.make(env_id, no_such_argument=1)
-    bad_arguments = [{"max_cycles": 0}, {"max_cycles": 2.5}]
-    if "n_agents" in marl_envs.spec(env_id).arguments:
-        bad_arguments.append({"n_agents": 0})
-    for bad in bad_arguments:
-        with pytest.raises(ValueError, match=list(bad)[0]):
-            marl_envs.make(env_id, **bad)
-    with pytest.raises(ValueError, match="num_envs must be an integer >= 1"):
-        marl_envs.make_batched(env_id, num_envs=0)
-    with pytest.raises(ValueError, match="device"):
-        marl_envs.make_batched(env_id, num_envs=2, device="no_such_device")
-    with pytest.raises(ValueError, match="render_mode"):
-        marl_envs.make(env_id, render_mode="movie")
 
 
 # ---------------------------------------------------------------- fork safety
