@@ -95,14 +95,14 @@ class RunConfig:
 
 # (algorithm, env) -> {"run": RunConfig fields, "algo": algorithm config fields, "env": env arguments}
 PRESETS: dict[tuple[str, str], dict[str, dict]] = {
-    # Reaches >= 95% greedy success within about a minute on a 2-core CPU.
+    # The quick-start job (make demo); its returns: benchmarks/results/returns_table.md.
     ("qmix", "goal_grid_v0"): {
         "run": {"total_steps": 60_000, "num_envs": 16, "eval_interval": 10_000},
         "algo": {"epsilon_anneal_steps": 20_000, "learning_starts": 2_000, "train_every": 2, "batch_size": 32, "target_update_interval": 100, "lr": 1e-3},
     },
-    # GRU agents on the partially observable grid: in 30k env steps (about 10 s on 2 CPU cores),
-    # 20-step episodes, they collect 2.5-2.9 of the 3 targets against random play's 1.1
-    # (tests/test_learning_value_decomp.py); the full 50-step env trains with the same settings.
+    # GRU agents, since each agent sees a 5x5 window of the grid; TD(lambda) targets carry a
+    # target's reward back along the episode. The 20-step env of tests/test_learning_value_decomp.py
+    # and the full 50-step env train with the same settings.
     **{
         (algo, "target_grid_v0"): {
             "run": {"total_steps": 30_000, "num_envs": 16, "eval_interval": 10_000},
@@ -110,15 +110,13 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
         }
         for algo in ("iql", "vdn", "qmix")
     },
-    # MAPPO with PPOConfig's defaults on the 20-step target grid (the learning test's setting, pass
-    # --env-arg max_cycles=20): about 3 of the 3 targets in 60k env steps (~10 s on 2 CPU cores)
-    # against random play's 1.2.
+    # MAPPO with PPOConfig's defaults; tests/test_learning_ppo.py trains it on the 20-step grid
+    # (--env-arg max_cycles=20).
     ("mappo", "target_grid_v0"): {"run": {"total_steps": 60_000, "num_envs": 16, "eval_interval": 20_000}, "algo": {}},
-    # speaker_listener_v0: networks 128 wide, Adam at 2e-3 (at PPOConfig's 64 and 5e-4 the listener
-    # stays between the landmarks, greedy return about -33, for 300k+ steps); in 240k env steps (about
-    # 30 s with MLP agents on one CPU thread) the agents learn to use the env's channel, or with
-    # --agent tarmac / gnn and --env-arg silence_channel=true their own messages: about -19
-    # (benchmarks/results/comm_ablation.md; tests/test_learning_comm.py).
+    # speaker_listener_v0: networks 128 wide and Adam at 2e-3, because at PPOConfig's 64 and 5e-4 the
+    # listener stays between the landmarks for hundreds of thousands of steps. The agents learn to use
+    # the env's channel, or with --agent tarmac / gnn and --env-arg silence_channel=true their own
+    # messages (benchmarks/results/comm_ablation.md; tests/test_learning_comm.py).
     ("mappo", "speaker_listener_v0"): {"run": {"total_steps": 240_000, "num_envs": 16, "eval_interval": 60_000}, "algo": {"lr": 2e-3, "hidden_size": 128}},
     # Discrete cooperative navigation (mpe2's simple_spread_v3), sized for throughput: 256 envs, short
     # rollouts, few large minibatches, Adam at 2e-3 annealed to 0 over the run's 500k env steps, and
@@ -131,20 +129,18 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
         }
         for algo in ("mappo", "ippo")
     },
-    # Continuous coordination (cooperative): about -300 against random play's -840 after 20k env steps (~3 s).
+    # Continuous coordination (cooperative), with PPOConfig's defaults (benchmarks/results/returns_table.md).
     **{
         (algo, "coordination_v0"): {"run": {"total_steps": 20_000, "num_envs": 16, "eval_interval": 10_000}, "algo": {}}
         for algo in ("mappo", "ippo")
     },
-    # Discrete MADDPG (Gumbel-softmax actors) on the note's fixed layout: 100% greedy success after
-    # about 7.5k env steps; the preset's 10k take about 15 s on an idle 2-core CPU (tests/test_learning_maddpg.py).
+    # Discrete MADDPG (Gumbel-softmax actors) on the note's fixed layout, with a slow target (tau 0.01)
+    # and a short horizon (gamma 0.95) (tests/test_learning_maddpg.py).
     ("maddpg", "goal_grid_v0"): {
         "run": {"total_steps": 10_000, "num_envs": 16, "eval_interval": 5_000},
         "algo": {"learning_starts": 2_000, "train_every": 2, "gamma": 0.95, "tau": 0.01},
     },
-    # Discrete cooperative navigation with the algorithms' defaults, 60k env steps (~25-30 s on 2 CPU
-    # cores): greedy return -51.2 ± 1.1 (MADDPG) and -53.8 ± 2.1 (MATD3) over 5 seeds against random
-    # play's -76.5 ± 1.2 (benchmarks/results/returns_table.md).
+    # Discrete cooperative navigation with the algorithms' defaults (benchmarks/results/returns_table.md).
     **{
         (algo, "cooperative_navigation_v0"): {
             "run": {"total_steps": 60_000, "num_envs": 16, "eval_interval": 20_000},
@@ -153,18 +149,16 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
         }
         for algo in ("maddpg", "matd3")
     },
-    # Continuous MADDPG on cooperative coordination, 20k env steps (~30 s on 2 CPU cores): greedy return
-    # about -230 against the zero action's -288 and random play's -840. Every agent sees the same
-    # state, so agents without an id act alike and pay no disagreement penalty: agent_id=False.
+    # Continuous MADDPG on cooperative coordination (benchmarks/results/returns_table.md). Every agent
+    # sees the same state, so agents without an id act alike and pay no disagreement penalty: agent_id=False.
     ("maddpg", "coordination_v0"): {
         "run": {"total_steps": 20_000, "num_envs": 16, "eval_interval": 10_000},
         "algo": {"learning_starts": 2_000, "gradient_steps": 4, "noise_anneal_steps": 10_000, "gamma": 0.9, "tau": 0.01, "agent_id": False},
     },
     # MA-DVRL and its GRU actor-critic ablation on 2-player Leduc hold'em (poker_v0's default variant),
-    # sized for a CPU (the config's defaults are the design note's 256-wide networks). In 1M env steps
-    # (about 4 minutes on one CPU thread) the learned policy's exploitability falls from 2.37 (uniform) to
-    # about 0.45 chips per hand (benchmarks/madvrl_poker.py). Kuhn poker: --env-arg variant=kuhn
-    # --total-steps 250000, below 0.1 in about a minute (tests/test_learning_madvrl.py).
+    # sized for a CPU (the config's defaults are the design note's 256-wide networks); exploitability
+    # over training: benchmarks/madvrl_poker.py. Kuhn poker: --env-arg variant=kuhn --total-steps 250000
+    # (tests/test_learning_madvrl.py).
     **{
         (algo, "poker_v0"): {
             "run": {"total_steps": 1_000_000, "num_envs": 256, "eval_interval": 100_000},
