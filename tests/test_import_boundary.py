@@ -73,3 +73,12 @@ def test_every_module_is_found():
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: path.relative_to(PACKAGE).as_posix())
 def test_marl_baselines_imports_only_the_public_api_of_marl_envs(path):
     assert violations(path.read_text()) == [], f"marl_baselines/{path.relative_to(PACKAGE).as_posix()} imports marl_envs internals"
+
+
+SOURCES = sorted(p for top in ("marl_envs", "marl_baselines", "benchmarks", "tests", "examples", "docs", "tools") for p in (PACKAGE.parent / top).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.relative_to(PACKAGE.parent).as_posix())
+def test_every_source_file_stays_under_600_lines(path):
+    """A file past 600 lines holds more than one room: split it along its parts (issue 18's rule)."""
+    assert len(path.read_text().splitlines()) < 600, f"{path.relative_to(PACKAGE.parent)}: split it"
