@@ -241,7 +241,7 @@ class MADDPG:
         if self.discrete:
             logits, _ = self._masked_logits(self.actor, out.obs, mask, out.alive, adjacency)
             if not explore:
-                return masked_argmax(logits, None), None
+                return masked_argmax(logits, None), None, {}
             _, actions = gumbel_softmax(logits, 1.0, self.generator)
             epsilon = self.epsilon(env_steps)
             if epsilon > 0:
@@ -249,12 +249,12 @@ class MADDPG:
                 random = masked_argmax(scores, mask)
                 chosen = torch.rand(actions.shape, generator=self.generator, device=self.device) < epsilon
                 actions = torch.where(chosen, random, actions)
-            return actions, None
+            return actions, None, {}
         actions = self._scale(self.actor(out.obs, None, out.alive, adjacency)[0])
         if explore:
             noise = torch.randn(actions.shape, generator=self.generator, device=self.device)
             actions = actions + noise * self.noise(env_steps) * self.action_scale
-        return torch.maximum(torch.minimum(actions, self.action_high), self.action_low), None
+        return torch.maximum(torch.minimum(actions, self.action_high), self.action_low), None, {}
 
     # ------------------------------------------------------------------ experience
     def start(self, out: EnvStep) -> None:
@@ -269,27 +269,27 @@ class MADDPG:
         if self.graph:
             self._last["adjacency"] = out.adjacency.clone()
 
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
         """Store the transition taken with ``actions``; train when due. Returns training statistics, if it trained."""
-        ended = episode_ended(out)
+        ended = episode_ended(after)
         stored = one_hot(actions, self.n_actions) if self.discrete else actions
         # Agents that stay in the (auto-reset) new episode are alive next; those of an ended one
         # count as alive at their final observation unless they terminated (a truncation bootstraps).
-        next_alive = torch.where(ended[:, None], self._last["alive"] & ~out.terminated, out.alive)
+        next_alive = torch.where(ended[:, None], self._last["alive"] & ~after.terminated, after.alive)
         fields = dict(
-            obs=self._last["obs"], state=self._last["state"], actions=stored * self._last["alive"][..., None], reward=out.reward,
-            next_obs=out.final_obs, next_state=out.final_state, terminated=out.terminated, alive=self._last["alive"], next_alive=next_alive,
+            obs=self._last["obs"], state=self._last["state"], actions=stored * self._last["alive"][..., None], reward=after.reward,
+            next_obs=after.final_obs, next_state=after.final_state, terminated=after.terminated, alive=self._last["alive"], next_alive=next_alive,
         )  # fmt: skip
         if self.has_mask:
             fields["action_mask"] = self._last["action_mask"]
             # The mask at a final observation is not reported: after a truncation every action may be considered.
-            fields["next_action_mask"] = torch.where(ended[:, None, None], True, out.action_mask)
+            fields["next_action_mask"] = torch.where(ended[:, None, None], True, after.action_mask)
         if self.graph:
             # The graph at a final observation is not reported: the episode's last one stands in for it.
             fields["adjacency"] = self._last["adjacency"]
-            fields["next_adjacency"] = torch.where(ended[:, None, None], self._last["adjacency"], out.adjacency)
+            fields["next_adjacency"] = torch.where(ended[:, None, None], self._last["adjacency"], after.adjacency)
         self.buffer.add(**fields)
-        self._remember(out)
+        self._remember(after)
         self._vector_steps += 1
         c = self.config
         if env_steps < c.learning_starts or len(self.buffer) < c.batch_size or self._vector_steps % c.train_every:

@@ -345,7 +345,7 @@ class MADVRL:
         if not explore:
             gru_state, logits, _, _ = self._forward(self.policy_nets, out.obs, last_action, gru_state, out.action_mask, None)
             actions = logits.argmax(-1)
-            return actions, self._next_hidden(gru_state, actions, out.action_mask)
+            return actions, self._next_hidden(gru_state, actions, out.action_mask), {}
 
         noise = self._noise((B, N), None)
         new_state, logits, prior, posterior = self._forward(self.nets, out.obs, last_action, gru_state, out.action_mask, noise)
@@ -379,7 +379,7 @@ class MADVRL:
             self._pending["noise"] = noise
         new_hidden = self._next_hidden(new_state, actions, out.action_mask)
         self._pending["next_hidden"] = new_hidden
-        return actions, new_hidden
+        return actions, new_hidden, {}
 
     @torch.no_grad()
     def play(self, out: EnvStep, hidden: torch.Tensor, generator: torch.Generator | None = None):
@@ -405,7 +405,7 @@ class MADVRL:
         return self.nets.values(self.nets.joint(prior, posterior))
 
     @torch.no_grad()
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
+    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float] | None:
         """Record the step taken with the actions ``act`` chose; train when the rollout is full."""
         if self._pending is None:
             raise RuntimeError("observe() follows act(..., explore=True): it records the actions act chose")
@@ -413,17 +413,17 @@ class MADVRL:
         t = self.buffer.position
         if t == 0:
             self.initial_hidden_state = pending["gru_state"].clone()
-        ended = episode_ended(out)
+        ended = episode_ended(after)
         # V after the step is the next step's V, except at a truncation and after the rollout's last step
-        bootstrap = torch.zeros_like(out.reward)
-        if t == self.buffer.steps - 1 or bool(out.truncated.any()):
-            bootstrap = self._bootstrap_values(out, pending["next_hidden"])
+        bootstrap = torch.zeros_like(after.reward)
+        if t == self.buffer.steps - 1 or bool(after.truncated.any()):
+            bootstrap = self._bootstrap_values(after, pending["next_hidden"])
         value = pending.pop("value")
         for name in ("gru_state", "next_hidden"):
             pending.pop(name)
-        if (cards := out.info.get("private_card")) is None:
+        if (cards := after.info.get("private_card")) is None:
             raise ValueError("MA-DVRL needs the env's info['private_card'] (each player's card rank at the step), as poker_v0 reports it")
-        self.buffer.add(value, out.reward, torch.zeros_like(out.reward), out.terminated, out.truncated, env_ended=ended, bootstrap=bootstrap, cards=cards, **pending)
+        self.buffer.add(value, after.reward, torch.zeros_like(after.reward), after.terminated, after.truncated, env_ended=ended, bootstrap=bootstrap, cards=cards, **pending)
         self._draw_opponents(ended)  # the next hands' opponents
         if not self.buffer.full:
             return None

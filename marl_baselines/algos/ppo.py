@@ -310,7 +310,7 @@ class PPO:
         raw, new_hidden = self.actor(out.obs, hidden, alive=out.alive, adjacency=self.config.adjacency(out))
         output = self._masked(raw, out.action_mask)
         if not explore:
-            return (output.argmax(-1) if self.discrete else self._to_env(output)), new_hidden
+            return (output.argmax(-1) if self.discrete else self._to_env(output)), new_hidden, {}
         actions = self._sample(output)
         log_prob, _ = self.log_prob_entropy(output, actions)
         self._pending = {
@@ -323,7 +323,7 @@ class PPO:
             self._pending["hidden"] = hidden
         if self.graph:
             self._pending["adjacency"] = out.adjacency
-        return self._to_env(actions), new_hidden
+        return self._to_env(actions), new_hidden, {}
 
     def start(self, out: EnvStep) -> None:
         """The envs were reset (or a run resumed without its rollout): begin a new rollout."""
@@ -331,21 +331,21 @@ class PPO:
         self._pending = None
 
     @torch.no_grad()
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
         """Record the step taken with the actions ``act`` sampled; train when the rollout is full."""
         if self._pending is None:
             raise RuntimeError("observe() follows act(..., explore=True): it records the actions act sampled")
         pending, self._pending = self._pending, None
         # V(obs after the step): the final one where the episode ended (a truncation bootstraps
         # from it; a termination masks it in the GAE), the next one elsewhere.
-        final_value = self.values(out.final_obs, out.final_state)
+        final_value = self.values(after.final_obs, after.final_state)
         value = pending.pop("value")
-        reward = out.reward
+        reward = after.reward
         if self.curiosity is not None:
-            bonus = self.curiosity.reward(pending["obs"], self._to_env(pending["actions"]), out.final_obs, pending["alive"])
+            bonus = self.curiosity.reward(pending["obs"], self._to_env(pending["actions"]), after.final_obs, pending["alive"])
             reward = reward + bonus
-            pending.update(next_obs=out.final_obs, intrinsic_reward=bonus)
-        self.buffer.add(value, reward, final_value, out.terminated, out.truncated, **pending)
+            pending.update(next_obs=after.final_obs, intrinsic_reward=bonus)
+        self.buffer.add(value, reward, final_value, after.terminated, after.truncated, **pending)
         if not self.buffer.full:
             return None
         with torch.enable_grad():

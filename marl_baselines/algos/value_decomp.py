@@ -187,16 +187,16 @@ class ValueDecomposition:
             random = masked_argmax(scores, out.action_mask)
             chosen = torch.rand(actions.shape, generator=self.generator, device=self.device) < epsilon
             actions = torch.where(chosen, random, actions)
-        return actions, hidden
+        return actions, hidden, {}
 
     def start(self, out: EnvStep) -> None:
         """The envs were reset: ``out`` starts the episodes to record."""
         self.buffer.start(out)
         self._vector_steps = 0
 
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
         """Record the step taken with ``actions``; train when due. Returns training statistics, if it trained."""
-        self.buffer.add(actions, out)
+        self.buffer.add(actions, after)
         self._vector_steps += 1
         c = self.config
         if env_steps < c.learning_starts or not self.buffer_ready() or self._vector_steps % c.train_every:
