@@ -37,12 +37,11 @@ def test_masked_categorical_never_samples_illegal_actions():
         mask = torch.rand(64, env.n_agents, env.action_size, generator=generator) < 0.4
         mask[..., 0] |= ~mask.any(-1)  # at least one legal action per agent
         masked = out._replace(action_mask=mask)
-        actions, _, _ = algo.act(masked, None, explore=True)
+        actions, _, act_info = algo.act(masked, None, explore=True)
         assert mask.gather(-1, actions[..., None]).all()
         greedy, _, _ = algo.act(masked, None, explore=False)
         assert mask.gather(-1, greedy[..., None]).all()
-        log_prob = algo._pending["log_prob"]
-        assert torch.isfinite(log_prob).all()
+        assert torch.isfinite(act_info["log_prob"]).all()
     # an illegal action has probability 0; the entropy counts legal actions only
     output = algo._logits_or_mean(out.obs, masked.action_mask)
     log_prob, entropy = algo.log_prob_entropy(output, torch.zeros(64, env.n_agents, dtype=torch.int64))
@@ -83,13 +82,12 @@ def test_continuous_actions_stay_within_the_bounds():
     out = env.reset(seed=0)
     outside = 0
     for _ in range(20):
-        actions, _, _ = algo.act(out, None, explore=True)
+        actions, _, act_info = algo.act(out, None, explore=True)
         assert ((actions >= env.action_low) & (actions <= env.action_high)).all()
-        raw = algo._pending["actions"]
+        raw = act_info["sample"]
         outside += int(((raw < env.action_low) | (raw > env.action_high)).sum())
         assert torch.equal(actions, raw.clamp(env.action_low, env.action_high))
         out = env.step(actions)  # the env accepts them (it raises on out-of-range actions)
-        algo._pending = None
     assert outside > 0  # the clipping was exercised
     greedy, _, _ = algo.act(out, None, explore=False)
     assert ((greedy >= env.action_low) & (greedy <= env.action_high)).all()
