@@ -201,11 +201,10 @@ def test_every_action_is_legal_and_the_learner_trains_only_its_seats(variational
         actions, hidden, act_info = algo.act(out, hidden, explore=True)
         mask = out.action_mask
         assert mask.gather(-1, actions[..., None]).all()
-        pending = algo._pending
-        assert torch.isfinite(pending["log_prob"]).all()
+        assert torch.isfinite(act_info["log_prob"]).all()
         self_play = algo.controller == 0
-        assert (pending["learner"].all(1) == self_play).all()
-        assert (pending["learner"].sum(1)[~self_play] == 1).all()
+        assert (act_info["learner"].all(1) == self_play).all()
+        assert (act_info["learner"].sum(1)[~self_play] == 1).all()
         after = env.step(actions)
         algo.observe(out, actions, act_info, after, (step + 1) * 64)
         out = after
