@@ -234,6 +234,7 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
             return RunResult(algo_name, env_name, env_steps, 0.0, run_dir, evaluations, start_steps=env_steps)
         algo.load_state_dict(checkpoint["algo"])
         env = checkpoint["env"]
+        # where the next transition starts: algorithms keep no part of a step between act and observe
         out, hidden = checkpoint["out"], checkpoint["hidden"]
         recent_returns.load_state_dict(checkpoint["recent_returns"])
         if checkpoint["algo"]["buffer"] is None:

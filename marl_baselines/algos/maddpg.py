@@ -234,7 +234,8 @@ class MADDPG:
     @torch.no_grad()
     def act(self, out: EnvStep, hidden: None, explore: bool, env_steps: int = 0):
         """Actions for the observations of ``out``: discrete int64 ``[B, N]`` (Gumbel-max samples,
-        greedy when not ``explore``), continuous float32 ``[B, N, A]`` within the Box."""
+        greedy when not ``explore``), continuous float32 ``[B, N, A]`` within the Box; no hidden state,
+        and ``act_info`` ``{}`` (the transition ``observe`` stores is the loop's)."""
         mask = out.action_mask if self.has_mask else None
         adjacency = out.adjacency if self.graph else None
         if self.discrete:

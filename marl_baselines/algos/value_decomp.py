@@ -178,7 +178,7 @@ class ValueDecomposition:
     @torch.no_grad()
     def act(self, out: EnvStep, hidden: torch.Tensor | None, explore: bool, env_steps: int = 0):
         """Actions ``[B, N]`` for the observations of ``out`` (epsilon-greedy over legal actions
-        when ``explore``, greedy otherwise) and the new hidden state."""
+        when ``explore``, greedy otherwise), the new hidden state, and ``act_info`` ``{}``."""
         q, hidden = self.agent(out.obs, hidden, alive=out.alive)
         actions = masked_argmax(q, out.action_mask)
         epsilon = self.epsilon(env_steps) if explore else 0.0
@@ -195,7 +195,10 @@ class ValueDecomposition:
         self._vector_steps = 0
 
     def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
-        """Record the step taken with ``actions``; train when due. Returns training statistics, if it trained."""
+        """Record the step taken with ``actions``; train when due. Returns training statistics, if it trained.
+
+        The episode buffer records each episode in progress whole (replay runs the agents over it from its
+        start), so it holds ``before``'s observation already (written by ``start`` or the previous step)."""
         self.buffer.add(actions, after)
         self._vector_steps += 1
         c = self.config
