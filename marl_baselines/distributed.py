@@ -374,10 +374,10 @@ class DistributedAlgorithm:
     def act(self, out, hidden, explore: bool, env_steps: int = 0):
         return self.algorithm.act(out, hidden, explore, env_steps)
 
-    def observe(self, actions: torch.Tensor, out, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+    def observe(self, before, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after, env_steps: int) -> dict[str, float | torch.Tensor] | None:
         """The algorithm's ``observe``; the statistics of an update averaged over the ranks, as 0-d
         tensors on the device (every rank trains at the same steps, so every rank joins that all-reduce)."""
-        stats = self.algorithm.observe(actions, out, env_steps)
+        stats = self.algorithm.observe(before, actions, act_info, after, env_steps)
         if stats:
             keys = sorted(stats)
             values = torch.stack([torch.as_tensor(stats[k], dtype=torch.float64, device=self.device).reshape(()) for k in keys])

@@ -64,7 +64,7 @@ class RandomPolicy:
         return None
 
     def act(self, out, hidden, explore: bool, env_steps: int = 0):
-        return self.env.random_actions(self.generator), None
+        return self.env.random_actions(self.generator), None, {}
 
 
 @torch.no_grad()
@@ -81,7 +81,7 @@ def evaluate(algo, env, seed: int) -> dict[str, float]:
     infos: dict[str, torch.Tensor] = {}
     limit = env.max_episode_steps or 10_000
     for _ in range(limit):
-        actions, hidden = algo.act(out, hidden, explore=False)
+        actions, hidden, _ = algo.act(out, hidden, explore=False)
         out = env.step(actions)
         running = ~finished
         returns += out.reward.sum(-1) * running

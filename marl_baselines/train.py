@@ -234,6 +234,7 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
             return RunResult(algo_name, env_name, env_steps, 0.0, run_dir, evaluations, start_steps=env_steps)
         algo.load_state_dict(checkpoint["algo"])
         env = checkpoint["env"]
+        # where the next transition starts: algorithms keep no part of a step between act and observe
         out, hidden = checkpoint["out"], checkpoint["hidden"]
         recent_returns.load_state_dict(checkpoint["recent_returns"])
         if checkpoint["algo"]["buffer"] is None:
@@ -315,10 +316,11 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
                 raise KeyboardInterrupt
             # One training step; nothing in it reads the device from the host (run.check_syncs enforces it).
             with check_syncs():
-                actions, hidden = algo.act(out, hidden, explore=True, env_steps=env_steps)
+                before = out
+                actions, hidden, act_info = algo.act(before, hidden, explore=True, env_steps=env_steps)
                 out = env.step(actions)
                 env_steps += env.num_envs * world.size  # all ranks' env steps
-                stats = algo.observe(actions, out, env_steps)
+                stats = algo.observe(before, actions, act_info, out, env_steps)
                 ended = episode_ended(out)
                 recent_returns.add(out.reward.sum(-1), ended)
                 if hidden is not None:

@@ -433,11 +433,11 @@ def test_ctrl_c_stops_at_a_step_boundary_and_resumes_exactly(tmp_path, monkeypat
     calls = {"n": 0}
     original = ValueDecomposition.observe
 
-    def observe_then_ctrl_c(self, actions, out, env_steps):
+    def observe_then_ctrl_c(self, before, actions, act_info, after, env_steps):
         calls["n"] += 1
         if calls["n"] == 50:  # Ctrl-C arrives in the middle of a step
             os.kill(os.getpid(), signal.SIGINT)
-        return original(self, actions, out, env_steps)
+        return original(self, before, actions, act_info, after, env_steps)
 
     monkeypatch.setattr(ValueDecomposition, "observe", observe_then_ctrl_c)
     with pytest.raises(KeyboardInterrupt):

@@ -381,9 +381,10 @@ def test_tarmac_trains_end_to_end_through_its_messages():
         algo.start(out)
         hidden = algo.initial_hidden(4)
         for _ in range(8):
-            actions, hidden = algo.act(out, hidden, explore=True)
-            out = env.step(actions)
-            algo.observe(actions, out, 0)
+            actions, hidden, act_info = algo.act(out, hidden, explore=True)
+            after = env.step(actions)
+            algo.observe(out, actions, act_info, after, 0)
+            out = after
         assert algo.updates == 1
         moved[comm] = {name: not torch.equal(p, before[name]) for name, p in algo.actor.layer.named_parameters()}
     assert moved[True]["key.weight"] and moved[True]["query.weight"] and moved[True]["value.weight"]
@@ -405,6 +406,6 @@ def test_gnn_policy_trained_on_three_agents_acts_for_six():
     for name, p in three.actor.state_dict().items():
         assert torch.equal(six.actor.state_dict()[name], p)
     out = six_env.reset(seed=0)
-    actions, _ = six.act(out, None, explore=False)
+    actions, _, _ = six.act(out, None, explore=False)
     assert actions.shape == (4, 6)
     assert evaluate(six, six_env, seed=0)["length"] == 25

@@ -22,10 +22,11 @@ def filled_ppo(critic: str) -> tuple[PPO, object]:
     out = env.reset(seed=5)
     algo.start(out)
     for _ in range(7):  # the 8th observe would train
-        actions, _ = algo.act(out, None, explore=True)
-        out = env.step(actions)
-        algo.observe(actions, out, 0)
-    actions, _ = algo.act(out, None, explore=True)
+        actions, _, act_info = algo.act(out, None, explore=True)
+        after = env.step(actions)
+        algo.observe(out, actions, act_info, after, 0)
+        out = after
+    actions, _, _ = algo.act(out, None, explore=True)
     return algo, out
 
 
@@ -49,8 +50,8 @@ def test_compiled_loss_gradients_and_actions_equal_eager(critic):
         torch.testing.assert_close(g_c, g_e, rtol=1e-4, atol=1e-6)
     for key in stats_e:
         torch.testing.assert_close(stats_c[key], stats_e[key], rtol=1e-5, atol=1e-6)
-    greedy_e, _ = eager.act(out, None, explore=False)
-    greedy_c, _ = compiled.act(out, None, explore=False)
+    greedy_e, _, _ = eager.act(out, None, explore=False)
+    greedy_c, _, _ = compiled.act(out, None, explore=False)
     assert torch.equal(greedy_c, greedy_e)
     # checkpoints keep their keys: a compiled run's weights load into an eager PPO and back
     eager.load_state_dict(compiled.state_dict())

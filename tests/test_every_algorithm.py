@@ -5,8 +5,8 @@ Each algorithm (and each agent network it can take) trains a few hundred env ste
 it can take (one with discrete and one with continuous actions where it takes both), small
 networks and buffers so that it updates within those steps; its checkpoint then loads back into a
 fresh algorithm unchanged, and a run resumed from it ends where the uninterrupted run ends, bit for
-bit. Every algorithm also declares what its torchrun ranks share (``data_parallel_parts``) and
-refuses an env that lacks what its spec says it needs.
+bit. Every algorithm also declares what its torchrun ranks share (``data_parallel_parts``), keeps
+nothing of a step between ``act`` and ``observe``, and refuses an env that lacks what its spec says it needs.
 """
 
 from __future__ import annotations
@@ -172,6 +172,30 @@ def test_data_parallel_parts_declare_every_network_and_optimiser(name):
     assert declared == tensors, f"{len(tensors - declared)} parameters and buffers of {name} are not declared; {len(declared - tensors)} declared are not its own"
     assert {id(g.optimizer) for g in parts.gradients} == optimizers, f"{name}: declared optimisers differ from those it holds"
     assert all(callable(getattr(statistic, "share_across_ranks", None)) for statistic in parts.statistics)
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_acting_leaves_the_algorithm_as_it_was(name):
+    """What ``act`` works out for a step reaches ``observe`` in its ``act_info`` (the training loop holds
+    the transition), so acting rebinds and changes no attribute of the algorithm but advances its random
+    generator: a checkpoint taken between steps misses nothing of a step in progress."""
+    spec, env_id = ALGORITHMS[name], ENVS[name][0]
+    env = make_vec_env(env_id, NUM_ENVS, "cpu", **short_episodes(env_id))
+    algorithm = spec.build(env, small_config(spec.config_class), 0)
+    out = env.reset(seed=0)
+    algorithm.start(out)
+
+    def attributes() -> dict:
+        return {key: (id(value), value.clone() if isinstance(value, torch.Tensor) else None) for key, value in vars(algorithm).items()}
+
+    before = attributes()
+    actions, _, act_info = algorithm.act(out, algorithm.initial_hidden(NUM_ENVS), explore=True)
+    after = attributes()
+    assert after.keys() == before.keys(), f"act added {sorted(after.keys() - before.keys())}"
+    for key, (identity, tensor) in before.items():
+        assert after[key][0] == identity, f"act rebound {name}.{key}"
+        assert tensor is None or torch.equal(after[key][1], tensor), f"act changed {name}.{key}"
+    assert isinstance(act_info, dict) and all(isinstance(value, torch.Tensor) for value in act_info.values())
 
 
 @pytest.mark.parametrize("name", list(ALGORITHMS))

@@ -29,7 +29,7 @@ class ZeroPolicy:
         return None
 
     def act(self, out, hidden, explore, env_steps=0):
-        return torch.zeros(self.env.num_envs, self.env.n_agents, self.env.action_size, device=self.env.device), None
+        return torch.zeros(self.env.num_envs, self.env.n_agents, self.env.action_size, device=self.env.device), None, {}
 
 
 def preset_run(tmp_path, env, seed, eval_episodes, **run_settings):

@@ -29,10 +29,10 @@ def test_continuous_actions_stay_in_the_box_under_noise(variant):
     out = env.reset(seed=0)
     out = out._replace(obs=out.obs * 100)  # saturate the tanh too
     for explore in (True, False):
-        actions, hidden = algo.act(out, None, explore=explore, env_steps=0)
+        actions, hidden, _ = algo.act(out, None, explore=explore, env_steps=0)
         assert hidden is None and actions.shape == (64, env.n_agents, env.action_size)
         assert (actions >= env.action_low).all() and (actions <= env.action_high).all()
-    noisy, _ = algo.act(out, None, explore=True)
+    noisy, _, _ = algo.act(out, None, explore=True)
     assert (noisy == env.action_high).any() and (noisy == env.action_low).any()  # clipped, not rejected
     out = env.step(noisy)  # the env refuses actions outside the Box
 
@@ -45,11 +45,12 @@ def test_discrete_actions_respect_masks():
     algo.start(out)
     for _ in range(30):
         for explore in (True, False):
-            actions, _ = algo.act(out, None, explore=explore, env_steps=0)
+            actions, _, act_info = algo.act(out, None, explore=explore, env_steps=0)
             legal = out.action_mask.gather(-1, actions[..., None]).squeeze(-1)
             assert legal[out.alive].all()
-        out = env.step(actions)
-        algo.observe(actions, out, 0)
+        after = env.step(actions)
+        algo.observe(out, actions, act_info, after, 0)
+        out = after
 
 
 def test_straight_through_one_hot_has_gradient():
@@ -69,9 +70,10 @@ def test_actor_update_reaches_the_actor_through_the_critic():
     out = env.reset(seed=0)
     algo.start(out)
     for _ in range(4):
-        actions, _ = algo.act(out, None, explore=True)
-        out = env.step(actions)
-        algo.observe(actions, out, 0)
+        actions, _, act_info = algo.act(out, None, explore=True)
+        after = env.step(actions)
+        algo.observe(out, actions, act_info, after, 0)
+        out = after
     before = [p.clone() for p in algo.actor.parameters()]
     algo.train_step()
     assert any(not torch.equal(a, p) for a, p in zip(before, algo.actor.parameters()))
@@ -122,9 +124,10 @@ def test_buffer_stores_the_final_observation_of_a_truncated_episode():
     algo.start(out)
     for step in range(2):
         previous = out
-        actions, _ = algo.act(out, None, explore=True)
-        out = env.step(actions)
-        algo.observe(actions, out, 0)
+        actions, _, act_info = algo.act(out, None, explore=True)
+        after = env.step(actions)
+        algo.observe(out, actions, act_info, after, 0)
+        out = after
     stored = algo.buffer.storage
     assert out.truncated.all() and not out.terminated.any()
     torch.testing.assert_close(stored["obs"][3:6], previous.obs)

@@ -173,9 +173,10 @@ def test_training_loss_reaches_every_network_and_recomputes_the_acting_policy():
 
     algo.loss = capture
     for step in range(algo.config.rollout_steps):
-        actions, hidden = algo.act(out, hidden, explore=True)
-        out = env.step(actions)
-        stats = algo.observe(actions, out, (step + 1) * 32)
+        actions, hidden, act_info = algo.act(out, hidden, explore=True)
+        after = env.step(actions)
+        stats = algo.observe(out, actions, act_info, after, (step + 1) * 32)
+        out = after
         hidden = hidden.masked_fill(episode_ended(out)[:, None, None], 0.0)
     assert stats is not None and stats["approx_kl"] >= 0 and math.isfinite(stats["negative_elbo"])
     # the networks are the ones before the update: restore them to recompute the first minibatch
@@ -197,19 +198,19 @@ def test_every_action_is_legal_and_the_learner_trains_only_its_seats(variational
     algo.start(out)
     hidden = algo.initial_hidden(64)
     for step in range(3 * algo.config.rollout_steps):
-        actions, hidden = algo.act(out, hidden, explore=True)
+        actions, hidden, act_info = algo.act(out, hidden, explore=True)
         mask = out.action_mask
         assert mask.gather(-1, actions[..., None]).all()
-        pending = algo._pending
-        assert torch.isfinite(pending["log_prob"]).all()
+        assert torch.isfinite(act_info["log_prob"]).all()
         self_play = algo.controller == 0
-        assert (pending["learner"].all(1) == self_play).all()
-        assert (pending["learner"].sum(1)[~self_play] == 1).all()
-        out = env.step(actions)
-        algo.observe(actions, out, (step + 1) * 64)
+        assert (act_info["learner"].all(1) == self_play).all()
+        assert (act_info["learner"].sum(1)[~self_play] == 1).all()
+        after = env.step(actions)
+        algo.observe(out, actions, act_info, after, (step + 1) * 64)
+        out = after
         hidden = hidden.masked_fill(episode_ended(out)[:, None, None], 0.0)
     assert len(algo.pool) == 3  # one checkpoint per update
-    greedy, _ = algo.act(out, hidden, explore=False)
+    greedy, _, _ = algo.act(out, hidden, explore=False)
     assert out.action_mask.gather(-1, greedy[..., None]).all()
     table = algo.policy_table()
     legal = InfoSetInputs(game("leduc")).legal.numpy()
@@ -252,9 +253,10 @@ def test_targets_are_the_opponents_next_actions_in_the_hand_and_their_cards():
 
     algo.train = keep
     for step in range(12):
-        actions, hidden = algo.act(out, hidden, explore=True)
-        out = env.step(actions)
-        algo.observe(actions, out, step)
+        actions, hidden, act_info = algo.act(out, hidden, explore=True)
+        after = env.step(actions)
+        algo.observe(out, actions, act_info, after, step)
+        out = after
         hidden = hidden.masked_fill(episode_ended(out)[:, None, None], 0.0)
     data = seen["data"]
     acting = data["action_mask"].sum(-1) > 1

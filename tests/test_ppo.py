@@ -37,12 +37,11 @@ def test_masked_categorical_never_samples_illegal_actions():
         mask = torch.rand(64, env.n_agents, env.action_size, generator=generator) < 0.4
         mask[..., 0] |= ~mask.any(-1)  # at least one legal action per agent
         masked = out._replace(action_mask=mask)
-        actions, _ = algo.act(masked, None, explore=True)
+        actions, _, act_info = algo.act(masked, None, explore=True)
         assert mask.gather(-1, actions[..., None]).all()
-        greedy, _ = algo.act(masked, None, explore=False)
+        greedy, _, _ = algo.act(masked, None, explore=False)
         assert mask.gather(-1, greedy[..., None]).all()
-        log_prob = algo._pending["log_prob"]
-        assert torch.isfinite(log_prob).all()
+        assert torch.isfinite(act_info["log_prob"]).all()
     # an illegal action has probability 0; the entropy counts legal actions only
     output = algo._logits_or_mean(out.obs, masked.action_mask)
     log_prob, entropy = algo.log_prob_entropy(output, torch.zeros(64, env.n_agents, dtype=torch.int64))
@@ -83,15 +82,14 @@ def test_continuous_actions_stay_within_the_bounds():
     out = env.reset(seed=0)
     outside = 0
     for _ in range(20):
-        actions, _ = algo.act(out, None, explore=True)
+        actions, _, act_info = algo.act(out, None, explore=True)
         assert ((actions >= env.action_low) & (actions <= env.action_high)).all()
-        raw = algo._pending["actions"]
+        raw = act_info["sample"]
         outside += int(((raw < env.action_low) | (raw > env.action_high)).sum())
         assert torch.equal(actions, raw.clamp(env.action_low, env.action_high))
         out = env.step(actions)  # the env accepts them (it raises on out-of-range actions)
-        algo._pending = None
     assert outside > 0  # the clipping was exercised
-    greedy, _ = algo.act(out, None, explore=False)
+    greedy, _, _ = algo.act(out, None, explore=False)
     assert ((greedy >= env.action_low) & (greedy <= env.action_high)).all()
 
 
@@ -116,9 +114,10 @@ def _collect(algo, env, steps, seed=0):
     logits = []
     for _ in range(steps):
         logits.append(algo.actor(out.obs, hidden)[0])
-        actions, hidden = algo.act(out, hidden, explore=True)
-        out = env.step(actions)
-        assert algo.observe(actions, out, 0) is None  # the rollout is not full yet: no training
+        actions, hidden, act_info = algo.act(out, hidden, explore=True)
+        after = env.step(actions)
+        assert algo.observe(out, actions, act_info, after, 0) is None  # the rollout is not full yet: no training
+        out = after
         hidden = hidden.masked_fill(episode_ended(out)[:, None, None], 0.0)
     return torch.stack(logits)
 
@@ -150,12 +149,12 @@ def test_recurrent_actor_remembers_and_starts_each_episode_afresh():
     out = env.reset(seed=0)
     zero = algo.initial_hidden(2)
     assert zero.shape == (2, env.n_agents, 64) and (zero == 0).all()
-    first, hidden = algo.act(out, zero, explore=False)
+    first, hidden, _ = algo.act(out, zero, explore=False)
     assert hidden.shape == zero.shape and (hidden != 0).any()
     # the same observation from another hidden state gives other logits: the actor has memory
     assert not torch.allclose(algo.actor(out.obs, hidden)[0], algo.actor(out.obs, zero)[0])
     # an episode start (hidden reset to zeros, as the training loop does) acts as from scratch
-    again, _ = algo.act(out, hidden.masked_fill(torch.ones(2, 1, 1, dtype=torch.bool), 0.0), explore=False)
+    again, _, _ = algo.act(out, hidden.masked_fill(torch.ones(2, 1, 1, dtype=torch.bool), 0.0), explore=False)
     assert torch.equal(again, first)
     # feed-forward actors carry no state
     assert PPO(env, PPOConfig(minibatches=2), "state", seed=0).initial_hidden(2) is None
@@ -179,9 +178,10 @@ def test_recurrent_minibatches_split_over_envs():
     algo.loss = loss
     stats = None
     for _ in range(8):
-        actions, hidden = algo.act(out, hidden, explore=True)
-        out = env.step(actions)
-        stats = algo.observe(actions, out, 0)
+        actions, hidden, act_info = algo.act(out, hidden, explore=True)
+        after = env.step(actions)
+        stats = algo.observe(out, actions, act_info, after, 0)
+        out = after
     assert stats is not None and math.isfinite(stats["policy_loss"])
     assert sizes == [(8, 1), (8, 1)]  # two minibatches, each one env's whole 8-step sequence
 
@@ -282,9 +282,10 @@ def test_observe_stores_the_value_of_the_final_observation():
     out = env.reset(seed=0)
     algo.start(out)
     for _ in range(3):
-        actions, _ = algo.act(out, None, explore=True)
-        out = env.step(actions)
-        algo.observe(actions, out, 0)
+        actions, _, act_info = algo.act(out, None, explore=True)
+        after = env.step(actions)
+        algo.observe(out, actions, act_info, after, 0)
+        out = after
     assert out.truncated.all()  # the episodes were cut at step 3 and reset in the same step
     expected = algo.values(out.final_obs, out.final_state)
     torch.testing.assert_close(algo.buffer.final_value[2], expected)
@@ -363,10 +364,11 @@ def test_learning_rate_anneals_linearly_to_zero_over_lr_anneal_steps():
         algo.start(out)
         rates, env_steps = [], 0
         while len(rates) < 3:  # rollouts of 4 x 4 env steps: updates at 16, 32 and 48 env steps
-            actions, _ = algo.act(out, None, explore=True)
-            out = env.step(actions)
+            actions, _, act_info = algo.act(out, None, explore=True)
+            after = env.step(actions)
             env_steps += env.num_envs
-            stats = algo.observe(actions, out, env_steps)
+            stats = algo.observe(out, actions, act_info, after, env_steps)
+            out = after
             if stats is not None:
                 rates.append(stats["lr"])
         assert rates == pytest.approx(expected), anneal

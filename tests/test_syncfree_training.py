@@ -154,10 +154,10 @@ def test_check_syncs_fails_at_a_sync_in_the_step(tmp_path, monkeypatch):
     original = ValueDecomposition.act
 
     def act_and_read(self, out, hidden, explore, env_steps=0):
-        actions, hidden = original(self, out, hidden, explore, env_steps)
+        actions, hidden, act_info = original(self, out, hidden, explore, env_steps)
         if explore:
             float(actions.float().mean())  # a progress print inside act, say
-        return actions, hidden
+        return actions, hidden, act_info
 
     monkeypatch.setattr(ValueDecomposition, "act", act_and_read)
     with pytest.raises(HostSyncError, match="host-device sync"):

@@ -1,11 +1,35 @@
 """The algorithms ``marl-train`` knows, by name: one file per family, one registry line per algorithm.
 
 Every algorithm object offers the same small interface to the training loop
-(``marl_baselines.train``): ``start(out)``, ``initial_hidden(num_envs)``,
-``act(out, hidden, explore, env_steps) -> (actions, hidden)``,
-``observe(actions, out, env_steps) -> stats | None`` (stores the step, trains when due),
-``state_dict(include_buffer)`` / ``load_state_dict``, and ``data_parallel_parts()``: what its
-ranks share under torchrun (:class:`~marl_baselines.distributed.DataParallelParts`).
+(``marl_baselines.train``), which holds each transition and hands it to the algorithm whole::
+
+    out = env.reset(seed=seed)                   # EnvStep: obs [B, N, O], state [B, S], ...
+    algo.start(out)
+    hidden = algo.initial_hidden(env.num_envs)   # [B, N, H], or None
+    while training:
+        actions, hidden, act_info = algo.act(out, hidden, explore=True, env_steps=env_steps)
+        after = env.step(actions)
+        stats = algo.observe(out, actions, act_info, after, env_steps)  # None, or training statistics
+        out = after                              # (and hidden reset to zeros where an episode ended)
+
+* ``act(out, hidden, explore, env_steps=0) -> (actions, hidden, act_info)``: actions ``[B, N]``
+  (discrete) or ``[B, N, A]`` for the observations of ``out``, the new hidden state, and
+  ``act_info``, a dict of the tensors the algorithm needs again to record this step (log-probabilities,
+  values, noise, the hidden state it acted with), ``{}`` if none. With ``explore=False`` (greedy
+  evaluation, recorded by nobody) it may be ``{}``.
+* ``observe(before, actions, act_info, after, env_steps) -> stats | None``: the step taken with
+  ``actions`` at ``before`` (the EnvStep ``act`` saw), ``act_info`` as ``act`` returned it, and
+  ``after`` the EnvStep ``env.step(actions)`` returned; stores the step and trains when due.
+  ``env_steps`` counts the steps including this one.
+
+Nothing of a step waits inside the algorithm between ``act`` and ``observe``: the loop holds it. An
+algorithm's state is its networks, optimisers, buffers and counters, which ``state_dict`` saves, so
+a checkpoint taken between steps together with the loop's ``out`` and ``hidden`` resumes exactly.
+
+The rest: ``start(out)`` (the envs were reset, or a run resumed without its buffer),
+``initial_hidden(num_envs)``, ``state_dict(include_buffer)`` / ``load_state_dict``, and
+``data_parallel_parts()``: what its ranks share under torchrun
+(:class:`~marl_baselines.distributed.DataParallelParts`).
 
 What an algorithm needs of an env (discrete actions, an episode limit, one particular env) is
 declared on its :class:`AlgorithmSpec` and checked by :meth:`AlgorithmSpec.check` before the

@@ -204,7 +204,6 @@ class MADDPG:
             fields["next_adjacency"] = ((N, N), torch.bool)
         self.buffer = TransitionBuffer(c.buffer_size, fields, self.device)
         self.curiosity = Curiosity(c, env.obs_size, A, self.discrete, self.device) if c.icm else None
-        self._last: dict[str, torch.Tensor] = {}  # the observation the next action is taken at
         self.gradient_steps = 0
         self._vector_steps = 0
 
@@ -235,13 +234,14 @@ class MADDPG:
     @torch.no_grad()
     def act(self, out: EnvStep, hidden: None, explore: bool, env_steps: int = 0):
         """Actions for the observations of ``out``: discrete int64 ``[B, N]`` (Gumbel-max samples,
-        greedy when not ``explore``), continuous float32 ``[B, N, A]`` within the Box."""
+        greedy when not ``explore``), continuous float32 ``[B, N, A]`` within the Box; no hidden state,
+        and ``act_info`` ``{}`` (the transition ``observe`` stores is the loop's)."""
         mask = out.action_mask if self.has_mask else None
         adjacency = out.adjacency if self.graph else None
         if self.discrete:
             logits, _ = self._masked_logits(self.actor, out.obs, mask, out.alive, adjacency)
             if not explore:
-                return masked_argmax(logits, None), None
+                return masked_argmax(logits, None), None, {}
             _, actions = gumbel_softmax(logits, 1.0, self.generator)
             epsilon = self.epsilon(env_steps)
             if epsilon > 0:
@@ -249,47 +249,39 @@ class MADDPG:
                 random = masked_argmax(scores, mask)
                 chosen = torch.rand(actions.shape, generator=self.generator, device=self.device) < epsilon
                 actions = torch.where(chosen, random, actions)
-            return actions, None
+            return actions, None, {}
         actions = self._scale(self.actor(out.obs, None, out.alive, adjacency)[0])
         if explore:
             noise = torch.randn(actions.shape, generator=self.generator, device=self.device)
             actions = actions + noise * self.noise(env_steps) * self.action_scale
-        return torch.maximum(torch.minimum(actions, self.action_high), self.action_low), None
+        return torch.maximum(torch.minimum(actions, self.action_high), self.action_low), None, {}
 
     # ------------------------------------------------------------------ experience
     def start(self, out: EnvStep) -> None:
-        """The envs were reset: ``out`` holds the observations the first actions are taken at."""
-        self._remember(out)
+        """The envs were reset (or a run resumed without its buffer): ``train_every`` counts from here."""
         self._vector_steps = 0
 
-    def _remember(self, out: EnvStep) -> None:
-        self._last = {"obs": out.obs.clone(), "state": out.state.clone(), "alive": out.alive.clone()}
-        if self.has_mask:
-            self._last["action_mask"] = out.action_mask.clone()
-        if self.graph:
-            self._last["adjacency"] = out.adjacency.clone()
-
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
-        """Store the transition taken with ``actions``; train when due. Returns training statistics, if it trained."""
-        ended = episode_ended(out)
+    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+        """Store the transition from ``before`` to ``after`` taken with ``actions`` (``act_info`` is not
+        needed); train when due. Returns training statistics, if it trained."""
+        ended = episode_ended(after)
         stored = one_hot(actions, self.n_actions) if self.discrete else actions
         # Agents that stay in the (auto-reset) new episode are alive next; those of an ended one
         # count as alive at their final observation unless they terminated (a truncation bootstraps).
-        next_alive = torch.where(ended[:, None], self._last["alive"] & ~out.terminated, out.alive)
+        next_alive = torch.where(ended[:, None], before.alive & ~after.terminated, after.alive)
         fields = dict(
-            obs=self._last["obs"], state=self._last["state"], actions=stored * self._last["alive"][..., None], reward=out.reward,
-            next_obs=out.final_obs, next_state=out.final_state, terminated=out.terminated, alive=self._last["alive"], next_alive=next_alive,
+            obs=before.obs, state=before.state, actions=stored * before.alive[..., None], reward=after.reward,
+            next_obs=after.final_obs, next_state=after.final_state, terminated=after.terminated, alive=before.alive, next_alive=next_alive,
         )  # fmt: skip
         if self.has_mask:
-            fields["action_mask"] = self._last["action_mask"]
+            fields["action_mask"] = before.action_mask
             # The mask at a final observation is not reported: after a truncation every action may be considered.
-            fields["next_action_mask"] = torch.where(ended[:, None, None], True, out.action_mask)
+            fields["next_action_mask"] = torch.where(ended[:, None, None], True, after.action_mask)
         if self.graph:
             # The graph at a final observation is not reported: the episode's last one stands in for it.
-            fields["adjacency"] = self._last["adjacency"]
-            fields["next_adjacency"] = torch.where(ended[:, None, None], self._last["adjacency"], out.adjacency)
+            fields["adjacency"] = before.adjacency
+            fields["next_adjacency"] = torch.where(ended[:, None, None], before.adjacency, after.adjacency)
         self.buffer.add(**fields)
-        self._remember(out)
         self._vector_steps += 1
         c = self.config
         if env_steps < c.learning_starts or len(self.buffer) < c.batch_size or self._vector_steps % c.train_every:
@@ -414,7 +406,7 @@ class MADDPG:
 
     def state_dict(self, include_buffer: bool = True) -> dict:
         return {
-            "buffer": self.buffer.state_dict() if include_buffer else None, "last": self._last,
+            "buffer": self.buffer.state_dict() if include_buffer else None,
             "actor": self.actor.state_dict(), "target_actor": self.target_actor.state_dict(),
             "critics": self.critics.state_dict(), "target_critics": self.target_critics.state_dict(),
             "actor_optimizer": self.actor_optimizer.state_dict(), "critic_optimizer": self.critic_optimizer.state_dict(),
@@ -434,6 +426,5 @@ class MADDPG:
         self.generator.set_state(state["generator"])
         if self.curiosity is not None:
             self.curiosity.load_state_dict(state["curiosity"])
-        self._last = {k: v.to(self.device) for k, v in state["last"].items()}
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"])

@@ -269,7 +269,6 @@ class MADVRL:
         self.updates = 0
         self.next_exploitability = 0  # env steps: measured at the first update, then every interval
         self.exploitability_curve: list[tuple[int, float, float]] = []  # (env steps, learned policy, trained networks)
-        self._pending: dict[str, torch.Tensor] | None = None
 
     @property
     def policy_nets(self) -> BeliefNetworks:
@@ -337,15 +336,16 @@ class MADVRL:
 
     @torch.no_grad()
     def act(self, out: EnvStep, hidden: torch.Tensor, explore: bool, env_steps: int = 0):
-        """Actions ``[B, N]`` for every seat. ``explore``: the training hands (the learner's seats sample
-        from its policy on sampled beliefs, the other seats are played by each env's opponent; remembered
-        for ``observe``). Otherwise the learner plays every seat greedily (the beliefs' means, masked argmax)."""
+        """Actions ``[B, N]`` for every seat, the hidden state after them, and ``act_info``. ``explore``: the
+        training hands (the learner's seats sample from its policy on sampled beliefs, the other seats are
+        played by each env's opponent), with what ``observe`` records of them in ``act_info``. Otherwise the
+        learner plays every seat greedily (the beliefs' means, masked argmax) and ``act_info`` is ``{}``."""
         B, N, H = out.obs.shape[0], self.n_agents, self.config.hidden_size
         last_action, gru_state = hidden[..., H:], hidden[..., :H]
         if not explore:
             gru_state, logits, _, _ = self._forward(self.policy_nets, out.obs, last_action, gru_state, out.action_mask, None)
             actions = logits.argmax(-1)
-            return actions, self._next_hidden(gru_state, actions, out.action_mask)
+            return actions, self._next_hidden(gru_state, actions, out.action_mask), {}
 
         noise = self._noise((B, N), None)
         new_state, logits, prior, posterior = self._forward(self.nets, out.obs, last_action, gru_state, out.action_mask, noise)
@@ -370,16 +370,14 @@ class MADVRL:
                     chosen[rows], new_state[rows] = torch.log_softmax(logits_j, -1), state_j
             chosen, new_state = chosen.view(B, N, -1), new_state.view(B, N, -1)
         actions = sample_actions(chosen, self.generator)
-        self._pending = {
-            "obs": out.obs, "last_action": last_action, "action_mask": out.action_mask, "actions": actions,
-            "log_prob": log_probs.gather(-1, actions[..., None]).squeeze(-1), "learner": learner, "alive": out.alive,
-            "controller": self.controller, "value": value, "gru_state": gru_state,
+        new_hidden = self._next_hidden(new_state, actions, out.action_mask)
+        act_info = {
+            "hidden": hidden, "next_hidden": new_hidden, "log_prob": log_probs.gather(-1, actions[..., None]).squeeze(-1),
+            "value": value, "learner": learner, "controller": self.controller,
         }  # fmt: skip
         if noise is not None:
-            self._pending["noise"] = noise
-        new_hidden = self._next_hidden(new_state, actions, out.action_mask)
-        self._pending["next_hidden"] = new_hidden
-        return actions, new_hidden
+            act_info["noise"] = noise
+        return actions, new_hidden, act_info
 
     @torch.no_grad()
     def play(self, out: EnvStep, hidden: torch.Tensor, generator: torch.Generator | None = None):
@@ -395,7 +393,6 @@ class MADVRL:
     def start(self, out: EnvStep) -> None:
         """The envs were reset (or a run resumed without its rollout): begin a new rollout."""
         self.buffer.clear()
-        self._pending = None
 
     @torch.no_grad()
     def _bootstrap_values(self, out: EnvStep, next_hidden: torch.Tensor) -> torch.Tensor:
@@ -405,25 +402,24 @@ class MADVRL:
         return self.nets.values(self.nets.joint(prior, posterior))
 
     @torch.no_grad()
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float] | None:
-        """Record the step taken with the actions ``act`` chose; train when the rollout is full."""
-        if self._pending is None:
-            raise RuntimeError("observe() follows act(..., explore=True): it records the actions act chose")
-        pending, self._pending = self._pending, None
-        t = self.buffer.position
+    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float] | None:
+        """Record the step taken at ``before`` with ``actions`` (``act_info``: what ``act(..., explore=True)``
+        returned with them); train when the rollout is full."""
+        if "log_prob" not in act_info:
+            raise ValueError("observe() records a step of act(..., explore=True): pass the act_info it returned")
+        H, hidden, t = self.config.hidden_size, act_info["hidden"], self.buffer.position
         if t == 0:
-            self.initial_hidden_state = pending["gru_state"].clone()
-        ended = episode_ended(out)
+            self.initial_hidden_state = hidden[..., :H].clone()
+        ended = episode_ended(after)
         # V after the step is the next step's V, except at a truncation and after the rollout's last step
-        bootstrap = torch.zeros_like(out.reward)
-        if t == self.buffer.steps - 1 or bool(out.truncated.any()):
-            bootstrap = self._bootstrap_values(out, pending["next_hidden"])
-        value = pending.pop("value")
-        for name in ("gru_state", "next_hidden"):
-            pending.pop(name)
-        if (cards := out.info.get("private_card")) is None:
+        bootstrap = torch.zeros_like(after.reward)
+        if t == self.buffer.steps - 1 or bool(after.truncated.any()):
+            bootstrap = self._bootstrap_values(after, act_info["next_hidden"])
+        if (cards := after.info.get("private_card")) is None:
             raise ValueError("MA-DVRL needs the env's info['private_card'] (each player's card rank at the step), as poker_v0 reports it")
-        self.buffer.add(value, out.reward, torch.zeros_like(out.reward), out.terminated, out.truncated, env_ended=ended, bootstrap=bootstrap, cards=cards, **pending)
+        fields = {name: act_info[name] for name in ("log_prob", "learner", "controller", "noise") if name in act_info}
+        fields.update(obs=before.obs, last_action=hidden[..., H:], action_mask=before.action_mask, alive=before.alive, actions=actions)
+        self.buffer.add(act_info["value"], after.reward, torch.zeros_like(after.reward), after.terminated, after.truncated, env_ended=ended, bootstrap=bootstrap, cards=cards, **fields)
         self._draw_opponents(ended)  # the next hands' opponents
         if not self.buffer.full:
             return None
@@ -592,7 +588,6 @@ class MADVRL:
         self.generator.set_state(state["generator"])
         self.updates, self.next_exploitability = state["updates"], state["next_exploitability"]
         self.exploitability_curve = list(state["exploitability_curve"])
-        self._pending = None
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"]["rollout"])
             self.initial_hidden_state.copy_(state["buffer"]["initial_hidden_state"])

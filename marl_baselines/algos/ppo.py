@@ -35,7 +35,7 @@ Actions:
   parameter per action dimension). The *unclipped* sample is what the log-probability and the
   loss see; the action handed to the env is that sample clipped into ``[action_low, action_high]``
   (as CleanRL's continuous PPO does with gymnasium's ClipAction), so the env always receives a
-  legal action. Greedy: the clipped mean. ``act`` keeps the unclipped sample for ``observe``.
+  legal action. Greedy: the clipped mean. ``act`` hands the unclipped sample to ``observe`` in its ``act_info``.
 
 Agent networks (``agent``, :mod:`marl_baselines.comm`): the actor is an MLP/GRU agent, TarMAC
 (``agent="tarmac"``: with MAPPO's centralised critic this is the paper's actor-critic, trained end
@@ -240,7 +240,6 @@ class PPO:
             extra["intrinsic_reward"] = ((B, N), torch.float32)
         self.buffer = RolloutBuffer(c.rollout_steps, B, N, self.device, extra)
         self.updates = 0
-        self._pending: dict[str, torch.Tensor] | None = None  # what act(explore=True) chose, for observe
 
     # ------------------------------------------------------------------ networks
     def _logits_or_mean(self, obs: torch.Tensor, action_mask: torch.Tensor | None, hidden: torch.Tensor | None = None, **inputs) -> torch.Tensor:
@@ -302,50 +301,50 @@ class PPO:
 
     @torch.no_grad()
     def act(self, out: EnvStep, hidden: torch.Tensor | None, explore: bool, env_steps: int = 0):
-        """Actions for the observations of ``out``: sampled from the policy when ``explore``
-        (remembered for ``observe``), greedy otherwise (masked argmax, or the clipped mean);
-        and the actor's new hidden state (None for a feed-forward actor)."""
+        """Actions for the observations of ``out``: sampled from the policy when ``explore``, greedy
+        otherwise (masked argmax, or the clipped mean); the actor's new hidden state (None for a
+        feed-forward actor); and, when ``explore``, what ``observe`` records of the step: ``sample``
+        (the policy's sample before clipping into the Box, which ``log_prob [B, N]`` is of), ``value``
+        ``[B, N]`` (normalised V at ``out``) and, for a recurrent actor, ``hidden`` (the state it acted from)."""
         if self.config.recurrent and hidden is None:
             hidden = self.initial_hidden(out.obs.shape[0])
         raw, new_hidden = self.actor(out.obs, hidden, alive=out.alive, adjacency=self.config.adjacency(out))
         output = self._masked(raw, out.action_mask)
         if not explore:
-            return (output.argmax(-1) if self.discrete else self._to_env(output)), new_hidden
+            return (output.argmax(-1) if self.discrete else self._to_env(output)), new_hidden, {}
         actions = self._sample(output)
         log_prob, _ = self.log_prob_entropy(output, actions)
-        self._pending = {
-            "obs": out.obs, "state": out.state, "alive": out.alive, "actions": actions, "log_prob": log_prob,
-            "value": self.values(out.obs, out.state),
-        }  # fmt: skip
-        if out.action_mask is not None and "action_mask" in self.buffer.extra:
-            self._pending["action_mask"] = out.action_mask
+        act_info = {"sample": actions, "log_prob": log_prob, "value": self.values(out.obs, out.state)}
         if self.config.recurrent:
-            self._pending["hidden"] = hidden
-        if self.graph:
-            self._pending["adjacency"] = out.adjacency
-        return self._to_env(actions), new_hidden
+            act_info["hidden"] = hidden
+        return self._to_env(actions), new_hidden, act_info
 
     def start(self, out: EnvStep) -> None:
         """The envs were reset (or a run resumed without its rollout): begin a new rollout."""
         self.buffer.clear()
-        self._pending = None
 
     @torch.no_grad()
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
-        """Record the step taken with the actions ``act`` sampled; train when the rollout is full."""
-        if self._pending is None:
-            raise RuntimeError("observe() follows act(..., explore=True): it records the actions act sampled")
-        pending, self._pending = self._pending, None
+    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+        """Record the step taken at ``before`` with ``actions`` (``act_info``: what ``act(..., explore=True)``
+        returned with them); train when the rollout is full."""
+        if "sample" not in act_info:
+            raise ValueError("observe() records a step of act(..., explore=True): pass the act_info it returned")
+        fields = {"obs": before.obs, "state": before.state, "alive": before.alive, "actions": act_info["sample"], "log_prob": act_info["log_prob"]}
+        if "action_mask" in self.buffer.extra:
+            fields["action_mask"] = before.action_mask
+        if self.config.recurrent:
+            fields["hidden"] = act_info["hidden"]
+        if self.graph:
+            fields["adjacency"] = before.adjacency
         # V(obs after the step): the final one where the episode ended (a truncation bootstraps
         # from it; a termination masks it in the GAE), the next one elsewhere.
-        final_value = self.values(out.final_obs, out.final_state)
-        value = pending.pop("value")
-        reward = out.reward
+        final_value = self.values(after.final_obs, after.final_state)
+        reward = after.reward
         if self.curiosity is not None:
-            bonus = self.curiosity.reward(pending["obs"], self._to_env(pending["actions"]), out.final_obs, pending["alive"])
+            bonus = self.curiosity.reward(before.obs, actions, after.final_obs, before.alive)
             reward = reward + bonus
-            pending.update(next_obs=out.final_obs, intrinsic_reward=bonus)
-        self.buffer.add(value, reward, final_value, out.terminated, out.truncated, **pending)
+            fields.update(next_obs=after.final_obs, intrinsic_reward=bonus)
+        self.buffer.add(act_info["value"], reward, final_value, after.terminated, after.truncated, **fields)
         if not self.buffer.full:
             return None
         with torch.enable_grad():
@@ -483,6 +482,5 @@ class PPO:
         self.updates = state["updates"]
         if self.curiosity is not None:
             self.curiosity.load_state_dict(state["curiosity"])
-        self._pending = None
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"])

@@ -178,7 +178,7 @@ class ValueDecomposition:
     @torch.no_grad()
     def act(self, out: EnvStep, hidden: torch.Tensor | None, explore: bool, env_steps: int = 0):
         """Actions ``[B, N]`` for the observations of ``out`` (epsilon-greedy over legal actions
-        when ``explore``, greedy otherwise) and the new hidden state."""
+        when ``explore``, greedy otherwise), the new hidden state, and ``act_info`` ``{}``."""
         q, hidden = self.agent(out.obs, hidden, alive=out.alive)
         actions = masked_argmax(q, out.action_mask)
         epsilon = self.epsilon(env_steps) if explore else 0.0
@@ -187,16 +187,19 @@ class ValueDecomposition:
             random = masked_argmax(scores, out.action_mask)
             chosen = torch.rand(actions.shape, generator=self.generator, device=self.device) < epsilon
             actions = torch.where(chosen, random, actions)
-        return actions, hidden
+        return actions, hidden, {}
 
     def start(self, out: EnvStep) -> None:
         """The envs were reset: ``out`` starts the episodes to record."""
         self.buffer.start(out)
         self._vector_steps = 0
 
-    def observe(self, actions: torch.Tensor, out: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
-        """Record the step taken with ``actions``; train when due. Returns training statistics, if it trained."""
-        self.buffer.add(actions, out)
+    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+        """Record the step taken with ``actions``; train when due. Returns training statistics, if it trained.
+
+        The episode buffer records each episode in progress whole (replay runs the agents over it from its
+        start), so it holds ``before``'s observation already (written by ``start`` or the previous step)."""
+        self.buffer.add(actions, after)
         self._vector_steps += 1
         c = self.config
         if env_steps < c.learning_starts or not self.buffer_ready() or self._vector_steps % c.train_every:
