@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh machine with Python >= 3.10:
 #   make demo   set up .venv with the package alone and run the quick-start job (QMIX on goal_grid_v0, then a results table)
-#   make test   set up .venv with the test extra (the integrations) and run the test suite (what CI runs)
+#   make test   set up .venv with the test extra (the integrations), check formatting and lint (make lint), then
+#               run the test suite (what CI runs)
+#   make lint   ruff format --check and ruff check (pyproject.toml's [tool.ruff]); make format rewrites the files
 #   make test-fast  the suite without the slow `learning` tests and benchmark-script runs (`scripts`)
 #   make bench  the env throughput benchmark (mpe2 and VMAS beside ours)
 #   make bench-peers  side by side with JaxMARL (training speed, returns, env throughput): sets up
@@ -25,7 +27,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST := $(BIN)/python -m pytest -n auto --dist worksteal
 
-.PHONY: demo envs test test-fast bench bench-peers gpu-check docs setup clean
+.PHONY: demo envs test test-fast lint format bench bench-peers gpu-check docs setup clean
 
 # The demo times its own set-up and training, and says how long each took.
 demo:
@@ -40,7 +42,16 @@ envs: $(VENV)/.setup-package
 	$(BIN)/python -m marl_envs.demo
 
 test: $(VENV)/.setup-test
+	$(MAKE) --no-print-directory lint
 	$(PYTEST)
+
+lint: $(VENV)/.setup-test
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(VENV)/.setup-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test-fast: $(VENV)/.setup-test
 	$(PYTEST) -m "not learning and not scripts"
@@ -71,7 +82,7 @@ $(VENV)/.setup-package: $(VENV)/.setup-torch pyproject.toml
 	$(PIP) install -e .
 	touch $@
 
-$(VENV)/.setup-test: $(VENV)/.setup-package
+$(VENV)/.setup-test: $(VENV)/.setup-package pyproject.toml
 	$(PIP) install -e ".[test]"
 	touch $@
 

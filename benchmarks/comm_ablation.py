@@ -49,15 +49,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from marl_baselines.algos.ppo import PPO, PPOConfig  # noqa: E402
+from report import command, machine, publish, save_plot  # noqa: E402
+from returns_table import summary  # noqa: E402
+
 from marl_baselines.agents import transfer_agent_network  # noqa: E402
+from marl_baselines.algos.ppo import PPO, PPOConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.evaluate import RandomPolicy, evaluate  # noqa: E402
 from marl_baselines.train import train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish, save_plot  # noqa: E402
-from returns_table import summary  # noqa: E402
 
 EVAL_EPISODES = 200
 QUICK = {"total_steps": 1_024, "eval_episodes": 16}
@@ -95,7 +96,16 @@ class Job:
 def run_job(job: Job, logs: str, quick: bool) -> dict:
     """Train (in a worker process, one torch thread); the greedy returns along training and the final record."""
     start = time.perf_counter()
-    settings = {**job.run, "threads": 1, "seed": job.seed, "eval_episodes": EVAL_EPISODES, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False}
+    settings = {
+        **job.run,
+        "threads": 1,
+        "seed": job.seed,
+        "eval_episodes": EVAL_EPISODES,
+        "log_dir": logs,
+        "progress": False,
+        "tensorboard": False,
+        "checkpoint_buffer": False,
+    }
     if quick:
         settings.update(QUICK, eval_interval=512 if job.run.get("eval_interval") else 0)
     config = PPOConfig(**job.agent)
@@ -135,7 +145,9 @@ def jobs_for(seeds: int) -> list[Job]:
         for env in NECESSARY:
             jobs.append(Job(env, "(a) mlp, env channel", seed, NECESSARY_AGENT, {}, NECESSARY_RUN))
             jobs.append(Job(env, "(c) mlp, env channel silenced", seed, NECESSARY_AGENT, SILENCED, NECESSARY_RUN))
-        jobs.append(Job("cooperative_navigation_v0", "gnn transfer", seed, NAVIGATION_AGENT, {"N": 3, **NAVIGATION}, NAVIGATION_RUN, "transfer"))
+        jobs.append(
+            Job("cooperative_navigation_v0", "gnn transfer", seed, NAVIGATION_AGENT, {"N": 3, **NAVIGATION}, NAVIGATION_RUN, "transfer")
+        )
     return jobs
 
 
@@ -162,7 +174,9 @@ def comparison(name: str, comm: list[list[float]], silent: list[list[float]]) ->
     )
 
 
-def task_table(env: str, records: dict[str, list[dict]], random: list[float], order: list[str], pairs: list[tuple[str, str, str]], out: Path | None) -> str:
+def task_table(
+    env: str, records: dict[str, list[dict]], random: list[float], order: list[str], pairs: list[tuple[str, str, str]], out: Path | None
+) -> str:
     """One task: a row per setting (mean ± CI at each evaluation, per seed at the last), comparisons, random play."""
     budgets = records[order[0]][0]["budgets"]
     curves = {label: [r["returns"] for r in records[label]] for label in order}
@@ -178,7 +192,9 @@ def task_table(env: str, records: dict[str, list[dict]], random: list[float], or
     if out is not None:
         series = [(label, budgets, [statistics.fmean(run[i] for run in curves[label]) for i in range(len(budgets))]) for label in order]
         series.append(("random policy", budgets, [statistics.fmean(random)] * len(budgets)))
-        save_plot(out / f"comm_ablation_{env}.png", series, title=f"{env}: greedy return (mean over seeds)", xlabel="env steps", ylabel="return")
+        save_plot(
+            out / f"comm_ablation_{env}.png", series, title=f"{env}: greedy return (mean over seeds)", xlabel="env steps", ylabel="return"
+        )
     return markdown_table(header, rows)
 
 
@@ -192,7 +208,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 seeds, tiny budgets: checks that the script runs")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2, help="runs at once, one process and one torch thread each (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     args = parser.parse_args()
     if args.seeds < 2 or args.workers < 1:
         raise SystemExit(f"--seeds must be >= 2 (confidence intervals) and --workers >= 1, got {args.seeds} and {args.workers}")
@@ -214,27 +232,52 @@ def main() -> None:
 
     sections = []
     for env in NECESSARY:
-        order = ["(a) mlp, env channel", "tarmac, env channel silenced", "tarmac, env channel silenced, --no-comm", "gnn, env channel silenced", "gnn, env channel silenced, --no-comm", "(c) mlp, env channel silenced"]
+        order = [
+            "(a) mlp, env channel",
+            "tarmac, env channel silenced",
+            "tarmac, env channel silenced, --no-comm",
+            "gnn, env channel silenced",
+            "gnn, env channel silenced, --no-comm",
+            "(c) mlp, env channel silenced",
+        ]
         records = {label: results[(env, label)] for label in order}
         pairs = [(agent, f"{agent}, env channel silenced", f"{agent}, env channel silenced, --no-comm") for agent in ("tarmac", "gnn")]
         table = task_table(env, records, random_returns(env, seeds, episodes, {}), order, pairs, out)
         sections.append(f"## {env}: TarMAC and GNN messages against --no-comm, the env's channel, and neither\n\n{table}")
     order = ["tarmac", "tarmac, --no-comm", "gnn", "gnn, --no-comm"]
     records = {label: results[("target_grid_v0", label)] for label in order}
-    table = task_table("target_grid_v0", records, random_returns("target_grid_v0", seeds, episodes, TARGET_GRID), order, [("tarmac", "tarmac", "tarmac, --no-comm"), ("gnn", "gnn", "gnn, --no-comm")], out)
+    table = task_table(
+        "target_grid_v0",
+        records,
+        random_returns("target_grid_v0", seeds, episodes, TARGET_GRID),
+        order,
+        [("tarmac", "tarmac", "tarmac, --no-comm"), ("gnn", "gnn", "gnn, --no-comm")],
+        out,
+    )
     sections.append(f"## target_grid_v0: TarMAC and GNN against --no-comm (for reference: communication is not necessary here)\n\n{table}")
 
     transfer = results[("cooperative_navigation_v0", "gnn transfer")]
     figures = {key: [r[key] for r in transfer] for key in ("gnn on 6", "random on 6", "gnn on 3", "random on 3")}
     rows = [
-        ("gnn trained on 3, evaluated on 6", mean_ci(figures["gnn on 6"]), seeds_cell(figures["gnn on 6"]), f"{statistics.fmean(r['seconds'] for r in transfer):.0f} s (training)"),
+        (
+            "gnn trained on 3, evaluated on 6",
+            mean_ci(figures["gnn on 6"]),
+            seeds_cell(figures["gnn on 6"]),
+            f"{statistics.fmean(r['seconds'] for r in transfer):.0f} s (training)",
+        ),
         ("random policy on 6", mean_ci(figures["random on 6"]), seeds_cell(figures["random on 6"]), ""),
         ("gnn trained on 3, evaluated on 3", mean_ci(figures["gnn on 3"]), seeds_cell(figures["gnn on 3"]), ""),
         ("random policy on 3", mean_ci(figures["random on 3"]), seeds_cell(figures["random on 3"]), ""),
     ]
-    sections.append("## GNN trained on 3 agents, evaluated on 6 (cooperative_navigation_v0)\n\n" + markdown_table(("policy", f"greedy return, mean ± 95% CI over {seeds} seeds", "per seed", "time"), rows))
+    sections.append(
+        "## GNN trained on 3 agents, evaluated on 6 (cooperative_navigation_v0)\n\n"
+        + markdown_table(("policy", f"greedy return, mean ± 95% CI over {seeds} seeds", "per seed", "time"), rows)
+    )
 
-    steps = {name: QUICK["total_steps"] if args.quick else run["total_steps"] for name, run in (("necessary", NECESSARY_RUN), ("grid", GRID_RUN), ("navigation", NAVIGATION_RUN))}
+    steps = {
+        name: QUICK["total_steps"] if args.quick else run["total_steps"]
+        for name, run in (("necessary", NECESSARY_RUN), ("grid", GRID_RUN), ("navigation", NAVIGATION_RUN))
+    }
     context += (
         f"; command: {command()}. {len(jobs)} runs, {args.workers} at a time (one process and one torch thread each), "
         f"{wall / 60:.0f} min in all. MAPPO, PPOConfig defaults otherwise. {', '.join(NECESSARY)}: mpe2's defaults, "

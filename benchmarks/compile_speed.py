@@ -27,21 +27,32 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from report import command, machine, publish, threads_option, use_threads  # noqa: E402
+
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig, resolve_device  # noqa: E402
 from marl_baselines.train import train  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish, threads_option, use_threads  # noqa: E402
 
 DEFAULT_PRESETS = ("mappo:cooperative_navigation_v0", "ippo:cooperative_navigation_v0")
 
 
 def timed_run(algo: str, env: str, compile_mode: str, total: int, logs: str, quick: bool) -> dict:
     preset = PRESETS[(algo, env)]
-    run = RunConfig(**{
-        **preset["run"], "total_steps": total, "eval_interval": max(1, total // 10), "eval_episodes": 10 if quick else 100, "compile": compile_mode,
-        "threads": 0, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
-    })  # fmt: skip
+    run = RunConfig(
+        **{
+            **preset["run"],
+            "total_steps": total,
+            "eval_interval": max(1, total // 10),
+            "eval_episodes": 10 if quick else 100,
+            "compile": compile_mode,
+            "threads": 0,
+            "log_dir": logs,
+            "progress": False,
+            "tensorboard": False,
+            "checkpoint_buffer": False,
+        }
+    )
     result = train(algo, env, run, ALGORITHMS[algo].config_class(**preset["algo"]), preset.get("env", {}), quiet=True)
     points = [(steps, seconds) for steps, seconds, _ in result.training_curve()]
     (mid_steps, mid_s), (end_steps, end_s) = points[len(points) // 2 - 1] if len(points) > 1 else (0, 0.0), points[-1]
@@ -52,10 +63,17 @@ def timed_run(algo: str, env: str, compile_mode: str, total: int, logs: str, qui
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets: checks that the script runs")
-    parser.add_argument("--presets", nargs="+", default=list(DEFAULT_PRESETS), help="algo:env pairs of marl_baselines.config.PRESETS (compilable algorithms)")
+    parser.add_argument(
+        "--presets",
+        nargs="+",
+        default=list(DEFAULT_PRESETS),
+        help="algo:env pairs of marl_baselines.config.PRESETS (compilable algorithms)",
+    )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--steps", type=int, default=None, help="env steps per run (default: the preset's)")
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     threads_option(parser)
     args = parser.parse_args()
     threads = use_threads(args.threads)
@@ -75,12 +93,28 @@ def main() -> None:
             eager = statistics.median(r["steady"] for r in runs["off"])
             for mode, results in runs.items():
                 steady = statistics.median(r["steady"] for r in results)
-                rows.append((
-                    f"{algo} / {env}", f"--compile {mode}", f"{total:,}", f"{steady:,.0f}", f"{steady / eager:.2f}x",
-                    f"{statistics.median(compile_seconds):.1f}" if mode == "on" else "",
-                    f"{statistics.median(r['train_seconds'] for r in results):.1f}", ", ".join(f"{r['return']:.2f}" for r in results),
-                ))  # fmt: skip
-    header = ("preset", "mode", "env steps", "steady env-steps/s", "vs eager", "compilation (s)", "training time (s)", "final greedy return (per round)")
+                rows.append(
+                    (
+                        f"{algo} / {env}",
+                        f"--compile {mode}",
+                        f"{total:,}",
+                        f"{steady:,.0f}",
+                        f"{steady / eager:.2f}x",
+                        f"{statistics.median(compile_seconds):.1f}" if mode == "on" else "",
+                        f"{statistics.median(r['train_seconds'] for r in results):.1f}",
+                        ", ".join(f"{r['return']:.2f}" for r in results),
+                    )
+                )
+    header = (
+        "preset",
+        "mode",
+        "env steps",
+        "steady env-steps/s",
+        "vs eager",
+        "compilation (s)",
+        "training time (s)",
+        "final greedy return (per round)",
+    )
     device = resolve_device("auto").type  # where marl-train trains by default
     context = f"{machine()}; command: {command()}. Medians over {args.rounds} alternated round(s); {threads} torch thread(s) on CPU; evaluations left out of every time."
     publish("torch.compile of the PPO update", context, markdown_table(header, rows), out / f"compile_{device}.md" if out else None)

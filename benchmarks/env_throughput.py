@@ -35,12 +35,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import marl_envs  # noqa: E402
-from marl_envs.demo import markdown_table  # noqa: E402
 from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
-from marl_envs.core.threads import torch_threads  # noqa: E402
-from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
 
+import marl_envs  # noqa: E402
+from marl_envs.core.threads import torch_threads  # noqa: E402
+from marl_envs.demo import markdown_table  # noqa: E402
+from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
 
 VMAS_PEER = "cooperative_navigation_v0"  # the env whose task VMAS's simple_spread implements
 
@@ -76,11 +76,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny measurements at B=1 and 16: checks that the script runs")
     parser.add_argument("--seconds", type=float, default=2.0, help="time spent on each measurement")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256, 4096, 65536], help="batch sizes on CPU")
-    parser.add_argument("--cuda-sizes", type=int, nargs="+", default=[1024, 16384, 262144, 1048576], help="batch sizes on CUDA, when present")
+    parser.add_argument(
+        "--cuda-sizes", type=int, nargs="+", default=[1024, 16384, 262144, 1048576], help="batch sizes on CUDA, when present"
+    )
     parser.add_argument("--envs", nargs="+", default=marl_envs.list_envs())
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     threads_option(parser)
-    parser.add_argument("--all-cores", type=int, default=os.cpu_count(), help="the thread count of the second batched table (default: one per core, %(default)s)")
+    parser.add_argument(
+        "--all-cores",
+        type=int,
+        default=os.cpu_count(),
+        help="the thread count of the second batched table (default: one per core, %(default)s)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.sizes, args.cuda_sizes = 0.05, [1, 16], [16]
@@ -88,7 +97,10 @@ def main() -> None:
     threads = use_threads(args.threads)
     from mpe2 import simple_spread_v3, simple_tag_v3
 
-    references = {name: pettingzoo_rate(module.parallel_env(), args.seconds) for name, module in (("simple_spread_v3", simple_spread_v3), ("simple_tag_v3", simple_tag_v3))}
+    references = {
+        name: pettingzoo_rate(module.parallel_env(), args.seconds)
+        for name, module in (("simple_spread_v3", simple_spread_v3), ("simple_tag_v3", simple_tag_v3))
+    }
     vmas = [vmas_rate(b, args.seconds) for b in args.sizes]
     cuda = torch.cuda.is_available()
     columns = [f"B={b}" for b in args.sizes] + ([f"CUDA B={b}" for b in args.cuda_sizes] if cuda else [])
@@ -115,7 +127,14 @@ def main() -> None:
         ratio = f"{single / references[peer]:.2f}x" + (f" ({peer})" if peer != "simple_spread_v3" else "")
         rows.append((env_id, f"{single:,.0f}", ratio, *[f"{r:,.0f}" for r in rates], f"{rates[largest] / single:.0f}x"))
         if compare_vmas and env_id == VMAS_PEER:
-            vs_vmas = (f"{VMAS_PEER} / VMAS simple_spread", "", "", *[f"{ours / theirs:.2f}x" for ours, theirs in zip(rates, vmas)], *blank[len(args.sizes) :], "")
+            vs_vmas = (
+                f"{VMAS_PEER} / VMAS simple_spread",
+                "",
+                "",
+                *[f"{ours / theirs:.2f}x" for ours, theirs in zip(rates, vmas)],
+                *blank[len(args.sizes) :],
+                "",
+            )
     if vs_vmas is not None:
         rows.append(vs_vmas)
 
@@ -123,7 +142,12 @@ def main() -> None:
     with torch_threads(args.all_cores):
         many_rows = []
         if compare_vmas:
-            many_rows.append(("vmas simple_spread (reference)", *[f"{r:,.0f} ({r / one:.2f}x)" for r, one in zip((vmas_rate(b, args.seconds) for b in args.sizes), vmas)]))
+            many_rows.append(
+                (
+                    "vmas simple_spread (reference)",
+                    *[f"{r:,.0f} ({r / one:.2f}x)" for r, one in zip((vmas_rate(b, args.seconds) for b in args.sizes), vmas)],
+                )
+            )
         for env_id in args.envs:
             many = [batched_rate(marl_envs.make_batched(env_id, b, "cpu"), args.seconds) for b in args.sizes]
             many_rows.append((env_id, *[f"{r:,.0f} ({r / one:.2f}x)" for r, one in zip(many, cpu_rates[env_id])]))
@@ -137,7 +161,14 @@ def main() -> None:
     name = "env_throughput_cuda" if cuda else "env_throughput_cpu"
     publish("Environment throughput", context, markdown_table(header, rows) + second, out / f"{name}.md" if out else None)
     if out:
-        save_plot(out / f"{name}.png", plot, title=f"Batched env-steps/s ({threads} thread(s))", xlabel="sub-envs stepped together (B)", ylabel="env-steps/s", log=True)
+        save_plot(
+            out / f"{name}.png",
+            plot,
+            title=f"Batched env-steps/s ({threads} thread(s))",
+            xlabel="sub-envs stepped together (B)",
+            ylabel="env-steps/s",
+            log=True,
+        )
 
 
 if __name__ == "__main__":

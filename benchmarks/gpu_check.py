@@ -27,8 +27,8 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,11 +37,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from report import command, machine, publish  # noqa: E402
+
 from marl_baselines.algos.ppo import PPOConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import train  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish  # noqa: E402
 
 SHARES = {"pytest -m cuda": 0.3, "env throughput": 0.2, "train_speed": 0.2, "compile": 0.15, "mappo to -60": 0.15}
 ENV = "cooperative_navigation_v0"
@@ -80,10 +81,18 @@ def best_cuda_rate(table: Path) -> str:
 def mappo_to_target(quick: bool, logs: str, target: float = -60.0) -> str:
     preset = PRESETS[("mappo", ENV)]
     total = 4_096 if quick else preset["run"]["total_steps"]
-    run = RunConfig(**{
-        **preset["run"], "total_steps": total, "eval_interval": total // 10 if not quick else 0, "eval_episodes": 20 if quick else 1000,
-        "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
-    })  # fmt: skip
+    run = RunConfig(
+        **{
+            **preset["run"],
+            "total_steps": total,
+            "eval_interval": total // 10 if not quick else 0,
+            "eval_episodes": 20 if quick else 1000,
+            "log_dir": logs,
+            "progress": False,
+            "tensorboard": False,
+            "checkpoint_buffer": False,
+        }
+    )
     result = train("mappo", ENV, run, PPOConfig(**preset["algo"]), preset.get("env", {}), quiet=True)
     for steps, seconds, e in result.training_curve():
         if e["return"] >= target:
@@ -96,11 +105,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="toy sizes on any device: checks that the script runs")
     parser.add_argument("--budget", type=float, default=480.0, help="seconds for all five steps together")
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     args = parser.parse_args()
     cuda = torch.cuda.is_available()
     if not cuda and not args.quick:
-        raise SystemExit(f"gpu_check: no CUDA device visible to torch {torch.__version__} (a CPU build?); set up a CUDA build with make gpu-check, or pass --quick to check the script on CPU")
+        raise SystemExit(
+            f"gpu_check: no CUDA device visible to torch {torch.__version__} (a CPU build?); set up a CUDA build with make gpu-check, or pass --quick to check the script on CPU"
+        )
     out = args.out if args.out is not None or args.quick else ROOT / "benchmarks" / "results"
     scratch = out if out is not None else Path(tempfile.mkdtemp(prefix="gpu_check-"))
     python, bench = sys.executable, ROOT / "benchmarks"
@@ -111,11 +124,18 @@ def main() -> None:
     if args.quick:  # one file's CUDA tests (skipped without a device): the step itself is what is checked
         pytest[-1] = "tests/test_vec.py"
     outcome, output, seconds = run_step(pytest, share["pytest -m cuda"])
-    summary = next((line.strip("= ") for line in reversed(output.splitlines()) if re.search(r"\d+ (passed|failed|skipped|deselected|error)", line)), "no summary")
+    summary = next(
+        (line.strip("= ") for line in reversed(output.splitlines()) if re.search(r"\d+ (passed|failed|skipped|deselected|error)", line)),
+        "no summary",
+    )
     failed |= outcome != "passed"
     rows.append(("pytest -m cuda", outcome, f"{seconds:.0f} s", summary))
 
-    sizes = ["--sizes", "1", "16", "--cuda-sizes", "64", "256", "--seconds", "0.05"] if args.quick else ["--sizes", "1", "4096", "--cuda-sizes", "4096", "65536", "262144", "1048576", "--seconds", "1"]
+    sizes = (
+        ["--sizes", "1", "16", "--cuda-sizes", "64", "256", "--seconds", "0.05"]
+        if args.quick
+        else ["--sizes", "1", "4096", "--cuda-sizes", "4096", "65536", "262144", "1048576", "--seconds", "1"]
+    )
     throughput = [python, str(bench / "env_throughput.py"), "--envs", ENV, *sizes, "--all-cores", "1", "--out", str(scratch)]
     outcome, output, seconds = run_step(throughput, share["env throughput"])
     failed |= outcome != "passed"
@@ -125,12 +145,38 @@ def main() -> None:
     speed = [python, str(bench / "train_speed.py"), "--algos", "qmix", "mappo", "--out", str(scratch), *(["--quick"] if args.quick else [])]
     outcome, output, seconds = run_step(speed, share["train_speed"])
     failed |= outcome != "passed"
-    rows.append(("train_speed (qmix, mappo)", outcome, f"{seconds:.0f} s", f"table in {scratch / ('train_speed_cuda.md' if cuda else 'train_speed_cpu.md')}"))
+    rows.append(
+        (
+            "train_speed (qmix, mappo)",
+            outcome,
+            f"{seconds:.0f} s",
+            f"table in {scratch / ('train_speed_cuda.md' if cuda else 'train_speed_cpu.md')}",
+        )
+    )
 
-    compiled = [python, str(bench / "compile_speed.py"), "--presets", "mappo:cooperative_navigation_v0", "--rounds", "1", "--steps", "200000", "--out", str(scratch), *(["--quick"] if args.quick else [])]
+    compiled = [
+        python,
+        str(bench / "compile_speed.py"),
+        "--presets",
+        "mappo:cooperative_navigation_v0",
+        "--rounds",
+        "1",
+        "--steps",
+        "200000",
+        "--out",
+        str(scratch),
+        *(["--quick"] if args.quick else []),
+    ]
     outcome, output, seconds = run_step(compiled, share["compile"])
     failed |= outcome != "passed"
-    rows.append(("compile_speed (mappo)", outcome, f"{seconds:.0f} s", f"table in {scratch / ('compile_cuda.md' if cuda else 'compile_cpu.md')}: decides --compile auto on CUDA"))
+    rows.append(
+        (
+            "compile_speed (mappo)",
+            outcome,
+            f"{seconds:.0f} s",
+            f"table in {scratch / ('compile_cuda.md' if cuda else 'compile_cpu.md')}: decides --compile auto on CUDA",
+        )
+    )
 
     began = time.perf_counter()
     try:

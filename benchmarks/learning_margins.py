@@ -31,8 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from marl_envs.demo import markdown_table  # noqa: E402
 from report import command, machine, publish  # noqa: E402
+
+from marl_envs.demo import markdown_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,7 +81,9 @@ def table(records: list[dict], runs: list[tuple[int, int, str]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4, 5], help="seeds run with one thread (none: only tabulate --include)")
+    parser.add_argument(
+        "--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4, 5], help="seeds run with one thread (none: only tabulate --include)"
+    )
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts; counts other than 1 run with the first seed")
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers per run")
     parser.add_argument("-k", dest="expression", default=None, help="pytest -k expression: only these learning tests")
@@ -88,13 +91,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results)")
     parser.add_argument("--keep", type=Path, default=None, help="also write the raw records (JSON lines) to this file")
     parser.add_argument(
-        "--include", type=Path, nargs="*", default=[], metavar="JSONL",
+        "--include",
+        type=Path,
+        nargs="*",
+        default=[],
+        metavar="JSONL",
         help="add records of earlier runs (MARL_MARGINS_FILE files, e.g. from another machine) to the table, labelled with their file's name",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     out = args.out or Path(__file__).resolve().parent / "results"
 
-    runs = [(seed, 1, "") for seed in args.seeds] + [(args.seeds[0], threads, "") for threads in args.threads if threads != 1 and args.seeds]
+    runs = [(seed, 1, "") for seed in args.seeds] + [
+        (args.seeds[0], threads, "") for threads in args.threads if threads != 1 and args.seeds
+    ]
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "margins.jsonl"
         path.touch()
@@ -115,7 +124,8 @@ def main() -> None:
     context = (
         f"{machine()}; command: {command()}. {len(runs)} runs of `pytest -m learning` "
         f"({args.workers} xdist workers each, {sum(walls) / 60:.0f} min in all, load average at the starts "
-        f"{min(loads, default=0):.1f}-{max(loads, default=0):.1f})" + (f", and the records of {', '.join(p.name for p in args.include)}" if args.include else "")
+        f"{min(loads, default=0):.1f}-{max(loads, default=0):.1f})"
+        + (f", and the records of {', '.join(p.name for p in args.include)}" if args.include else "")
         + ". Margin: value minus bound, positive when the test passes."
     )
     publish("Learning tests: margins over seeds and thread counts", context, table(records, runs), out / "learning_margins.md")

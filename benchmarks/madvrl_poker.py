@@ -32,6 +32,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+
 from marl_baselines.algos.madvrl import MADVRLConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.head_to_head import chips_per_hand  # noqa: E402
@@ -39,7 +41,6 @@ from marl_baselines.train import build, train  # noqa: E402
 from marl_envs.analysis.poker_strategies import FixedStrategy  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
 from marl_envs.poker_analysis import game  # noqa: E402
-from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
 
 ALGOS = ("madvrl", "gru_ac")
 OPPONENTS = ("random", "always_call", "always_raise", "hand_strength")
@@ -90,7 +91,9 @@ def main() -> None:
     parser.add_argument("--kuhn-steps", type=int, default=250_000)
     parser.add_argument("--hands", type=int, default=20_000, help="hands per chips-per-hand evaluation")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     threads_option(parser)
     args = parser.parse_args()
     use_threads(args.threads)
@@ -109,17 +112,30 @@ def main() -> None:
         steps = [point[0] for point in curves["madvrl"]]
         learned = {a: {point[0]: point[1] for point in curves[a]} for a in ALGOS}
         raw = {a: {point[0]: point[2] for point in curves[a]} for a in ALGOS}
-        rows = [(f"{s:,}", *(f"{learned[a].get(s, float('nan')):.3f}" for a in ALGOS), *(f"{raw[a].get(s, float('nan')):.3f}" for a in ALGOS)) for s in steps]
+        rows = [
+            (f"{s:,}", *(f"{learned[a].get(s, float('nan')):.3f}" for a in ALGOS), *(f"{raw[a].get(s, float('nan')):.3f}" for a in ALGOS))
+            for s in steps
+        ]
         header = ("env steps", *(f"{a} (learned policy)" for a in ALGOS), *(f"{a} (trained networks)" for a in ALGOS))
         name = "Leduc hold'em" if variant == "leduc" else "Kuhn poker"
         times = ", ".join(f"{a} {seconds[a, variant]:.0f} s" for a in ALGOS)
-        sections.append(f"## Exploitability on 2-player {name}\n\nChips per hand (uniform random play: {uniform:.3f}); {budgets[variant]:,} env steps each, wall time {times}. "
-                        f"The learned policy is the Polyak average of the trained networks (what is evaluated everywhere); the trained networks' figure is given for comparison.\n\n"
-                        + markdown_table(header, rows))  # fmt: skip
+        sections.append(
+            f"## Exploitability on 2-player {name}\n\nChips per hand (uniform random play: {uniform:.3f}); {budgets[variant]:,} env steps each, wall time {times}. "
+            f"The learned policy is the Polyak average of the trained networks (what is evaluated everywhere); the trained networks' figure is given for comparison.\n\n"
+            + markdown_table(header, rows)
+        )
         if out is not None:
-            series = [(f"{a} ({kind})", [p[0] for p in curves[a]], [p[index] for p in curves[a]]) for a in ALGOS for index, kind in ((1, "learned policy"), (2, "trained networks"))]
+            series = [
+                (f"{a} ({kind})", [p[0] for p in curves[a]], [p[index] for p in curves[a]])
+                for a in ALGOS
+                for index, kind in ((1, "learned policy"), (2, "trained networks"))
+            ]
             save_plot(
-                out / f"madvrl_poker_{variant}.png", series, title=f"2-player {name}: exploitability over training (seed {args.seed})", xlabel="env steps", ylabel="exploitability (chips per hand)"
+                out / f"madvrl_poker_{variant}.png",
+                series,
+                title=f"2-player {name}: exploitability over training (seed {args.seed})",
+                xlabel="env steps",
+                ylabel="exploitability (chips per hand)",
             )
 
     rows = []

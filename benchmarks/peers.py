@@ -49,6 +49,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+from returns_table import summary  # noqa: E402
+
 import marl_envs  # noqa: E402
 from marl_baselines.algos.ppo import PPOConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
@@ -58,8 +61,6 @@ from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.core.threads import torch_threads  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
 from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
-from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
-from returns_table import summary  # noqa: E402
 
 ENV = "cooperative_navigation_v0"
 OURS = ("mappo", "ippo")
@@ -93,26 +94,53 @@ def speed_and_reach(results: list[dict], target: float, with_steps: bool = False
     else:
         reach += unreached
     return (
-        f"{statistics.fmean(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})", reach, f"{compile_s:.1f} s",
+        f"{statistics.fmean(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f})",
+        reach,
+        f"{compile_s:.1f} s",
         f"{statistics.fmean(reached) + compile_s:.1f} s" if hits else "",
-    )  # fmt: skip
+    )
 
 
 def run_ours(algo: str, seed: int, threads: int, args, logs: str) -> dict:
     preset = PRESETS[(algo, ENV)]
-    run = RunConfig(**{
-        **preset["run"], "total_steps": args.total_steps, "eval_interval": args.total_steps // 10, "eval_episodes": args.eval_episodes,
-        "seed": seed, "threads": threads, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
-    })  # fmt: skip
+    run = RunConfig(
+        **{
+            **preset["run"],
+            "total_steps": args.total_steps,
+            "eval_interval": args.total_steps // 10,
+            "eval_episodes": args.eval_episodes,
+            "seed": seed,
+            "threads": threads,
+            "log_dir": logs,
+            "progress": False,
+            "tensorboard": False,
+            "checkpoint_buffer": False,
+        }
+    )
     result = train(algo, ENV, run, PPOConfig(**preset["algo"]), preset.get("env", {}), quiet=True)
     curve = [(steps, seconds, e["return"]) for steps, seconds, e in result.training_curve()]
-    return {"steps_per_second": result.env_steps / result.training_seconds, "return": result.final["return"], "curve": curve, "compile_seconds": 0.0}
+    return {
+        "steps_per_second": result.env_steps / result.training_seconds,
+        "return": result.final["return"],
+        "curve": curve,
+        "compile_seconds": 0.0,
+    }
 
 
 def run_jax(python: str, args, seed: int, total_steps: int, stop_at: float | None = None, one_core: bool = False) -> dict:
-    cmd = [python, str(ROOT / "benchmarks" / "peers_jax.py"), "train", "--seed", str(seed), "--total-steps", str(total_steps),
-           "--eval-every", str(args.jax_eval_every if stop_at is not None else max(2048, args.total_steps // 10)),
-           "--eval-episodes", str(args.eval_episodes)]  # fmt: skip
+    cmd = [
+        python,
+        str(ROOT / "benchmarks" / "peers_jax.py"),
+        "train",
+        "--seed",
+        str(seed),
+        "--total-steps",
+        str(total_steps),
+        "--eval-every",
+        str(args.jax_eval_every if stop_at is not None else max(2048, args.total_steps // 10)),
+        "--eval-episodes",
+        str(args.eval_episodes),
+    ]
     if stop_at is not None:
         cmd += ["--stop-at", str(stop_at)]
     result = jax_json(cmd, one_core)
@@ -153,7 +181,10 @@ def training(args, jax_python: str | None, logs: str) -> tuple[str, list]:
     if jax_python:  # JaxMARL's published schedule, until the target (alternation is moot: one contender)
         for seed in range(args.seeds):
             to_target.append(run_jax(jax_python, args, seed, args.jax_target_budget, stop_at=args.target))
-            print(f"seed {seed} {JAX} (10M schedule): {first_at(to_target[-1]['curve'], args.target)} (env steps, s) to {args.target}", flush=True)
+            print(
+                f"seed {seed} {JAX} (10M schedule): {first_at(to_target[-1]['curve'], args.target)} (env steps, s) to {args.target}",
+                flush=True,
+            )
 
     rows = []
     for (name, label), results in runs.items():
@@ -168,13 +199,38 @@ def training(args, jax_python: str | None, logs: str) -> tuple[str, list]:
         returns = t_interval([r["return"] for r in results]) + " (" + ", ".join(f"{r['return']:.1f}" for r in results) + ")"
         rows.append((title, rate, ratio, returns, reach, compile_s, with_compile))
     if to_target:
-        rate, reach, compile_s, with_compile = speed_and_reach(to_target, args.target, with_steps=True, unreached=f" within {args.jax_target_budget:,} env steps")
-        rows.append((f"{JAX}, all cores, published 10M-step schedule, until {args.target:g}", rate, "", "(stops at the target)", reach, compile_s, with_compile))
-    header = ("contender", "training env-steps/s (range)", "vs JaxMARL, same cores", f"greedy return after {args.total_steps:,} (per seed)",
-              f"seeds reaching {args.target:g}: training time", "compilation", f"time to {args.target:g} with compilation")  # fmt: skip
-    curves = [(f"{name}, {label}, seed 0", [s for _, s, _ in r["curve"]], [ret for _, _, ret in r["curve"]]) for (name, label), results in runs.items() for r in results[:1]]
+        rate, reach, compile_s, with_compile = speed_and_reach(
+            to_target, args.target, with_steps=True, unreached=f" within {args.jax_target_budget:,} env steps"
+        )
+        rows.append(
+            (
+                f"{JAX}, all cores, published 10M-step schedule, until {args.target:g}",
+                rate,
+                "",
+                "(stops at the target)",
+                reach,
+                compile_s,
+                with_compile,
+            )
+        )
+    header = (
+        "contender",
+        "training env-steps/s (range)",
+        "vs JaxMARL, same cores",
+        f"greedy return after {args.total_steps:,} (per seed)",
+        f"seeds reaching {args.target:g}: training time",
+        "compilation",
+        f"time to {args.target:g} with compilation",
+    )
+    curves = [
+        (f"{name}, {label}, seed 0", [s for _, s, _ in r["curve"]], [ret for _, _, ret in r["curve"]])
+        for (name, label), results in runs.items()
+        for r in results[:1]
+    ]
     if to_target:
-        curves.append((f"{JAX}, 10M schedule, seed 0", [s for _, s, _ in to_target[0]["curve"]], [ret for _, _, ret in to_target[0]["curve"]]))
+        curves.append(
+            (f"{JAX}, 10M schedule, seed 0", [s for _, s, _ in to_target[0]["curve"]], [ret for _, _, ret in to_target[0]["curve"]])
+        )
     return markdown_table(header, rows), curves
 
 
@@ -188,7 +244,15 @@ def throughput(args, jax_python: str | None) -> tuple[str, list]:
                 for B in args.sizes:
                     rates[B] = max(rates.get(B, 0.0), batched_rate(marl_envs.make_batched(ENV, B, "cpu"), args.seconds))
         if jax_python:
-            cmd = [jax_python, str(ROOT / "benchmarks" / "peers_jax.py"), "throughput", "--seconds", str(args.seconds), "--sizes", *map(str, args.sizes)]
+            cmd = [
+                jax_python,
+                str(ROOT / "benchmarks" / "peers_jax.py"),
+                "throughput",
+                "--seconds",
+                str(args.seconds),
+                "--sizes",
+                *map(str, args.sizes),
+            ]
             rates = jax_json(cmd)
             for kind in theirs:
                 for B, rate in rates[kind].items():
@@ -213,14 +277,23 @@ def single_and_random(args, jax_python: str | None) -> str:
     rows = []
     ours_single = pettingzoo_rate(marl_envs.make(ENV, **env_kwargs), args.seconds)
     mpe2_single = pettingzoo_rate(simple_spread_v3.parallel_env(), args.seconds)
-    rows.append(("PettingZoo step, single instance (steps/s)", f"{ours_single:,.0f}", f"{mpe2_single:,.0f} (mpe2 simple_spread_v3)", f"{ours_single / mpe2_single:.2f}x"))
+    rows.append(
+        (
+            "PettingZoo step, single instance (steps/s)",
+            f"{ours_single:,.0f}",
+            f"{mpe2_single:,.0f} (mpe2 simple_spread_v3)",
+            f"{ours_single / mpe2_single:.2f}x",
+        )
+    )
     eval_env = make_vec_env(ENV, args.eval_episodes, torch.device("cpu"), **env_kwargs)
     random = evaluate(RandomPolicy(eval_env, seed=1), eval_env, seed=12_345)
     peer = "not run"
     if jax_python:
         rates = jax_json([jax_python, str(ROOT / "benchmarks" / "peers_jax.py"), "random", "--episodes", str(args.eval_episodes)])
         peer = f"{rates['return']:.2f} ± {rates['return_ci95']:.2f} (JaxMARL MPE_simple_spread_v3)"
-    rows.append((f"random-policy return ({args.eval_episodes} episodes)", f"{random['return']:.2f} ± {random['return_ci95']:.2f}", peer, ""))
+    rows.append(
+        (f"random-policy return ({args.eval_episodes} episodes)", f"{random['return']:.2f} ± {random['return_ci95']:.2f}", peer, "")
+    )
     return markdown_table(("", "ours", "peer", "ratio"), rows)
 
 
@@ -231,15 +304,27 @@ def main() -> None:
     parser.add_argument("--total-steps", type=int, default=500_000, help="every contender's env-step budget")
     parser.add_argument("--target", type=float, default=-60.0, help="the greedy return whose time is measured")
     parser.add_argument("--eval-episodes", type=int, default=1000)
-    parser.add_argument("--jax-target-budget", type=int, default=JAX_SCHEDULE, help="JaxMARL's run to the target stops here (its schedule stays the published 10M)")
+    parser.add_argument(
+        "--jax-target-budget",
+        type=int,
+        default=JAX_SCHEDULE,
+        help="JaxMARL's run to the target stops here (its schedule stays the published 10M)",
+    )
     parser.add_argument("--jax-eval-every", type=int, default=102_400, help="env steps between evaluations in JaxMARL's run to the target")
     parser.add_argument("--jax-python", default=str(ROOT / ".venv-peers" / "bin" / "python"), help="the interpreter with jax and jaxmarl")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16, 64, 256, 1024, 4096, 16384, 65536])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per throughput measurement")
     parser.add_argument("--rounds", type=int, default=2, help="alternated throughput rounds")
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     threads_option(parser)
-    parser.add_argument("--all-cores", type=int, default=os.cpu_count(), help="our torch threads in the every-core rows (default: one per core, %(default)s)")
+    parser.add_argument(
+        "--all-cores",
+        type=int,
+        default=os.cpu_count(),
+        help="our torch threads in the every-core rows (default: one per core, %(default)s)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.total_steps, args.eval_episodes, args.sizes, args.seconds, args.rounds = 1, 8_192, 20, [1, 64], 0.05, 1
@@ -248,7 +333,9 @@ def main() -> None:
     threads = use_threads(args.threads)
     jax_python = args.jax_python if Path(args.jax_python).exists() else None
     before = machine()
-    versions = jax_json([jax_python, str(ROOT / "benchmarks" / "peers_jax.py"), "versions"])["versions"] if jax_python else "JaxMARL not installed"
+    versions = (
+        jax_json([jax_python, str(ROOT / "benchmarks" / "peers_jax.py"), "versions"])["versions"] if jax_python else "JaxMARL not installed"
+    )
     with tempfile.TemporaryDirectory() as logs:
         train_table, curves = training(args, jax_python, logs)
     throughput_table, plot = throughput(args, jax_python)
@@ -266,8 +353,21 @@ def main() -> None:
     )
     publish("Side by side with JaxMARL (CPU)", context, tables, out / "peers_cpu.md" if out else None)
     if out:
-        save_plot(out / "peers_cpu_throughput.png", plot, title="MPE Spread: batched env-steps/s", xlabel="envs stepped together (B)", ylabel="env-steps/s", log=True)
-        save_plot(out / "peers_cpu_learning.png", curves, title="MPE Spread: greedy return against training time (seed 0)", xlabel="training seconds (evaluations left out)", ylabel="greedy return")
+        save_plot(
+            out / "peers_cpu_throughput.png",
+            plot,
+            title="MPE Spread: batched env-steps/s",
+            xlabel="envs stepped together (B)",
+            ylabel="env-steps/s",
+            log=True,
+        )
+        save_plot(
+            out / "peers_cpu_learning.png",
+            curves,
+            title="MPE Spread: greedy return against training time (seed 0)",
+            xlabel="training seconds (evaluations left out)",
+            ylabel="greedy return",
+        )
 
 
 if __name__ == "__main__":

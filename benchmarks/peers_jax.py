@@ -44,19 +44,28 @@ import time
 
 import jax
 import jax.numpy as jnp
+import jaxmarl
 import numpy as np
 import optax
 from flax import linen as nn
 from flax.linen.initializers import constant, orthogonal
 
-import jaxmarl
-
 # JaxMARL's published IPPO-FF configuration for MPE (config/ippo_ff_mpe.yaml); TOTAL_TIMESTEPS is --total-steps
 CONFIG = {
-    "LR": 2.5e-4, "NUM_ENVS": 16, "NUM_STEPS": 128, "UPDATE_EPOCHS": 4, "NUM_MINIBATCHES": 4,
-    "GAMMA": 0.99, "GAE_LAMBDA": 0.95, "CLIP_EPS": 0.2, "ENT_COEF": 0.01, "VF_COEF": 0.5,
-    "MAX_GRAD_NORM": 0.5, "ANNEAL_LR": True, "ENV_NAME": "MPE_simple_spread_v3",
-}  # fmt: skip
+    "LR": 2.5e-4,
+    "NUM_ENVS": 16,
+    "NUM_STEPS": 128,
+    "UPDATE_EPOCHS": 4,
+    "NUM_MINIBATCHES": 4,
+    "GAMMA": 0.99,
+    "GAE_LAMBDA": 0.95,
+    "CLIP_EPS": 0.2,
+    "ENT_COEF": 0.01,
+    "VF_COEF": 0.5,
+    "MAX_GRAD_NORM": 0.5,
+    "ANNEAL_LR": True,
+    "ENV_NAME": "MPE_simple_spread_v3",
+}
 
 
 class Mlp(nn.Module):
@@ -237,10 +246,14 @@ def train(args) -> dict:
         if args.stop_at is not None and mean >= args.stop_at:
             break
     return {
-        "seed": args.seed, "total_steps": args.total_steps, "env_steps": updates * steps_per_update,
-        "compile_seconds": compile_seconds, "train_seconds": train_seconds,
-        "steps_per_second": updates * steps_per_update / train_seconds, "evaluations": evaluations,
-    }  # fmt: skip
+        "seed": args.seed,
+        "total_steps": args.total_steps,
+        "env_steps": updates * steps_per_update,
+        "compile_seconds": compile_seconds,
+        "train_seconds": train_seconds,
+        "steps_per_second": updates * steps_per_update / train_seconds,
+        "evaluations": evaluations,
+    }
 
 
 def throughput(args) -> dict:
@@ -305,7 +318,9 @@ def main() -> None:
     t = commands.add_parser("train")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--total-steps", type=int, default=500_000, help="the run's budget (also the length of the learning-rate schedule)")
-    t.add_argument("--eval-every", type=int, default=51_200, help="env steps between greedy evaluations (rounded down to whole updates of 2,048)")
+    t.add_argument(
+        "--eval-every", type=int, default=51_200, help="env steps between greedy evaluations (rounded down to whole updates of 2,048)"
+    )
     t.add_argument("--eval-episodes", type=int, default=1000)
     t.add_argument("--stop-at", type=float, default=None, help="stop at the first evaluation with at least this greedy return")
     p = commands.add_parser("throughput")
@@ -317,7 +332,13 @@ def main() -> None:
     commands.add_parser("versions")
     args = parser.parse_args()
     result = {"train": train, "throughput": throughput, "random": random_return, "versions": lambda args: {}}[args.command](args)
-    result["versions"] = {"jax": jax.__version__, "jaxmarl": getattr(jaxmarl, "__version__", "?"), "backend": jax.default_backend(), "devices": jax.device_count(), "xla_flags": os.environ.get("XLA_FLAGS", "")}
+    result["versions"] = {
+        "jax": jax.__version__,
+        "jaxmarl": getattr(jaxmarl, "__version__", "?"),
+        "backend": jax.default_backend(),
+        "devices": jax.device_count(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
     print(json.dumps(result))
 
 

@@ -37,12 +37,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from report import command, machine, publish, threads_option, use_threads  # noqa: E402
+
 import marl_baselines.train as training  # noqa: E402
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.vec import NativeVecEnv  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish, threads_option, use_threads  # noqa: E402
 
 DEFAULT_PRESETS = ("mappo:cooperative_navigation_v0", "qmix:goal_grid_v0")
 NAMED = ("env step", "act", "storage", "update", "evaluation", "logging")
@@ -99,7 +100,16 @@ def profile(algo: str, env: str, steps: int, logs: str, ops: int) -> tuple[list[
     """Phase rows and operator rows for one preset."""
     preset = PRESETS[(algo, env)]
     config = ALGORITHMS[algo].config_class(**preset["algo"])
-    settings = {**preset["run"], "total_steps": steps, "eval_interval": 0, "eval_episodes": 100, "log_dir": logs, "progress": False, "tensorboard": False, "threads": 0}
+    settings = {
+        **preset["run"],
+        "total_steps": steps,
+        "eval_interval": 0,
+        "eval_episodes": 100,
+        "log_dir": logs,
+        "progress": False,
+        "tensorboard": False,
+        "threads": 0,
+    }
     warm_up = {**settings, "total_steps": settings["num_envs"], "eval_episodes": 4}
     training.train(algo, env, RunConfig(**warm_up), config, preset.get("env", {}))
     with timers() as seconds:
@@ -108,8 +118,13 @@ def profile(algo: str, env: str, steps: int, logs: str, ops: int) -> tuple[list[
         whole = time.perf_counter() - start
     seconds["storage"] = seconds["observe"] - seconds["update"]
     seconds["the rest"] = whole - sum(seconds[p] for p in NAMED)
-    rows = [(f"{algo} / {env}", phase, f"{seconds[phase]:.3f}", f"{seconds[phase] / whole:.0%}", f"{seconds[phase] / steps * 1e6:.1f}") for phase in (*NAMED, "the rest")]
-    rows.append((f"{algo} / {env}", f"**whole run** ({steps / whole:,.0f} env steps/s)", f"{whole:.3f}", "100%", f"{whole / steps * 1e6:.1f}"))
+    rows = [
+        (f"{algo} / {env}", phase, f"{seconds[phase]:.3f}", f"{seconds[phase] / whole:.0%}", f"{seconds[phase] / steps * 1e6:.1f}")
+        for phase in (*NAMED, "the rest")
+    ]
+    rows.append(
+        (f"{algo} / {env}", f"**whole run** ({steps / whole:,.0f} env steps/s)", f"{whole:.3f}", "100%", f"{whole / steps * 1e6:.1f}")
+    )
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
         training.train(algo, env, RunConfig(**settings), config, preset.get("env", {}))
     events = sorted(profiler.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
@@ -127,7 +142,9 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=list(DEFAULT_PRESETS), help="algo:env pairs of marl_baselines.config.PRESETS")
     parser.add_argument("--steps", type=int, default=30_000, help="env steps per run (default %(default)s)")
     parser.add_argument("--ops", type=int, default=10, help="operators listed per preset (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     threads_option(parser)
     args = parser.parse_args()
     threads = use_threads(args.threads)

@@ -26,9 +26,11 @@ def machine() -> str:
 def threads_option(parser, default: int = 1) -> None:
     """``--threads N``: torch's intra-op threads for the whole script (0: torch's default, one per core)."""
     parser.add_argument(
-        "--threads", type=int, default=default,
+        "--threads",
+        type=int,
+        default=default,
         help="torch intra-op threads (0: torch's default, one per core; default %(default)s, as marl-train: fastest for these small tensors)",
-    )  # fmt: skip
+    )
 
 
 def use_threads(threads: int) -> int:
@@ -50,7 +52,9 @@ def command() -> str:
     return " ".join(["python", script.as_posix(), *sys.argv[1:]])
 
 
-def save_plot(path: Path, series: list[tuple[str, list[float], list[float]]], *, title: str, xlabel: str, ylabel: str, log: bool = False) -> Path:
+def save_plot(
+    path: Path, series: list[tuple[str, list[float], list[float]]], *, title: str, xlabel: str, ylabel: str, log: bool = False
+) -> Path:
     """A line plot (one line per ``(label, xs, ys)``) written as a PNG; log-log axes with ``log``.
     Reference lines (labels starting with ``REFERENCES``) are black and dashed; the others get
     distinct colours however many there are."""

@@ -25,13 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.evaluate import RandomPolicy, evaluate  # noqa: E402
 from marl_baselines.train import train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
 
 ENVS = ("cooperative_navigation_v0", "target_grid_v0", "goal_grid_v0", "coordination_v0")
 # target_grid_v0's presets are tuned for (and its random level only leaves room to double on) 20-step episodes
@@ -62,7 +63,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--envs", nargs="+", default=list(ENVS))
     parser.add_argument("--algos", nargs="+", default=list(ALGORITHMS), help="algorithms to run (those with a preset for each env)")
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     threads_option(parser)
     args = parser.parse_args()
     use_threads(args.threads)
@@ -91,20 +94,30 @@ def main() -> None:
                 run = dict(preset["run"])
                 if args.quick:
                     run.update(total_steps=512, eval_interval=256)
-                run.update(seed=seed, threads=0, eval_episodes=100, log_dir=logs, progress=False, tensorboard=False, checkpoint_buffer=False)
+                run.update(
+                    seed=seed, threads=0, eval_episodes=100, log_dir=logs, progress=False, tensorboard=False, checkpoint_buffer=False
+                )
                 start = time.perf_counter()
                 result = train(algo, env, RunConfig(**run), ALGORITHMS[algo].config_class(**preset.get("algo", {})), env_kwargs)
                 seconds.append(time.perf_counter() - start)
                 returns.append(result.final["return"])
                 evaluations.append(result.evaluations)
             mean, half, iqm = summary(returns)
-            rows.append((env, algo, f"{mean:.2f} ± {half:.2f}", f"{iqm:.2f}", f"{run['total_steps']:,}", f"{statistics.fmean(seconds):.0f} s"))
+            rows.append(
+                (env, algo, f"{mean:.2f} ± {half:.2f}", f"{iqm:.2f}", f"{run['total_steps']:,}", f"{statistics.fmean(seconds):.0f} s")
+            )
             steps = [e["env_steps"] for e in evaluations[0]]
             curves.append((algo, steps, [statistics.fmean(run[i]["return"] for run in evaluations) for i in range(len(steps))]))
         if out:
             level = statistics.fmean(random_returns)
             curves.append(("random policy", [0, max(max(c[1]) for c in curves)], [level, level]))
-            save_plot(out / f"returns_{env}.png", curves, title=f"{env}: greedy return (mean over {seeds} seeds)", xlabel="env steps", ylabel="return (summed over agents)")
+            save_plot(
+                out / f"returns_{env}.png",
+                curves,
+                title=f"{env}: greedy return (mean over {seeds} seeds)",
+                xlabel="env steps",
+                ylabel="return (summed over agents)",
+            )
 
     notes = [f"{machine()}; command: {command()}", "each algorithm trains with its preset for the env (marl_baselines/config.py)"]
     notes += ["returns are summed over agents and steps; final greedy evaluation of 100 episodes per seed"]

@@ -27,11 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from report import command, machine, publish  # noqa: E402
+
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import train  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish  # noqa: E402
 
 DEFAULT_PRESETS = ("mappo:cooperative_navigation_v0", "qmix:goal_grid_v0", "maddpg:goal_grid_v0")
 
@@ -39,10 +40,20 @@ DEFAULT_PRESETS = ("mappo:cooperative_navigation_v0", "qmix:goal_grid_v0", "madd
 def rate(algo: str, env: str, threads: int, steps: int, logs: str) -> tuple[float, float]:
     """Training env-steps/s (the final evaluation left out) and the final greedy return of one preset run."""
     preset = PRESETS[(algo, env)]
-    run = RunConfig(**{
-        **preset["run"], "total_steps": steps, "threads": threads, "eval_interval": 0, "eval_episodes": 16,
-        "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False, "device": "cpu",
-    })  # fmt: skip
+    run = RunConfig(
+        **{
+            **preset["run"],
+            "total_steps": steps,
+            "threads": threads,
+            "eval_interval": 0,
+            "eval_episodes": 16,
+            "log_dir": logs,
+            "progress": False,
+            "tensorboard": False,
+            "checkpoint_buffer": False,
+            "device": "cpu",
+        }
+    )
     result = train(algo, env, run, ALGORITHMS[algo].config_class(**preset["algo"]), preset.get("env", {}))
     return result.env_steps / result.training_seconds, result.final["return"]
 
@@ -64,10 +75,17 @@ def measure(presets: list[tuple[str, str]], counts: list[int], rounds: int, step
         for threads in counts:
             values = rates[(algo, env, threads)]
             mean = statistics.fmean(values)
-            rows.append((
-                f"{algo} / {env}", f"{condition} (load {load:.1f})", str(threads), ", ".join(f"{v:,.0f}" for v in values),
-                f"{mean:,.0f}", f"{mean / base:.2f}x", f"{returns[(algo, env, threads)]:.2f}",
-            ))  # fmt: skip
+            rows.append(
+                (
+                    f"{algo} / {env}",
+                    f"{condition} (load {load:.1f})",
+                    str(threads),
+                    ", ".join(f"{v:,.0f}" for v in values),
+                    f"{mean:,.0f}",
+                    f"{mean / base:.2f}x",
+                    f"{returns[(algo, env, threads)]:.2f}",
+                )
+            )
     return rows
 
 
@@ -78,7 +96,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--steps", type=int, default=20_000, help="env steps per run")
     parser.add_argument("--presets", nargs="+", default=list(DEFAULT_PRESETS), help="ALGO:ENV pairs with a preset")
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.presets, args.rounds, args.steps = args.presets[:1], 1, 512
@@ -101,7 +121,7 @@ def main() -> None:
     header = ("preset", "machine", "threads", "env-steps/s per run (alternated)", "mean", "vs first count", "final greedy return")
     context = (
         f"{header_context}; command: {command()}. Each run: the preset, {args.steps:,} env steps, no evaluation "
-        f"but the final one (16 episodes, left out of the rate). \"beside a busy process\": one Python busy loop "
+        f'but the final one (16 episodes, left out of the rate). "beside a busy process": one Python busy loop '
         f"(one core) runs throughout."
     )
     publish("Training speed against torch threads", context, markdown_table(header, rows), out / "threads_cpu.md" if out else None)

@@ -28,13 +28,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from report import command, machine, publish, threads_option, use_threads  # noqa: E402
+
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.algos.value_decomp import ValueDecompConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
 from marl_baselines.train import train  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from report import command, machine, publish, threads_option, use_threads  # noqa: E402
-
 
 # algorithm -> (its preset env, env arguments, the evaluation metric, the target); random play's level in comments
 TARGETS = {
@@ -51,7 +51,15 @@ TARGETS = {
 def native_vs_pettingzoo(args, logs: str) -> list[tuple]:
     preset = PRESETS[("qmix", "goal_grid_v0")]
     steps = 256 if args.quick else 16_384
-    quiet = {"threads": 0, "log_dir": logs, "progress": False, "tensorboard": False, "eval_interval": 0, "eval_episodes": 1, "checkpoint_buffer": False}
+    quiet = {
+        "threads": 0,
+        "log_dir": logs,
+        "progress": False,
+        "tensorboard": False,
+        "eval_interval": 0,
+        "eval_episodes": 1,
+        "checkpoint_buffer": False,
+    }
     rows = []
     for num_envs in (16, 64) if args.quick else (16, 64, 256):
         rates = {}
@@ -59,7 +67,15 @@ def native_vs_pettingzoo(args, logs: str) -> list[tuple]:
             run = RunConfig(**{**preset["run"], **quiet, "total_steps": max(steps, 4 * num_envs), "num_envs": num_envs, "source": source})
             result = train("qmix", "goal_grid_v0", run, ValueDecompConfig(**{**preset["algo"], "learning_starts": 0}))
             rates[source] = result.env_steps / result.seconds
-        rows.append(("qmix / goal_grid_v0", str(num_envs), f"{rates['native']:,.0f}", f"{rates['pettingzoo']:,.0f}", f"{rates['native'] / rates['pettingzoo']:.1f}x"))
+        rows.append(
+            (
+                "qmix / goal_grid_v0",
+                str(num_envs),
+                f"{rates['native']:,.0f}",
+                f"{rates['pettingzoo']:,.0f}",
+                f"{rates['native'] / rates['pettingzoo']:.1f}x",
+            )
+        )
     return rows
 
 
@@ -70,10 +86,20 @@ def time_to_target(algo: str, args, logs: str) -> tuple:
     cells = [f"{algo} / {env}", f"{metric} >= {target:g}", f"{total:,}"]
     rates, reached = [], []
     for source in ("native", "pettingzoo"):
-        run = RunConfig(**{
-            **preset["run"], "total_steps": total, "eval_interval": 0 if args.quick else total // 10, "eval_episodes": 4 if args.quick else 100, "source": source,
-            "threads": 0, "log_dir": logs, "progress": False, "tensorboard": False, "checkpoint_buffer": False,
-        })  # fmt: skip
+        run = RunConfig(
+            **{
+                **preset["run"],
+                "total_steps": total,
+                "eval_interval": 0 if args.quick else total // 10,
+                "eval_episodes": 4 if args.quick else 100,
+                "source": source,
+                "threads": 0,
+                "log_dir": logs,
+                "progress": False,
+                "tensorboard": False,
+                "checkpoint_buffer": False,
+            }
+        )
         result = train(algo, env, run, ALGORITHMS[algo].config_class(**preset["algo"]), {**env_kwargs, **preset.get("env", {})})
         rates.append(result.env_steps / result.training_seconds)
         hit = next((e for e in result.evaluations if e[metric] >= target), None)
@@ -85,7 +111,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets, to check that the script runs")
     parser.add_argument("--algos", nargs="+", default=list(TARGETS), choices=list(TARGETS))
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
     threads_option(parser)
     args = parser.parse_args()
     use_threads(args.threads)
@@ -93,8 +121,19 @@ def main() -> None:
     logs = tempfile.mkdtemp(prefix="train_speed-")
     algos = args.algos[:2] if args.quick else args.algos
 
-    speed = markdown_table(("algorithm / env", "envs", "native env-steps/s", "PettingZoo env-steps/s", "native / PettingZoo"), native_vs_pettingzoo(args, logs))
-    header = ("algorithm / env", "target (greedy)", "budget", "native env-steps/s", "PettingZoo env-steps/s", "ratio", "native: time to target (env steps)", "PettingZoo: time to target")
+    speed = markdown_table(
+        ("algorithm / env", "envs", "native env-steps/s", "PettingZoo env-steps/s", "native / PettingZoo"), native_vs_pettingzoo(args, logs)
+    )
+    header = (
+        "algorithm / env",
+        "target (greedy)",
+        "budget",
+        "native env-steps/s",
+        "PettingZoo env-steps/s",
+        "ratio",
+        "native: time to target (env steps)",
+        "PettingZoo: time to target",
+    )
     targets = markdown_table(header, [time_to_target(algo, args, logs) for algo in algos])
     context = (
         f"{machine()}; command: {command()}. First table: QMIX with its goal_grid_v0 preset, a gradient step every "

@@ -101,7 +101,17 @@ def algorithm_page(name: str) -> str:
     lines = [f"# {name}", "", f"{spec.description[0].upper()}{spec.description[1:]}.", ""]
     if siblings:
         lines += [f"Implemented with {', '.join(f'[{s}]({s}.md)' for s in siblings)} in `{module.__name__}`.", ""]
-    lines += [_markdown(inspect.getdoc(module) or ""), "", "## Train", "", "```bash", f"marl-train {name} ENV [--key value ...]", f"marl-train {name} --help", "```", ""]
+    lines += [
+        _markdown(inspect.getdoc(module) or ""),
+        "",
+        "## Train",
+        "",
+        "```bash",
+        f"marl-train {name} ENV [--key value ...]",
+        f"marl-train {name} --help",
+        "```",
+        "",
+    ]
     if spec.required_env is not None:
         lines += [f"Trains on `{spec.required_env}` only, through its native (batched) implementation.", ""]
     elif spec.discrete_only:
@@ -109,7 +119,12 @@ def algorithm_page(name: str) -> str:
     if spec.needs_episode_limit:
         lines += ["Needs an env with an episode limit (`max_cycles`): it stores whole episodes.", ""]
     docs = field_docs(spec.config_class)
-    lines += ["## Hyper-parameters", "", f"`{spec.config_class.__name__}`; every field is a `marl-train` option (`--{'{name}'}` with dashes).", ""]
+    lines += [
+        "## Hyper-parameters",
+        "",
+        f"`{spec.config_class.__name__}`; every field is a `marl-train` option (`--{'{name}'}` with dashes).",
+        "",
+    ]
     lines += ["| option | default | meaning |", "|---|---|---|"]
     for f in dataclasses.fields(spec.config_class):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]

@@ -195,13 +195,17 @@ def _summary(result: dict) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="goal_grid_v0", choices=marl_envs.list_envs(), help="env name (default: %(default)s)")
-    parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)")
+    parser.add_argument(
+        "--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)"
+    )
     parser.add_argument("--iterations", type=int, default=30, help="PPO iterations (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=400, help="env steps per iteration (default: %(default)s)")
     parser.add_argument("--minibatch-size", type=int, default=100, help="(default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=5, help="passes over each batch (default: %(default)s)")
     parser.add_argument("--lr", type=float, default=3e-4, help="(default: %(default)s)")
-    parser.add_argument("--env-runners", type=int, default=0, help="remote sampling processes; 0 samples in the driver (default: %(default)s)")
+    parser.add_argument(
+        "--env-runners", type=int, default=0, help="remote sampling processes; 0 samples in the driver (default: %(default)s)"
+    )
     parser.add_argument("--num-cpus", type=int, default=2, help="CPUs given to the local Ray instance (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -52,7 +52,15 @@ def make_vec_env(env_id: str, copies: int = 4, seed: int = 0, **env_kwargs: Any)
     return vec_env
 
 
-def train(env_id: str = "cooperative_navigation_v0", steps: int = 20_000, copies: int = 4, seed: int = 0, env_kwargs=None, verbose: int = 1, **ppo_kwargs: Any):
+def train(
+    env_id: str = "cooperative_navigation_v0",
+    steps: int = 20_000,
+    copies: int = 4,
+    seed: int = 0,
+    env_kwargs=None,
+    verbose: int = 1,
+    **ppo_kwargs: Any,
+):
     """Train a shared PPO policy for ``steps`` agent-steps; returns (model, vector env)."""
     set_random_seed(seed)  # Python, NumPy and torch
     vec_env = make_vec_env(env_id, copies, seed, **dict(env_kwargs or {}))
@@ -80,7 +88,9 @@ def evaluate(model, vec_env, episodes_per_slot: int = 1) -> float:
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="cooperative_navigation_v0", choices=marl_envs.list_envs(), help="env name (default: %(default)s)")
-    parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)")
+    parser.add_argument(
+        "--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)"
+    )
     parser.add_argument("--steps", type=int, default=20_000, help="agent-steps of training (default: %(default)s)")
     parser.add_argument("--copies", type=int, default=4, help="env copies (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)

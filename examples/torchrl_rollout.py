@@ -182,8 +182,10 @@ def run(env_id: str = "cooperative_navigation_v0", steps: int = 50, num_envs: in
             print(f"  {group}: keys {keys}, reward per step {single['next', group, 'reward'].mean().item():.3f}")
         print(f"  {int(single['next', 'done'].sum())} episodes ended, state {tuple(single['state'].shape)}")
         print(f"  {single_rate:,.0f} env steps/s (one env)")
-        print(f"BatchedTorchRLEnv({env_id}, num_envs={num_envs}): observation {tuple(many['agents', 'observation'].shape)}, "
-              f"reward per step {many['next', 'agents', 'reward'].mean().item():.3f}, {int(many['next', 'done'].sum())} episodes ended")  # fmt: skip
+        print(
+            f"BatchedTorchRLEnv({env_id}, num_envs={num_envs}): observation {tuple(many['agents', 'observation'].shape)}, "
+            f"reward per step {many['next', 'agents', 'reward'].mean().item():.3f}, {int(many['next', 'done'].sum())} episodes ended"
+        )
         print(f"  {batched_rate:,.0f} env steps/s ({num_envs} sub-envs)")
     return single, many
 
@@ -191,7 +193,9 @@ def run(env_id: str = "cooperative_navigation_v0", steps: int = 50, num_envs: in
 def main(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="cooperative_navigation_v0", choices=marl_envs.list_envs(), help="env name (default: %(default)s)")
-    parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)")
+    parser.add_argument(
+        "--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="env keyword argument (repeatable)"
+    )
     parser.add_argument("--steps", type=int, default=50, help="rollout length (default: %(default)s)")
     parser.add_argument("--num-envs", type=int, default=64, help="sub-envs of the batched route (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)

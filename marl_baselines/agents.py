@@ -63,7 +63,9 @@ class AgentOptions:
         if self.agent != "mlp" and self.graph == "env" and not getattr(env, "has_adjacency", False):
             source = getattr(env, "source", "native")
             why = "the pettingzoo source carries no adjacency" if source == "pettingzoo" else f"{env.name} has no agent graph"
-            raise ValueError(f"graph='env' needs the env's adjacency, and {why}; use graph='full' (or an env with a graph, e.g. target_grid_v0, or cooperative_navigation_v0 with comm_radius)")
+            raise ValueError(
+                f"graph='env' needs the env's adjacency, and {why}; use graph='full' (or an env with a graph, e.g. target_grid_v0, or cooperative_navigation_v0 with comm_radius)"
+            )
 
     def adjacency(self, out) -> torch.Tensor | None:
         """The graph to pass to the agent network for a step record ``out`` (None: fully connected)."""
@@ -85,14 +87,25 @@ def build_agent_network(
     if options.agent == "mlp":
         return AgentNetwork(input_size, output_size, n_agents, hidden_size, recurrent, share_parameters, agent_id)
     if not share_parameters:
-        raise ValueError(f"share_parameters=False is not supported with agent={options.agent!r}: communicating agents share one network (expected share_parameters=True)")
+        raise ValueError(
+            f"share_parameters=False is not supported with agent={options.agent!r}: communicating agents share one network (expected share_parameters=True)"
+        )
     if hidden_size % options.heads:
         raise ValueError(f"heads must divide hidden_size for agent={options.agent!r}: got heads={options.heads}, hidden_size={hidden_size}")
     if options.agent == "tarmac":
         return TarMACNetwork(
-            input_size, output_size, n_agents, hidden_size, recurrent, agent_id, options.comm, options.comm_rounds,
-            options.heads, options.key_size, options.comm_gate,
-        )  # fmt: skip
+            input_size,
+            output_size,
+            n_agents,
+            hidden_size,
+            recurrent,
+            agent_id,
+            options.comm,
+            options.comm_rounds,
+            options.heads,
+            options.key_size,
+            options.comm_gate,
+        )
     return GraphAgentNetwork(input_size, output_size, n_agents, hidden_size, recurrent, options.comm, options.num_layers, options.heads)
 
 

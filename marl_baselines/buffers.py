@@ -141,9 +141,11 @@ class EpisodeBuffer:
     def _allocate(self, lead: int, length: int, source: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Zeroed fields of ``lead`` episodes of ``length`` steps, holding ``source`` (fields no larger) in their leading corner."""
         return {
-            name: _zeros_holding((lead, length + (name not in _STEP_FIELDS), *shape), dtype, self.device, None if source is None else source[name])
+            name: _zeros_holding(
+                (lead, length + (name not in _STEP_FIELDS), *shape), dtype, self.device, None if source is None else source[name]
+            )
             for name, (shape, dtype) in self._fields.items()
-        }  # fmt: skip
+        }
 
     def _reserve(self, episodes: int, length: int) -> None:
         """Make room for ``episodes`` stored episodes (at most ``capacity``) and staged or stored
@@ -276,9 +278,15 @@ class EpisodeBuffer:
         length = self.length if self.sync_free else int(picked["filled"].sum(1).max())
         picked = {k: v[:, : length if k in _STEP_FIELDS else length + 1] for k, v in picked.items()}
         return EpisodeBatch(
-            picked["obs"], picked["state"], picked["alive"], picked.get("action_mask"),
-            picked["actions"], picked["reward"], picked["terminal"], picked["filled"],
-        )  # fmt: skip
+            picked["obs"],
+            picked["state"],
+            picked["alive"],
+            picked.get("action_mask"),
+            picked["actions"],
+            picked["reward"],
+            picked["terminal"],
+            picked["filled"],
+        )
 
     def sample_chunks(self, batch_size: int, chunk_length: int, burn_in: int = 0, generator: torch.Generator | None = None) -> EpisodeBatch:
         """Fixed-length pieces of stored episodes, for recurrent agents (R2D2's stored sequences).
@@ -314,9 +322,16 @@ class EpisodeBuffer:
         filled = picked["filled"] & inside
         learn = filled & (steps >= start[:, None]) & (steps < (start + chunk_length)[:, None])
         return EpisodeBatch(
-            picked["obs"], picked["state"], picked["alive"], picked.get("action_mask"),
-            picked["actions"], picked["reward"], picked["terminal"] & filled, filled, learn,
-        )  # fmt: skip
+            picked["obs"],
+            picked["state"],
+            picked["alive"],
+            picked.get("action_mask"),
+            picked["actions"],
+            picked["reward"],
+            picked["terminal"] & filled,
+            filled,
+            learn,
+        )
 
     def state_dict(self) -> dict:
         """The stored episodes and the staged ones, cut to the longest of them (copies: a view would
@@ -329,10 +344,16 @@ class EpisodeBuffer:
             return {name: tensor[:count, : held + (name not in _STEP_FIELDS)].clone() for name, tensor in fields.items()}
 
         return {
-            "storage": cut(self.storage, size), "staging": cut(self.staging, self.num_envs), "step_index": self.step_index.clone(),
-            "next_slot": int(self.next_slot), "size": size, "steps_since_start": self._steps_since_start,
-            "rows": self.rows, "length": self.length, "most_stored": self._most_stored,
-        }  # fmt: skip
+            "storage": cut(self.storage, size),
+            "staging": cut(self.staging, self.num_envs),
+            "step_index": self.step_index.clone(),
+            "next_slot": int(self.next_slot),
+            "size": size,
+            "steps_since_start": self._steps_since_start,
+            "rows": self.rows,
+            "length": self.length,
+            "most_stored": self._most_stored,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         # Checkpoints from before the buffers grew hold the whole preallocated storage and no "rows".
@@ -373,10 +394,20 @@ class RolloutBuffer:
         self.ended = torch.zeros(shape, dtype=torch.bool, device=self.device)  # terminated or truncated
         # What an algorithm stores besides (obs, actions, log-probabilities, ...): name -> (shape of one
         # vectorised step, dtype), kept as ``[steps, *shape]``.
-        self.extra = {name: torch.zeros(steps, *step_shape, dtype=dtype, device=self.device) for name, (step_shape, dtype) in (extra or {}).items()}
+        self.extra = {
+            name: torch.zeros(steps, *step_shape, dtype=dtype, device=self.device) for name, (step_shape, dtype) in (extra or {}).items()
+        }
         self.position = 0
 
-    def add(self, value: torch.Tensor, reward: torch.Tensor, final_value: torch.Tensor, terminated: torch.Tensor, truncated: torch.Tensor, **extra: torch.Tensor) -> None:
+    def add(
+        self,
+        value: torch.Tensor,
+        reward: torch.Tensor,
+        final_value: torch.Tensor,
+        terminated: torch.Tensor,
+        truncated: torch.Tensor,
+        **extra: torch.Tensor,
+    ) -> None:
         """All ``[B, N]``: V(obs_t), r_t, V(final_obs_t) (0 where terminated), and the end flags of step t;
         ``extra``: this step's entry of every field declared with ``extra`` at construction."""
         t = self.position
@@ -415,9 +446,14 @@ class RolloutBuffer:
 
     def state_dict(self) -> dict:
         return {
-            "reward": self.reward, "value": self.value, "final_value": self.final_value, "terminated": self.terminated,
-            "ended": self.ended, "extra": self.extra, "position": self.position,
-        }  # fmt: skip
+            "reward": self.reward,
+            "value": self.value,
+            "final_value": self.final_value,
+            "terminated": self.terminated,
+            "ended": self.ended,
+            "extra": self.extra,
+            "position": self.position,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for name in ("reward", "value", "final_value", "terminated", "ended"):
@@ -450,7 +486,10 @@ class TransitionBuffer:
 
     def _allocate(self, rows: int, source: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Zeroed fields of ``rows`` transitions, holding ``source`` (no more rows) in their first rows."""
-        return {name: _zeros_holding((rows, *shape), dtype, self.device, None if source is None else source[name]) for name, (shape, dtype) in self._fields.items()}
+        return {
+            name: _zeros_holding((rows, *shape), dtype, self.device, None if source is None else source[name])
+            for name, (shape, dtype) in self._fields.items()
+        }
 
     def __len__(self) -> int:
         return self.size
@@ -480,7 +519,12 @@ class TransitionBuffer:
 
     def state_dict(self) -> dict:
         """The ``size`` stored transitions (copies: a view would save its whole storage), the counters and ``rows``."""
-        return {"storage": {name: tensor[: self.size].clone() for name, tensor in self.storage.items()}, "next_slot": self.next_slot, "size": self.size, "rows": self.rows}
+        return {
+            "storage": {name: tensor[: self.size].clone() for name, tensor in self.storage.items()},
+            "next_slot": self.next_slot,
+            "size": self.size,
+            "rows": self.rows,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         # Checkpoints from before the buffer grew hold all capacity rows and no "rows".

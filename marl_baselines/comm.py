@@ -61,6 +61,7 @@ __all__ = [
     "masked_softmax",
 ]
 
+
 # ---------------------------------------------------------------------- attention
 def communication_mask(
     n_agents: int,
@@ -158,7 +159,9 @@ class GraphAttentionLayer(nn.Module):
         z = z.transpose(-2, -3)  # [..., h, N, d]
         # dynamic attention (GATv2): the non-linearity comes before the product with a, so how a
         # receiver ranks the senders depends on the receiver (GAT's a . [z_i, z_j] ranks them alike for all)
-        pairs = F.leaky_relu(self.attend_receiver[:, None, None] * z[..., :, None, :] + z[..., None, :, :], self.negative_slope)  # [..., h, N, N, d]
+        pairs = F.leaky_relu(
+            self.attend_receiver[:, None, None] * z[..., :, None, :] + z[..., None, :, :], self.negative_slope
+        )  # [..., h, N, N, d]
         scores = (pairs * self.attend_sender[:, None, None]).sum(-1)  # [..., h, N receivers, N senders]
         weights = masked_softmax(scores, mask)
         out = (weights @ z).transpose(-2, -3).flatten(-2)  # [..., N, h * d]
@@ -195,7 +198,9 @@ class _CommunicatingNetwork(nn.Module):
     def _embed(self, obs: torch.Tensor) -> torch.Tensor:
         if self.agent_id:
             if obs.shape[-2] != self.n_agents:
-                raise ValueError(f"this network appends one-hot ids for {self.n_agents} agents and got {obs.shape[-2]}; agent_id=False (or agent='gnn') runs on any number")
+                raise ValueError(
+                    f"this network appends one-hot ids for {self.n_agents} agents and got {obs.shape[-2]}; agent_id=False (or agent='gnn') runs on any number"
+                )
             obs = torch.cat((obs, self.ids.expand(*obs.shape[:-1], self.n_agents)), -1)
         return F.relu(self.input(obs))
 
@@ -220,7 +225,11 @@ class _CommunicatingNetwork(nn.Module):
         return state, state, None
 
     def forward(
-        self, obs: torch.Tensor, hidden: torch.Tensor | None = None, alive: torch.Tensor | None = None, adjacency: torch.Tensor | None = None
+        self,
+        obs: torch.Tensor,
+        hidden: torch.Tensor | None = None,
+        alive: torch.Tensor | None = None,
+        adjacency: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One step: ``obs [..., N, O]`` (and the hidden state ``[..., N, H]``) to ``[..., N, output]`` and the new hidden state."""
         mask = self._mask(obs, alive, adjacency)

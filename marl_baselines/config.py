@@ -81,7 +81,11 @@ class RunConfig:
     """Debug: fail at the first host-device sync inside a training step (act, env step, store, update); implies sync_free."""
 
     def check(self) -> None:
-        check_ranges(self, at_least_one=("num_envs", "eval_episodes"), non_negative=("total_steps", "eval_interval", "checkpoint_interval", "threads"))
+        check_ranges(
+            self,
+            at_least_one=("num_envs", "eval_episodes"),
+            non_negative=("total_steps", "eval_interval", "checkpoint_interval", "threads"),
+        )
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.source not in ("native", "pettingzoo"):
@@ -98,7 +102,14 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
     # The quick-start job (make demo); its returns: benchmarks/results/returns_table.md.
     ("qmix", "goal_grid_v0"): {
         "run": {"total_steps": 60_000, "num_envs": 16, "eval_interval": 10_000},
-        "algo": {"epsilon_anneal_steps": 20_000, "learning_starts": 2_000, "train_every": 2, "batch_size": 32, "target_update_interval": 100, "lr": 1e-3},
+        "algo": {
+            "epsilon_anneal_steps": 20_000,
+            "learning_starts": 2_000,
+            "train_every": 2,
+            "batch_size": 32,
+            "target_update_interval": 100,
+            "lr": 1e-3,
+        },
     },
     # GRU agents, since each agent sees a 5x5 window of the grid; TD(lambda) targets carry a
     # target's reward back along the episode. The 20-step env of tests/test_learning_value_decomp.py
@@ -117,7 +128,10 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
     # listener stays between the landmarks for hundreds of thousands of steps. The agents learn to use
     # the env's channel, or with --agent tarmac / gnn and --env-arg silence_channel=true their own
     # messages (benchmarks/results/comm_ablation.md; tests/test_learning_comm.py).
-    ("mappo", "speaker_listener_v0"): {"run": {"total_steps": 240_000, "num_envs": 16, "eval_interval": 60_000}, "algo": {"lr": 2e-3, "hidden_size": 128}},
+    ("mappo", "speaker_listener_v0"): {
+        "run": {"total_steps": 240_000, "num_envs": 16, "eval_interval": 60_000},
+        "algo": {"lr": 2e-3, "hidden_size": 128},
+    },
     # Discrete cooperative navigation (mpe2's simple_spread_v3), sized for throughput: 256 envs, short
     # rollouts, few large minibatches, Adam at 2e-3 annealed to 0 over the run's 500k env steps, and
     # gamma 0.95 for the 25-step episodes (benchmarks/peers.py against JaxMARL; tests/test_learning_ppo.py).

@@ -95,12 +95,22 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from torch import distributed as dist
+from torch import nn
 
 from marl_baselines.config import resolve_device
 
-__all__ = ["World", "DataParallelParts", "AveragedGradients", "RankAgreement", "DistributedAlgorithm", "start", "stop", "average_gradients", "RANK_SEED_STRIDE"]
+__all__ = [
+    "World",
+    "DataParallelParts",
+    "AveragedGradients",
+    "RankAgreement",
+    "DistributedAlgorithm",
+    "start",
+    "stop",
+    "average_gradients",
+    "RANK_SEED_STRIDE",
+]
 
 RANK_SEED_STRIDE = 100_003
 """Rank r's algorithm (sampling) seed is ``seed + RANK_SEED_STRIDE * r``."""
@@ -188,7 +198,9 @@ def start(device: str) -> tuple[World, str]:
         torch.cuda.set_device(torch.device(device))
     if dist.is_initialized():
         if dist.get_world_size() != world.size or dist.get_rank() != world.rank:
-            raise RuntimeError(f"the existing process group (rank {dist.get_rank()} of {dist.get_world_size()}) is not the torchrun launch's (rank {world.rank} of {world.size})")
+            raise RuntimeError(
+                f"the existing process group (rank {dist.get_rank()} of {dist.get_world_size()}) is not the torchrun launch's (rank {world.rank} of {world.size})"
+            )
         return world, device
     # torch._dynamo (which the first optimiser imports) keeps a reference to a process group that exists
     # when it is imported: the group then outlives destroy_process_group, and gloo's threads abort the
@@ -348,7 +360,9 @@ class DistributedAlgorithm:
         if not dist.is_available() or not dist.is_initialized():
             raise RuntimeError("DistributedAlgorithm needs an initialised process group (marl_baselines.distributed.start under torchrun)")
         if not callable(getattr(algorithm, "data_parallel_parts", None)):
-            raise TypeError(f"{type(algorithm).__name__} declares no data_parallel_parts() (marl_baselines.distributed.DataParallelParts): what its ranks share is unknown")
+            raise TypeError(
+                f"{type(algorithm).__name__} declares no data_parallel_parts() (marl_baselines.distributed.DataParallelParts): what its ranks share is unknown"
+            )
         self.algorithm = algorithm
         self.world = world or World(dist.get_rank(), dist.get_world_size())
         self.device = torch.device(getattr(algorithm, "device", "cpu"))
@@ -374,7 +388,9 @@ class DistributedAlgorithm:
     def act(self, out, hidden, explore: bool, env_steps: int = 0):
         return self.algorithm.act(out, hidden, explore, env_steps)
 
-    def observe(self, before, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+    def observe(
+        self, before, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after, env_steps: int
+    ) -> dict[str, float | torch.Tensor] | None:
         """The algorithm's ``observe``; the statistics of an update averaged over the ranks, as 0-d
         tensors on the device (every rank trains at the same steps, so every rank joins that all-reduce)."""
         stats = self.algorithm.observe(before, actions, act_info, after, env_steps)
@@ -436,7 +452,9 @@ class DistributedAlgorithm:
         flags = torch.tensor([float(differs)], device=_flag_device())
         dist.all_reduce(flags)
         if flags.item() > 0:
-            raise RuntimeError(f"the networks of {int(flags.item())} of {self.world.size} ranks differ from rank 0's: data-parallel training went out of step")
+            raise RuntimeError(
+                f"the networks of {int(flags.item())} of {self.world.size} ranks differ from rank 0's: data-parallel training went out of step"
+            )
 
     def _check_layout(self, tensors: list[torch.Tensor]) -> None:
         """Every rank holds the same tensors (count, sizes, dtypes), or no collective over them can work."""

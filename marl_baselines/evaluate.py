@@ -96,12 +96,13 @@ def evaluate(algo, env, seed: int) -> dict[str, float]:
             break
     mean, std = float(returns.mean()), float(returns.std()) if B > 1 else 0.0
     result = {
-        "return": mean, "return_ci95": 1.96 * std / math.sqrt(B), "success": float(success.float().mean()),
+        "return": mean,
+        "return_ci95": 1.96 * std / math.sqrt(B),
+        "success": float(success.float().mean()),
         "length": float(lengths.mean()),
-    }  # fmt: skip
+    }
     result.update({f"info/{k}": float(v.mean()) for k, v in infos.items()})
     return result
-
 
 
 def summary_table(result: RunResult) -> str:
@@ -114,8 +115,9 @@ def summary_table(result: RunResult) -> str:
         rows += [("wall time", f"{result.seconds:.1f} s"), ("env steps/s", f"{trained / max(result.seconds, 1e-9):,.0f}")]
     rows += [
         ("greedy return", f"{final.get('return', float('nan')):.2f} ± {final.get('return_ci95', float('nan')):.2f} (95% CI)"),
-        ("greedy success", f"{final.get('success', float('nan')):.0%}"), ("episode length", f"{final.get('length', float('nan')):.1f}"),
-    ]  # fmt: skip
+        ("greedy success", f"{final.get('success', float('nan')):.0%}"),
+        ("episode length", f"{final.get('length', float('nan')):.1f}"),
+    ]
     rows += [(key, f"{value:.3f}") for key, value in final.items() if key.startswith("info/")]
     rows.append(("logs", str(result.run_dir)))
     width = max(len(k) for k, _ in rows)

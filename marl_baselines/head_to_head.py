@@ -16,10 +16,9 @@ import math
 import numpy as np
 import torch
 
-from marl_envs import EnvStep
-
 from marl_baselines.buffers import episode_ended
 from marl_baselines.vec import make_vec_env
+from marl_envs import EnvStep
 
 __all__ = ["chips_per_hand", "sample_actions", "t_interval"]
 
@@ -61,7 +60,9 @@ def t_interval(values: torch.Tensor | np.ndarray, confidence: float = 0.95) -> t
 
 
 @torch.no_grad()
-def chips_per_hand(player, opponent, hands: int = 20_000, seed: int = 0, device: str | torch.device = "cpu", **env_kwargs) -> dict[str, float]:
+def chips_per_hand(
+    player, opponent, hands: int = 20_000, seed: int = 0, device: str | torch.device = "cpu", **env_kwargs
+) -> dict[str, float]:
     """Chips ``player`` wins per hand against ``opponent`` on ``poker_v0``: one hand in each of ``hands``
     envs at once, ``player`` on seat ``b % n_players`` of env b (every position equally often),
     ``opponent`` on the others (players as in the module doc). Returns ``mean``, ``ci95``

@@ -63,12 +63,23 @@ class ICMOptions:
 class ICM(nn.Module):
     """``obs [..., O], actions [...] (discrete, int64) or [..., A] (continuous), next_obs [..., O]``."""
 
-    def __init__(self, obs_size: int, action_size: int, discrete: bool, feature_size: int = 32, hidden_size: int = 64, eta: float = 0.01, beta: float = 0.2):
+    def __init__(
+        self,
+        obs_size: int,
+        action_size: int,
+        discrete: bool,
+        feature_size: int = 32,
+        hidden_size: int = 64,
+        eta: float = 0.01,
+        beta: float = 0.2,
+    ):
         super().__init__()
         self.action_size, self.discrete, self.eta, self.beta = action_size, discrete, eta, beta
         self.encoder = nn.Sequential(nn.Linear(obs_size, hidden_size), nn.ELU(), nn.Linear(hidden_size, feature_size))
         self.inverse_model = nn.Sequential(nn.Linear(2 * feature_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, action_size))
-        self.forward_model = nn.Sequential(nn.Linear(feature_size + action_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, feature_size))
+        self.forward_model = nn.Sequential(
+            nn.Linear(feature_size + action_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, feature_size)
+        )
 
     def _action_input(self, actions: torch.Tensor) -> torch.Tensor:
         return one_hot(actions, self.action_size) if self.discrete else actions.float()
@@ -82,7 +93,9 @@ class ICM(nn.Module):
         """``eta * 1/2 ||f(phi(o), a) - phi(o')||^2``, one per transition: ``[...]``."""
         return self.eta * self._forward_error(self.encoder(obs), actions, self.encoder(next_obs))
 
-    def loss(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
+    def loss(
+        self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor, weight: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         """``(1 - beta) L_inverse + beta L_forward`` averaged over the transitions with ``weight`` 1."""
         features, next_features = self.encoder(obs), self.encoder(next_obs)
         guess = self.inverse_model(torch.cat((features, next_features), -1))
@@ -110,7 +123,9 @@ class Curiosity:
         """Intrinsic rewards ``[..., N]``, 0 for agents that are not alive."""
         return self.module.intrinsic_reward(obs, actions, next_obs) * alive
 
-    def update(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor, alive: torch.Tensor) -> dict[str, float | torch.Tensor]:
+    def update(
+        self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor, alive: torch.Tensor
+    ) -> dict[str, float | torch.Tensor]:
         """One gradient step on the transitions of the alive agents; returns the two losses."""
         with torch.enable_grad():
             loss, stats = self.module.loss(obs, actions, next_obs, alive.float())

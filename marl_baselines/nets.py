@@ -104,7 +104,11 @@ class AgentNetwork(nn.Module):
         return F.relu(self.input(obs))
 
     def forward(
-        self, obs: torch.Tensor, hidden: torch.Tensor | None = None, alive: torch.Tensor | None = None, adjacency: torch.Tensor | None = None
+        self,
+        obs: torch.Tensor,
+        hidden: torch.Tensor | None = None,
+        alive: torch.Tensor | None = None,
+        adjacency: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One step: ``obs [..., N, O]`` (and the hidden state) to outputs ``[..., N, output]``."""
         x = self._embed(obs)

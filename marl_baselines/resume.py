@@ -22,7 +22,17 @@ from marl_baselines.config import RunConfig
 
 __all__ = ["RESUMABLE", "SavedRun", "read_run", "resume_settings", "check_run_of", "read_checkpoint"]
 
-RESUMABLE = ("total_steps", "eval_interval", "eval_episodes", "checkpoint_interval", "checkpoint_buffer", "progress", "tensorboard", "threads", "compile")
+RESUMABLE = (
+    "total_steps",
+    "eval_interval",
+    "eval_episodes",
+    "checkpoint_interval",
+    "checkpoint_buffer",
+    "progress",
+    "tensorboard",
+    "threads",
+    "compile",
+)
 """The run settings a resumed run may change. The others (``num_envs``, ``seed``, ``device``,
 ``source``, ``sync_free``, ``check_syncs``, ``log_dir``), every algorithm option and every env
 argument shape the networks, the envs or the state a checkpoint holds (or, for ``log_dir``, the run
@@ -56,7 +66,9 @@ def read_run(resume: str | Path) -> SavedRun:
     if missing:
         found = sorted(p.name for p in run_dir.iterdir())
         shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "") if found else "nothing"
-        raise ValueError(f"resume: {run_dir} has no {' and no '.join(missing)} (a run folder holds config.json and checkpoint.pt; found {shown})")
+        raise ValueError(
+            f"resume: {run_dir} has no {' and no '.join(missing)} (a run folder holds config.json and checkpoint.pt; found {shown})"
+        )
     try:
         record = json.loads((run_dir / "config.json").read_text())
         algo, env = record["algo"], record["env"]
@@ -65,7 +77,16 @@ def read_run(resume: str | Path) -> SavedRun:
         raise ValueError(f"resume: {run_dir / 'config.json'} is not a marl-train run's config ({type(error).__name__}: {error})") from None
     if algo not in ALGORITHMS:
         raise ValueError(f"resume: {run_dir} holds a run of {algo!r}, not an algorithm marl-train knows ({', '.join(ALGORITHMS)})")
-    return SavedRun(run_dir, checkpoint, algo, env, _known_fields(RunConfig, saved_run), _known_fields(ALGORITHMS[algo].config_class, saved_algo), dict(env_kwargs), record)
+    return SavedRun(
+        run_dir,
+        checkpoint,
+        algo,
+        env,
+        _known_fields(RunConfig, saved_run),
+        _known_fields(ALGORITHMS[algo].config_class, saved_algo),
+        dict(env_kwargs),
+        record,
+    )
 
 
 def _known_fields(config_class: type, values: dict):
@@ -123,7 +144,9 @@ def _shown(value: Any) -> str:
 def read_checkpoint(path: Path, device) -> dict:
     """``torch.load`` of a checkpoint, with a one-line ValueError for a missing or unreadable file."""
     if not path.is_file():
-        raise ValueError(f"resume: {path.parent} has no {path.name} (each rank resumes from its own checkpoint: run with as many ranks as the run had)")
+        raise ValueError(
+            f"resume: {path.parent} has no {path.name} (each rank resumes from its own checkpoint: run with as many ranks as the run had)"
+        )
     try:
         return torch.load(path, weights_only=False, map_location=device)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:

@@ -38,8 +38,6 @@ import torch
 from tqdm import tqdm
 
 import marl_envs
-from marl_envs.core.syncs import forbid_host_syncs
-from marl_envs.core.threads import torch_threads
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.buffers import episode_ended
 from marl_baselines.config import PRESETS, RunConfig, field_docs, resolve_device
@@ -49,6 +47,8 @@ from marl_baselines.distributed import stop as stop_distributed
 from marl_baselines.evaluate import RunResult, evaluate, summary_table
 from marl_baselines.resume import RESUMABLE, SavedRun, check_run_of, read_checkpoint, read_run, resume_settings
 from marl_baselines.vec import make_vec_env
+from marl_envs.core.syncs import forbid_host_syncs
+from marl_envs.core.threads import torch_threads
 
 __all__ = ["train", "build", "cli", "main", "env_argument", "RecentReturns"]
 
@@ -207,7 +207,9 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
         algo_config = ALGORITHMS[algo_name].config_class()
     world, device = start_distributed(run.device)
     if world.parallel:  # this rank's device and sampling seed; rank 0 keeps the run's seed
-        algo, env, eval_env = build(algo_name, env_name, dataclasses.replace(run, seed=world.seed(run.seed), device=device), algo_config, env_kwargs)
+        algo, env, eval_env = build(
+            algo_name, env_name, dataclasses.replace(run, seed=world.seed(run.seed), device=device), algo_config, env_kwargs
+        )
         algo = DistributedAlgorithm(algo, world)  # rank 0's networks everywhere, gradients averaged
     else:
         algo, env, eval_env = build(algo_name, env_name, run, algo_config, env_kwargs)
@@ -221,12 +223,18 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
         path = world.checkpoint_path(resume)  # RUN_DIR/checkpoint.pt; under torchrun rank r > 0 reads its own
         checkpoint = read_checkpoint(path, env.device)
         if checkpoint.get("world_size", 1) != world.size:
-            raise ValueError(f"{path} was saved by {checkpoint.get('world_size', 1)} rank(s); resume it with as many (--nproc-per-node), not {world.size}")
+            raise ValueError(
+                f"{path} was saved by {checkpoint.get('world_size', 1)} rank(s); resume it with as many (--nproc-per-node), not {world.size}"
+            )
         run_dir = path.parent
         env_steps, evaluations = checkpoint["env_steps"], checkpoint["evaluations"]
         if env_steps >= run.total_steps:  # nothing to train: no evaluation, no checkpoint, no log
             if world.main and not quiet:
-                where = f"{env_steps:,} of {run.total_steps:,} env steps" if env_steps == run.total_steps else f"{env_steps:,} env steps, past total_steps {run.total_steps:,}"
+                where = (
+                    f"{env_steps:,} of {run.total_steps:,} env steps"
+                    if env_steps == run.total_steps
+                    else f"{env_steps:,} env steps, past total_steps {run.total_steps:,}"
+                )
                 print(f"run already at {where}; nothing to train (pass --total-steps N to continue)")
             if world.parallel:
                 algo.close()
@@ -241,7 +249,10 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
             algo.start(out)
         if world.main:  # config.json: the settings the run goes on with, and where it was resumed
             record = {**saved.record, "run": dataclasses.asdict(run)}
-            record["resumes"] = [*record.get("resumes", []), {"env_steps": env_steps, "changed": {name: [old, new] for name, old, new in changes}}]
+            record["resumes"] = [
+                *record.get("resumes", []),
+                {"env_steps": env_steps, "changed": {name: [old, new] for name, old, new in changes}},
+            ]
             # written aside, then renamed: a crash mid-write never leaves a run without its settings
             (run_dir / "config.json.new").write_text(json.dumps(record, indent=2, default=str))
             (run_dir / "config.json.new").replace(run_dir / "config.json")
@@ -251,7 +262,13 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
                     print(f"resume: {name} {old} -> {new}")
     else:
         run_dir = _new_run_dir(Path(run.log_dir) / env_name / algo_name, run.seed, world)
-        config = {"algo": algo_name, "env": env_name, "run": dataclasses.asdict(run), "algo_config": dataclasses.asdict(algo_config), "env_kwargs": env_kwargs}
+        config = {
+            "algo": algo_name,
+            "env": env_name,
+            "run": dataclasses.asdict(run),
+            "algo_config": dataclasses.asdict(algo_config),
+            "env_kwargs": env_kwargs,
+        }
         if world.parallel:
             config["world_size"] = world.size
         if world.main:
@@ -265,7 +282,16 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
     progress = None
     if run.progress and not quiet and world.main:
         # disable=None: no bar when the output is not a terminal (logs, CI); evaluations still print
-        progress = tqdm(total=run.total_steps, initial=env_steps, unit="step", unit_scale=True, dynamic_ncols=True, mininterval=0.5, disable=None, desc=f"{algo_name} {env_name}")
+        progress = tqdm(
+            total=run.total_steps,
+            initial=env_steps,
+            unit="step",
+            unit_scale=True,
+            dynamic_ncols=True,
+            mininterval=0.5,
+            disable=None,
+            desc=f"{algo_name} {env_name}",
+        )
     start, start_steps = time.perf_counter(), env_steps
     next_eval = _next_multiple(env_steps, run.eval_interval)
     next_checkpoint = _next_multiple(env_steps, run.checkpoint_interval)
@@ -274,9 +300,14 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
 
     def save_checkpoint() -> None:
         checkpoint = {
-            "algo": algo.state_dict(include_buffer=run.checkpoint_buffer), "env": env, "out": out, "hidden": hidden,
-            "env_steps": env_steps, "evaluations": evaluations, "recent_returns": recent_returns.state_dict(),
-        }  # fmt: skip
+            "algo": algo.state_dict(include_buffer=run.checkpoint_buffer),
+            "env": env,
+            "out": out,
+            "hidden": hidden,
+            "env_steps": env_steps,
+            "evaluations": evaluations,
+            "recent_returns": recent_returns.state_dict(),
+        }
         if world.parallel:  # every rank saves its own envs, buffer and generator
             checkpoint["world_size"] = world.size
         torch.save(checkpoint, run_dir / world.checkpoint_name)
@@ -292,7 +323,9 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
         evaluations.append(result)
         logger.log("eval", env_steps, result)
         if run.progress and not quiet:
-            tqdm.write(f"[eval @ {env_steps:,}] return {result['return']:.2f} ± {result['return_ci95']:.2f}, success {result['success']:.0%}")
+            tqdm.write(
+                f"[eval @ {env_steps:,}] return {result['return']:.2f} ± {result['return_ci95']:.2f}, success {result['success']:.0%}"
+            )
 
     # Ctrl-C asks the loop to stop at the end of the current step, where the env, the buffer and the
     # counters agree: the checkpoint then resumes exactly. A second Ctrl-C stops at once.
@@ -330,10 +363,20 @@ def _train(algo_name, env_name, run: RunConfig, algo_config, env_kwargs, resume,
             if progress is not None:
                 progress.update(env.num_envs * world.size)
                 if progress.n % (env.num_envs * 50) < env.num_envs and (recent := recent_returns.mean()) is not None:
-                    progress.set_postfix(ret=f"{recent:.2f}", sps=f"{(env_steps - start_steps) / (time.perf_counter() - start):,.0f}", refresh=False)
+                    progress.set_postfix(
+                        ret=f"{recent:.2f}", sps=f"{(env_steps - start_steps) / (time.perf_counter() - start):,.0f}", refresh=False
+                    )
             if next_eval and env_steps >= next_eval:
                 recent = recent_returns.mean()
-                logger.log("train", env_steps, {**last_stats, "episode_return": 0.0 if recent is None else recent, "steps_per_second": (env_steps - start_steps) / (time.perf_counter() - start)})
+                logger.log(
+                    "train",
+                    env_steps,
+                    {
+                        **last_stats,
+                        "episode_return": 0.0 if recent is None else recent,
+                        "steps_per_second": (env_steps - start_steps) / (time.perf_counter() - start),
+                    },
+                )
                 run_evaluation()
                 next_eval += run.eval_interval
             if next_checkpoint and env_steps >= next_checkpoint:
@@ -423,14 +466,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("algo", nargs="?", help="algorithm: " + ", ".join(ALGORITHMS) + " (with --resume: optional, the run's)")
     parser.add_argument("env", nargs="?", help="a registered env name (marl_envs.list_envs()) (with --resume: optional, the run's)")
-    parser.add_argument("--env-arg", type=env_argument, action="append", default=[], metavar="KEY=VALUE", help="an env constructor argument (repeatable), e.g. --env-arg game=two_step")
     parser.add_argument(
-        "--resume", metavar="RUN_DIR",
+        "--env-arg",
+        type=env_argument,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an env constructor argument (repeatable), e.g. --env-arg game=two_step",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
         help="continue the run in RUN_DIR (the logs folder a run prints, LOG_DIR/ENV/ALGO/SEED-TIME, or its checkpoint.pt) with its own "
         "settings (its config.json: algorithm, env, env arguments, every option; no preset). ALGO and ENV may be left out (if given they "
         f"must be the run's). Options given again may change only {', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} "
         "(e.g. --total-steps to train on); any other must equal the saved value. Each change is printed and kept in config.json",
-    )  # fmt: skip
+    )
     parser.add_argument("--no-preset", action="store_true", help="ignore the tuned preset of this algorithm and env")
     classes: dict[type, list[str]] = {RunConfig: []}  # config class -> the algorithms that take it
     takers: dict[str, list[str]] = {}  # algorithm option -> the algorithms whose config has it
@@ -443,10 +494,18 @@ def _parser() -> argparse.ArgumentParser:
         groups.setdefault(tuple(names), []).append(option)
     # run options, then the options most algorithms share first (ties: the registry's order)
     for names, options in sorted(groups.items(), key=lambda item: -len(item[0]) if item[0] else -len(ALGORITHMS) - 1):
-        title = "run options" if not names else "options of every algorithm" if len(names) == len(ALGORITHMS) else f"options of {', '.join(names)}"
+        title = (
+            "run options"
+            if not names
+            else "options of every algorithm"
+            if len(names) == len(ALGORITHMS)
+            else f"options of {', '.join(names)}"
+        )
         group = parser.add_argument_group(title)
         for option in options:
-            _add_option(group, option, {cls: users for cls, users in classes.items() if any(f.name == option for f in dataclasses.fields(cls))})
+            _add_option(
+                group, option, {cls: users for cls, users in classes.items() if any(f.name == option for f in dataclasses.fields(cls))}
+            )
     return parser
 
 
@@ -467,8 +526,12 @@ def _add_option(group, name: str, classes: dict[type, list[str]]) -> None:
         help_text += f" (default: {next(iter(defaults))})"
     if kind is _boolean:
         # --icm alone means true; --icm false and --no-icm mean false
-        group.add_argument(option, dest=name, type=_boolean, nargs="?", const=True, default=argparse.SUPPRESS, metavar="BOOL", help=help_text)
-        group.add_argument("--no-" + option[2:], dest=name, action="store_const", const=False, default=argparse.SUPPRESS, help=f"same as {option} false")
+        group.add_argument(
+            option, dest=name, type=_boolean, nargs="?", const=True, default=argparse.SUPPRESS, metavar="BOOL", help=help_text
+        )
+        group.add_argument(
+            "--no-" + option[2:], dest=name, action="store_const", const=False, default=argparse.SUPPRESS, help=f"same as {option} false"
+        )
         return
     group.add_argument(option, dest=name, type=kind, default=argparse.SUPPRESS, metavar=str(first.type).upper(), help=help_text)
 
@@ -536,7 +599,9 @@ def configs_from_args(args: argparse.Namespace) -> tuple[str, str, RunConfig, An
     foreign = sorted(k for k in given if k not in run_fields | algo_fields | cli_only)
     if foreign:  # an option of another algorithm's config: refuse it rather than ignore it
         options = ", ".join("--" + k.replace("_", "-") for k in foreign)
-        raise ValueError(f"{options}: not an option of {algo} (its options: marl-train --help, under the headings naming {algo} or every algorithm)")
+        raise ValueError(
+            f"{options}: not an option of {algo} (its options: marl-train --help, under the headings naming {algo} or every algorithm)"
+        )
     run = RunConfig(**{**base.get("run", {}), **{k: v for k, v in given.items() if k in run_fields}})
     algo_config = config_class(**{**base.get("algo", {}), **{k: v for k, v in given.items() if k in algo_fields}})
     env_kwargs = dict(base.get("env", {}))
@@ -551,7 +616,9 @@ def cli(argv: list[str] | None = None) -> RunResult:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.resume is None and args.env is None:
-        parser.error("ALGO and ENV are required" + (f" (got only {args.algo!r})" if args.algo else "") + ", or --resume RUN_DIR to continue a run")
+        parser.error(
+            "ALGO and ENV are required" + (f" (got only {args.algo!r})" if args.algo else "") + ", or --resume RUN_DIR to continue a run"
+        )
     folders = [word for word in (args.algo, args.env) if args.resume is not None and word is not None and Path(word).is_dir()]
     if folders:  # a pattern such as --resume runs/demo/goal_grid_v0/qmix/0-* that matched several runs
         parser.error(f"--resume takes one run folder; got {', '.join([args.resume, *folders])}")

@@ -12,12 +12,12 @@ Importing the package also registers every env with PettingZoo (>= 1.27) as
 
 from __future__ import annotations
 
+from marl_envs.core import threads as _threads  # noqa: F401  (registers the after-fork hook: one torch thread in forked children)
 from marl_envs.core.actions import ActionSpec
 from marl_envs.core.batched import BatchedEnv, EnvStep, ResetNeeded
 from marl_envs.core.episode import EpisodeState
 from marl_envs.core.parallel import BatchedParallelEnv
 from marl_envs.core.registry import REGISTRY, EnvSpec, list_envs, make, make_batched, register, spec
-from marl_envs.core import threads as _threads  # noqa: F401  (registers the after-fork hook: one torch thread in forked children)
 
 __all__ = [
     "ActionSpec",
@@ -38,8 +38,16 @@ register(EnvSpec("goal_grid", 0, "marl_envs.envs.goal_grid:GoalGridEnv"))
 register(EnvSpec("target_grid", 0, "marl_envs.envs.target_grid:TargetGridEnv"))
 register(EnvSpec("coordination", 0, "marl_envs.envs.coordination:CoordinationEnv", renamed={"continuous": "continuous_actions"}))
 register(EnvSpec("matrix_game", 0, "marl_envs.envs.matrix_game:MatrixGameEnv"))
-register(EnvSpec("resource_allocation", 0, "marl_envs.envs.resource_allocation:ResourceAllocationEnv", renamed={"continuous": "continuous_actions"}))
-register(EnvSpec("autonomous_vehicles", 0, "marl_envs.envs.autonomous_vehicles:AutonomousVehiclesEnv", renamed={"continuous": "continuous_actions"}))
+register(
+    EnvSpec(
+        "resource_allocation", 0, "marl_envs.envs.resource_allocation:ResourceAllocationEnv", renamed={"continuous": "continuous_actions"}
+    )
+)
+register(
+    EnvSpec(
+        "autonomous_vehicles", 0, "marl_envs.envs.autonomous_vehicles:AutonomousVehiclesEnv", renamed={"continuous": "continuous_actions"}
+    )
+)
 register(EnvSpec("smart_grid", 0, "marl_envs.envs.smart_grid:SmartGridEnv", renamed={"continuous": "continuous_actions"}))
 register(EnvSpec("poker", 0, "marl_envs.envs.poker:PokerEnv", renamed={"n_players": "n_agents"}))
 register(EnvSpec("cooperative_navigation", 0, "marl_envs.envs.cooperative_navigation:CooperativeNavigationEnv"))

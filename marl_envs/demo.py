@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num-envs", type=int, default=4096, help="copies in the batched rollout")
     parser.add_argument("--seconds", type=float, default=1.0, help="time spent measuring each rate")
     parser.add_argument("--episodes", type=int, default=20, help="random episodes per env")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default, one per core; default 1, as marl-train)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (0: torch's default, one per core; default 1, as marl-train)"
+    )
     args = parser.parse_args(argv)
     with torch_threads(args.threads):
         _tour(args)
@@ -38,7 +40,17 @@ def main(argv: list[str] | None = None) -> None:
 
 def _tour(args) -> None:
 
-    header = ("env", "agents", "obs space", "action space", "state", "random return", "ep. length", "PettingZoo steps/s", f"batched env-steps/s (B={args.num_envs})")
+    header = (
+        "env",
+        "agents",
+        "obs space",
+        "action space",
+        "state",
+        "random return",
+        "ep. length",
+        "PettingZoo steps/s",
+        f"batched env-steps/s (B={args.num_envs})",
+    )
     rows = []
     for env_id in marl_envs.list_envs():
         env = marl_envs.make(env_id)
@@ -46,10 +58,19 @@ def _tour(args) -> None:
         mean_return, mean_length = random_rollout(env, args.episodes, seed=0)
         single = pettingzoo_rate(marl_envs.make(env_id), args.seconds)
         batched = batched_rate(marl_envs.make_batched(env_id, args.num_envs, "cpu"), args.seconds)
-        rows.append((
-            env_id, str(len(env.possible_agents)), _space(env.observation_space(first)), _space(env.action_space(first)),
-            _space(env.state_space), f"{mean_return:.2f}", f"{mean_length:.1f}", f"{single:,.0f}", f"{batched:,.0f}",
-        ))  # fmt: skip
+        rows.append(
+            (
+                env_id,
+                str(len(env.possible_agents)),
+                _space(env.observation_space(first)),
+                _space(env.action_space(first)),
+                _space(env.state_space),
+                f"{mean_return:.2f}",
+                f"{mean_length:.1f}",
+                f"{single:,.0f}",
+                f"{batched:,.0f}",
+            )
+        )
     print(f"marl_envs demo: {len(rows)} environments, torch {torch.__version__}, {torch.get_num_threads()} threads, CPU\n")
     print(markdown_table(header, rows))
 

@@ -231,8 +231,7 @@ def best_response(payoffs: Any, player: int, strategies: Sequence[Any], atol: fl
     if len(strategies) == n_players:
         if strategies[player] is not None:
             raise ValueError(
-                f"with one strategy per player, the entry of player {player} (the one responding) must be None, "
-                f"got {strategies[player]!r}"
+                f"with one strategy per player, the entry of player {player} (the one responding) must be None, got {strategies[player]!r}"
             )
         strategies = strategies[:player] + strategies[player + 1 :]
     elif len(strategies) != n_players - 1:

@@ -140,7 +140,9 @@ class PokerGame:
             )
         ranks_dealt = self.deals % rules.ranks
         board = ranks_dealt[:, n] if rules.has_board else None
-        strength = np.array([[rules.strength(int(r), None if board is None else int(board[d])) for r in ranks_dealt[d, :n]] for d in range(D)])
+        strength = np.array(
+            [[rules.strength(int(r), None if board is None else int(board[d])) for r in ranks_dealt[d, :n]] for d in range(D)]
+        )
 
         self.payoffs: dict[int, np.ndarray] = {}
         """``{terminal node: [N, D]}``: each player's chips won or lost, per deal."""
@@ -523,9 +525,16 @@ def kuhn_equilibrium(alpha: float) -> dict[str, list[float]]:
         return [1 - p_call, 0.0, p_call, 0.0]
 
     return {
-        "J:": open_(alpha), "Q:": open_(0.0), "K:": open_(3 * alpha),
-        "J:kr": answer(0.0), "Q:kr": answer(alpha + 1 / 3), "K:kr": answer(1.0),
-        "J:k": open_(1 / 3), "Q:k": open_(0.0), "K:k": open_(1.0),
-        "J:r": answer(0.0), "Q:r": answer(1 / 3), "K:r": answer(1.0),
-    }  # fmt: skip
-
+        "J:": open_(alpha),
+        "Q:": open_(0.0),
+        "K:": open_(3 * alpha),
+        "J:kr": answer(0.0),
+        "Q:kr": answer(alpha + 1 / 3),
+        "K:kr": answer(1.0),
+        "J:k": open_(1 / 3),
+        "Q:k": open_(0.0),
+        "K:k": open_(1.0),
+        "J:r": answer(0.0),
+        "Q:r": answer(1 / 3),
+        "K:r": answer(1.0),
+    }

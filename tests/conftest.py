@@ -46,9 +46,14 @@ def margin(request, seed):
         path = os.environ.get("MARL_MARGINS_FILE")
         if path:
             record = {
-                "test": request.node.nodeid, "quantity": quantity, "value": value, "bound": bound,
-                "kind": "at_least" if at_least is not None else "at_most", "seed": seed, "threads": THREADS,
-            }  # fmt: skip
+                "test": request.node.nodeid,
+                "quantity": quantity,
+                "value": value,
+                "bound": bound,
+                "kind": "at_least" if at_least is not None else "at_most",
+                "seed": seed,
+                "threads": THREADS,
+            }
             with open(path, "a") as file:
                 file.write(json.dumps(record) + "\n")
         if at_least is not None:

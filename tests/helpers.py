@@ -16,7 +16,9 @@ THREADS = int(os.environ.get("MARL_TEST_THREADS", "1"))
 def quiet_run(tmp_path, **kwargs) -> RunConfig:
     """Run settings for tests: logs under tmp_path, no progress bar, no TensorBoard, evaluation only at
     the end, ``THREADS`` torch threads."""
-    return RunConfig(**{"log_dir": str(tmp_path), "progress": False, "tensorboard": False, "eval_interval": 0, "threads": THREADS, **kwargs})
+    return RunConfig(
+        **{"log_dir": str(tmp_path), "progress": False, "tensorboard": False, "eval_interval": 0, "threads": THREADS, **kwargs}
+    )
 
 
 def random_play(env, episodes: int, **env_kwargs) -> dict[str, float]:

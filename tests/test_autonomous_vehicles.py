@@ -65,9 +65,7 @@ def test_one_step_by_hand():
     # vehicle 2's nearest is vehicle 3 (80 - 52.5 = 27.5 ahead) rather than vehicle 1 (31.5 behind)
     np.testing.assert_allclose(obs["vehicle_2"], [0.525, 1.25, 1.0, 0.275, -25 / 20, 27.5 / 20], rtol=1e-5)
     np.testing.assert_allclose(obs["vehicle_3"], [0.8, 0, 0.6, -0.275, 25 / 20, 27.5 / 20], rtol=1e-5)
-    np.testing.assert_allclose(
-        env.state(), [0.1053, 0.21, 0.525, 0.8, 5.3 / 20, 0.5, 1.25, 0, 0.75, 0.5, 1.0, 0.6], rtol=1e-5
-    )
+    np.testing.assert_allclose(env.state(), [0.1053, 0.21, 0.525, 0.8, 5.3 / 20, 0.5, 1.25, 0, 0.75, 0.5, 1.0, 0.6], rtol=1e-5)
     assert not any(terminations.values()) and not any(truncations.values())
 
 

@@ -14,11 +14,10 @@ import torch
 
 from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
 from marl_baselines.buffers import EpisodeBuffer, RolloutBuffer
+from marl_baselines.config import RunConfig
 from marl_baselines.nets import AgentLinear, AgentNetwork, QMixer, VDNMixer, masked_argmax
 from marl_baselines.train import cli, main, train
-from marl_baselines.config import RunConfig
 from marl_baselines.vec import make_vec_env
-
 
 
 def quiet_run(tmp_path, **kwargs):
@@ -227,9 +226,11 @@ def test_episode_chunks_are_slices_of_stored_episodes_with_burn_in():
         n = int(batch.filled[row].sum())  # the window's steps inside the episode
         assert batch.filled[row, :n].all()
         matches = [
-            (e, first) for e in range(len(buffer)) for first in range(10)
+            (e, first)
+            for e in range(len(buffer))
+            for first in range(10)
             if torch.equal(stored["obs"][e, first : first + n + 1], batch.obs[row, : n + 1])
-        ]  # fmt: skip
+        ]
         assert len(matches) == 1, row
         e, first = matches[0]
         learn = batch.learn[row].nonzero().squeeze(-1).tolist()
@@ -318,7 +319,12 @@ def test_gae_worked_by_hand():
 def test_bad_configuration_fails_before_training(tmp_path):
     for algo, env, kwargs, message in [
         ("qmax", "goal_grid_v0", {}, "unknown algorithm 'qmax'; choose from iql, vdn, qmix"),
-        ("qmix", "coordination_v0", {}, "qmix needs discrete actions, and coordination_v0 has continuous ones \\(pass --env-arg continuous_actions=False\\)"),
+        (
+            "qmix",
+            "coordination_v0",
+            {},
+            "qmix needs discrete actions, and coordination_v0 has continuous ones \\(pass --env-arg continuous_actions=False\\)",
+        ),
         ("qmix", "goal_grid_v0", {"total_steps": -5}, "total_steps must be >= 0"),
         ("qmix", "no_such_env", {}, "unknown environment 'no_such_env'"),
     ]:
@@ -326,7 +332,9 @@ def test_bad_configuration_fails_before_training(tmp_path):
             train(algo, env, quiet_run(tmp_path, **kwargs))
     with pytest.raises(ValueError, match="lr must be >= 0"):
         train("qmix", "goal_grid_v0", quiet_run(tmp_path), ValueDecompConfig(lr=-1))
-    with pytest.raises(ValueError, match="burn_in warms up the hidden state before a chunk: it needs chunk_length >= 1, got burn_in=4 with chunk_length=0"):
+    with pytest.raises(
+        ValueError, match="burn_in warms up the hidden state before a chunk: it needs chunk_length >= 1, got burn_in=4 with chunk_length=0"
+    ):
         train("qmix", "goal_grid_v0", quiet_run(tmp_path), ValueDecompConfig(recurrent=True, burn_in=4))
     assert not any(tmp_path.iterdir())  # nothing was started
 
@@ -337,14 +345,56 @@ def test_command_line_help_and_options(capsys, tmp_path):
     text = capsys.readouterr().out
     for expected in ("qmix", "goal_grid_v0", "--total-steps", "--epsilon-anneal-steps", "(default: 0.99)", "--env-arg"):
         assert expected in text
-    result = cli(["vdn", "matrix_game_v0", "--env-arg", "game=two_step", "--total-steps", "64", "--num-envs", "4",
-                   "--eval-episodes", "2", "--learning-starts", "0", "--batch-size", "2", "--log-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false"])  # fmt: skip
+    result = cli(
+        [
+            "vdn",
+            "matrix_game_v0",
+            "--env-arg",
+            "game=two_step",
+            "--total-steps",
+            "64",
+            "--num-envs",
+            "4",
+            "--eval-episodes",
+            "2",
+            "--learning-starts",
+            "0",
+            "--batch-size",
+            "2",
+            "--log-dir",
+            str(tmp_path),
+            "--progress",
+            "false",
+            "--tensorboard",
+            "false",
+        ]
+    )
     assert result.env_steps == 64 and (result.run_dir / "eval.csv").exists() and (result.run_dir / "checkpoint.pt").exists()
     final = result.evaluations[-1]  # when it ended, and how long the evaluation itself took
     assert 0 < final["eval_seconds"] <= final["seconds"] <= result.seconds
     assert "| greedy return" in capsys.readouterr().out
     # the console script's status after a finished run is 0 (a RunResult would make it 1)
-    assert main(["iql", "matrix_game_v0", "--total-steps", "16", "--num-envs", "4", "--eval-episodes", "2", "--log-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false"]) == 0
+    assert (
+        main(
+            [
+                "iql",
+                "matrix_game_v0",
+                "--total-steps",
+                "16",
+                "--num-envs",
+                "4",
+                "--eval-episodes",
+                "2",
+                "--log-dir",
+                str(tmp_path),
+                "--progress",
+                "false",
+                "--tensorboard",
+                "false",
+            ]
+        )
+        == 0
+    )
     with pytest.raises(SystemExit) as exit_status:
         main(["qmix", "goal_grid_v0", "--total-steps", "-1"])
     assert exit_status.value.code == 2
@@ -355,7 +405,9 @@ def test_resume_continues_exactly(tmp_path):
     config = dict(learning_starts=200, batch_size=8, train_every=2, epsilon_anneal_steps=2000, target_update_interval=10)
     run = dict(num_envs=4, seed=3)
     first = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=1200, **run), ValueDecompConfig(**config))
-    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=2400, **run), ValueDecompConfig(**config), resume=first.run_dir)
+    resumed = train(
+        "qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=2400, **run), ValueDecompConfig(**config), resume=first.run_dir
+    )
     whole = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "b", total_steps=2400, **run), ValueDecompConfig(**config))
     assert resumed.env_steps == whole.env_steps == 2400
     a = torch.load(resumed.run_dir / "checkpoint.pt", weights_only=False)["algo"]
@@ -374,7 +426,9 @@ def test_checkpoint_of_short_episodes_is_sized_by_what_the_buffer_holds(tmp_path
     from marl_baselines.algos import ALGORITHMS
 
     config = ALGORITHMS[algo].config_class(learning_starts=40, batch_size=8)
-    result = train(algo, "matrix_game_v0", quiet_run(tmp_path, total_steps=200, num_envs=4, sync_free=sync_free), config, {"game": "two_step"})
+    result = train(
+        algo, "matrix_game_v0", quiet_run(tmp_path, total_steps=200, num_envs=4, sync_free=sync_free), config, {"game": "two_step"}
+    )
     path = result.run_dir / "checkpoint.pt"
     checkpoint = torch.load(path, weights_only=False)
     buffer = checkpoint["algo"]["buffer"]
@@ -397,7 +451,14 @@ def test_resume_is_exact_while_the_episode_buffer_grows(tmp_path, sync_free):
     run, env_kwargs = dict(num_envs=4, seed=1, sync_free=sync_free), {"size": 3, "max_cycles": 10}
     first = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=120, **run), ValueDecompConfig(**config), env_kwargs)
     stopped = torch.load(first.run_dir / "checkpoint.pt", weights_only=False)["algo"]
-    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=400, **run), ValueDecompConfig(**config), env_kwargs, resume=first.run_dir)
+    resumed = train(
+        "qmix",
+        "goal_grid_v0",
+        quiet_run(tmp_path / "a", total_steps=400, **run),
+        ValueDecompConfig(**config),
+        env_kwargs,
+        resume=first.run_dir,
+    )
     whole = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "b", total_steps=400, **run), ValueDecompConfig(**config), env_kwargs)
     a = torch.load(resumed.run_dir / "checkpoint.pt", weights_only=False)["algo"]
     b = torch.load(whole.run_dir / "checkpoint.pt", weights_only=False)["algo"]
@@ -424,7 +485,12 @@ def test_checkpoint_without_the_buffer_holds_none_and_resumes_with_an_empty_one(
 
 
 def test_pettingzoo_source_trains(tmp_path):
-    result = train("qmix", "goal_grid_v0", quiet_run(tmp_path, total_steps=400, num_envs=2, source="pettingzoo"), ValueDecompConfig(learning_starts=100, batch_size=2))
+    result = train(
+        "qmix",
+        "goal_grid_v0",
+        quiet_run(tmp_path, total_steps=400, num_envs=2, source="pettingzoo"),
+        ValueDecompConfig(learning_starts=100, batch_size=2),
+    )
     assert result.env_steps == 400 and math.isfinite(result.final["return"])
 
 
@@ -445,7 +511,9 @@ def test_ctrl_c_stops_at_a_step_boundary_and_resumes_exactly(tmp_path, monkeypat
     (run_dir,) = (tmp_path / "a" / "goal_grid_v0" / "qmix").iterdir()
     assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["env_steps"] == 50 * 4  # the step finished
     monkeypatch.setattr(ValueDecomposition, "observe", original)
-    resumed = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=800, num_envs=4), ValueDecompConfig(**config), resume=run_dir)
+    resumed = train(
+        "qmix", "goal_grid_v0", quiet_run(tmp_path / "a", total_steps=800, num_envs=4), ValueDecompConfig(**config), resume=run_dir
+    )
     whole = train("qmix", "goal_grid_v0", quiet_run(tmp_path / "b", total_steps=800, num_envs=4), ValueDecompConfig(**config))
     a = torch.load(resumed.run_dir / "checkpoint.pt", weights_only=False)["algo"]["agent"]
     b = torch.load(whole.run_dir / "checkpoint.pt", weights_only=False)["algo"]["agent"]
@@ -484,7 +552,13 @@ def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path, mon
 def test_training_curve_leaves_every_evaluation_out(tmp_path):
     """RunResult.training_curve: at each of this session's evaluations, the wall time so far minus
     every evaluation up to it; training_seconds: the session's wall time minus all of them."""
-    result = train("vdn", "matrix_game_v0", RunConfig(total_steps=64, num_envs=4, eval_interval=16, eval_episodes=2, log_dir=str(tmp_path), progress=False, tensorboard=False), None, {"game": "two_step"})
+    result = train(
+        "vdn",
+        "matrix_game_v0",
+        RunConfig(total_steps=64, num_envs=4, eval_interval=16, eval_episodes=2, log_dir=str(tmp_path), progress=False, tensorboard=False),
+        None,
+        {"game": "two_step"},
+    )
     curve = result.training_curve()
     assert [steps for steps, _, _ in curve] == [16, 32, 48, 64]
     spent = 0.0

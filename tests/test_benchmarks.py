@@ -19,7 +19,12 @@ def test_quick_mode_prints_its_table(script):
 
 
 def test_returns_table_plots_learning_curves(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "returns_table.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "returns_table.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     table = (tmp_path / "returns_table.md").read_text()
     assert "| cooperative_navigation_v0 | random policy |" in table and "| cooperative_navigation_v0 | mappo " in table
@@ -27,7 +32,12 @@ def test_returns_table_plots_learning_curves(tmp_path):
 
 
 def test_env_throughput_quick_mode_writes_its_table_and_plot(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "env_throughput.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "env_throughput.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     table = (tmp_path / "env_throughput_cpu.md").read_text()
     assert "command: python benchmarks/env_throughput.py --quick" in table
@@ -39,16 +49,31 @@ def test_env_throughput_quick_mode_writes_its_table_and_plot(tmp_path):
 
 
 def test_comm_ablation_quick_mode_writes_its_tables(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "comm_ablation.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "comm_ablation.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     table = (tmp_path / "comm_ablation.md").read_text()
     assert "command: python benchmarks/comm_ablation.py --quick" in table
     first_cells = {line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")}
     rows = (
-        "(a) mlp, env channel", "tarmac, env channel silenced", "tarmac, env channel silenced, --no-comm", "gnn, env channel silenced",
-        "gnn, env channel silenced, --no-comm", "(c) mlp, env channel silenced", "**tarmac: comm - no-comm (same seed)**",
-        "**gnn: comm - no-comm (same seed)**", "tarmac", "gnn, --no-comm", "random policy", "gnn trained on 3, evaluated on 6", "random policy on 6",
-    )  # fmt: skip
+        "(a) mlp, env channel",
+        "tarmac, env channel silenced",
+        "tarmac, env channel silenced, --no-comm",
+        "gnn, env channel silenced",
+        "gnn, env channel silenced, --no-comm",
+        "(c) mlp, env channel silenced",
+        "**tarmac: comm - no-comm (same seed)**",
+        "**gnn: comm - no-comm (same seed)**",
+        "tarmac",
+        "gnn, --no-comm",
+        "random policy",
+        "gnn trained on 3, evaluated on 6",
+        "random policy on 6",
+    )
     for row in rows:
         assert row in first_cells, row
     for section in ("## speaker_listener_v0:", "## reference_v0:", "## target_grid_v0:"):
@@ -58,11 +83,23 @@ def test_comm_ablation_quick_mode_writes_its_tables(tmp_path):
 
 
 def test_madvrl_poker_quick_mode_writes_its_tables_and_plots(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "madvrl_poker.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "madvrl_poker.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     table = (tmp_path / "madvrl_poker.md").read_text()
     assert "command: python benchmarks/madvrl_poker.py --quick" in table
-    for row in ("| madvrl ", "| gru_ac ", "vs always_raise", "vs hand_strength", "## Exploitability on 2-player Leduc hold'em", "## Exploitability on 2-player Kuhn poker"):
+    for row in (
+        "| madvrl ",
+        "| gru_ac ",
+        "vs always_raise",
+        "vs hand_strength",
+        "## Exploitability on 2-player Leduc hold'em",
+        "## Exploitability on 2-player Kuhn poker",
+    ):
         assert row in table, row
     for variant in ("leduc", "kuhn"):
         assert (tmp_path / f"madvrl_poker_{variant}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -72,10 +109,30 @@ def test_learning_margins_collects_each_asserted_quantity_over_seeds_and_threads
     """One cheap learning test, two seeds and a second thread count: a row per asserted quantity,
     a column per run, every value present."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "learning_margins.py"), "--seeds", "0", "1", "--threads", "1", "2", "--workers", "1",
-         "--paths", "tests/test_learning_value_decomp.py", "-k", "two_step", "--out", str(tmp_path), "--keep", str(tmp_path / "records.jsonl")],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "learning_margins.py"),
+            "--seeds",
+            "0",
+            "1",
+            "--threads",
+            "1",
+            "2",
+            "--workers",
+            "1",
+            "--paths",
+            "tests/test_learning_value_decomp.py",
+            "-k",
+            "two_step",
+            "--out",
+            str(tmp_path),
+            "--keep",
+            str(tmp_path / "records.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     table = (tmp_path / "learning_margins.md").read_text()
     header = next(line for line in table.splitlines() if line.startswith("| test "))
@@ -87,7 +144,12 @@ def test_learning_margins_collects_each_asserted_quantity_over_seeds_and_threads
 
 
 def test_profile_training_accounts_for_the_whole_run(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_training.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "profile_training.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     text = (tmp_path / "profile_training_cpu.md").read_text()
     phase_table, operator_table = text.split("\n## The ")
@@ -103,11 +165,23 @@ def test_profile_training_accounts_for_the_whole_run(tmp_path):
 def test_peers_quick_mode_writes_its_tables_and_plots(tmp_path):
     """Ours always; JaxMARL's rows where its interpreter is set up (make bench-peers), else rows that say it was not run."""
     jax_python = ROOT / ".venv-peers" / "bin" / "python"
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--quick", "--out", str(tmp_path), "--jax-python", str(jax_python)], capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--quick", "--out", str(tmp_path), "--jax-python", str(jax_python)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     table = (tmp_path / "peers_cpu.md").read_text()
     assert "command: python benchmarks/peers.py --quick" in table and "load average" in table
-    rows = ("| mappo (ours), 1 core ", "| ippo (ours), all cores ", "| JaxMARL IPPO-FF, 1 core ", "| JaxMARL IPPO-FF, all cores ", "| ours: batched step, 1 thread(s) ", "| PettingZoo step, single instance (steps/s) ")
+    rows = (
+        "| mappo (ours), 1 core ",
+        "| ippo (ours), all cores ",
+        "| JaxMARL IPPO-FF, 1 core ",
+        "| JaxMARL IPPO-FF, all cores ",
+        "| ours: batched step, 1 thread(s) ",
+        "| PettingZoo step, single instance (steps/s) ",
+    )
     for row in rows:
         assert row in table, row
     if jax_python.exists():
@@ -120,7 +194,12 @@ def test_peers_quick_mode_writes_its_tables_and_plots(tmp_path):
 
 def test_gpu_check_quick_mode_runs_every_step(tmp_path):
     """Without CUDA the quick mode runs each step at toy sizes on the CPU (the CUDA tests are skipped)."""
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     table = (tmp_path / "gpu_check_cuda.md").read_text()
     for step in ("| pytest -m cuda ", "| env throughput ", "| train_speed (qmix, mappo) ", "| compile_speed (mappo) ", "| mappo to -60 "):

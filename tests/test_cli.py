@@ -17,8 +17,26 @@ from marl_baselines.resume import RESUMABLE
 from marl_baselines.train import _parser, cli, main, train
 
 # Settings of a tiny QMIX run that differ from the qmix goal_grid_v0 preset (60k steps, 16 envs, lr 1e-3, ...).
-TINY = ["--num-envs", "4", "--eval-episodes", "4", "--learning-starts", "100", "--batch-size", "4", "--lr", "0.002",
-        "--env-arg", "max_cycles=10", "--seed", "3", "--progress", "false", "--tensorboard", "false"]  # fmt: skip
+TINY = [
+    "--num-envs",
+    "4",
+    "--eval-episodes",
+    "4",
+    "--learning-starts",
+    "100",
+    "--batch-size",
+    "4",
+    "--lr",
+    "0.002",
+    "--env-arg",
+    "max_cycles=10",
+    "--seed",
+    "3",
+    "--progress",
+    "false",
+    "--tensorboard",
+    "false",
+]
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +148,10 @@ def test_python_resume_takes_the_saved_settings_and_refuses_others(run_dir, tmp_
     before = snapshot(run_dir)
     result = train("qmix", "goal_grid-v0", resume=run_dir, quiet=True)  # run, algo config, env arguments: the saved ones
     assert (result.env, result.env_steps, result.start_steps) == ("goal_grid_v0", 600, 600)
-    with pytest.raises(ValueError, match="was trained with num_envs 4, not 8; seed 3, not 0; log_dir '.*', not '.*'; lr 0.002, not 0.0005; batch_size 4, not 32; .*; a resumed run may change only"):
+    with pytest.raises(
+        ValueError,
+        match="was trained with num_envs 4, not 8; seed 3, not 0; log_dir '.*', not '.*'; lr 0.002, not 0.0005; batch_size 4, not 32; .*; a resumed run may change only",
+    ):
         train("qmix", "goal_grid_v0", helpers.quiet_run(tmp_path, num_envs=8, total_steps=1200), ValueDecompConfig(), resume=run_dir)
     assert snapshot(run_dir) == before
     assert not any(tmp_path.glob("goal_grid_v0"))
@@ -141,11 +162,18 @@ def test_resume_of_what_is_not_a_run_is_one_line(tmp_path, capsys):
     assert f"resume: {tmp_path / 'nowhere'} does not exist (expected a run folder" in line
     (tmp_path / "train.csv").write_text("env_steps\n")
     line = refused(capsys, ["--resume", str(tmp_path)])
-    assert f"resume: {tmp_path} has no config.json and no checkpoint.pt (a run folder holds config.json and checkpoint.pt; found train.csv)" in line
+    assert (
+        f"resume: {tmp_path} has no config.json and no checkpoint.pt (a run folder holds config.json and checkpoint.pt; found train.csv)"
+        in line
+    )
     (tmp_path / "config.json").write_text("{not json")
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     assert "config.json is not a marl-train run's config" in refused(capsys, ["--resume", str(tmp_path)])
-    (tmp_path / "config.json").write_text(json.dumps({"algo": "qmix", "env": "goal_grid_v0", "run": {"progress": False, "tensorboard": False}, "algo_config": {}, "env_kwargs": {}}))
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {"algo": "qmix", "env": "goal_grid_v0", "run": {"progress": False, "tensorboard": False}, "algo_config": {}, "env_kwargs": {}}
+        )
+    )
     assert f"resume: {tmp_path / 'checkpoint.pt'} is not a readable checkpoint" in refused(capsys, ["--resume", str(tmp_path)])
 
 
@@ -173,7 +201,10 @@ def test_help_gives_each_algorithms_default_and_meaning_where_they_differ(capsys
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["qmix", "goal_grid_v0", "--learning-rate", "0.01"], "unrecognized option --learning-rate (did you mean --lr?) (see marl-train --help)"),
+        (
+            ["qmix", "goal_grid_v0", "--learning-rate", "0.01"],
+            "unrecognized option --learning-rate (did you mean --lr?) (see marl-train --help)",
+        ),
         (["qmix", "goal_grid_v0", "--total", "3000"], "unrecognized option --total (did you mean --total-steps?)"),  # no abbreviations
         (["qmix", "goal_grid_v0", "extra"], "unexpected argument(s) extra"),
         ([], "ALGO and ENV are required, or --resume RUN_DIR to continue a run (see marl-train --help)"),

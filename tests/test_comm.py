@@ -144,7 +144,11 @@ def test_communication_starts_switched_off():
     obs, hidden, _ = inputs()
     for kind in ("tarmac", "gnn"):
         torch.manual_seed(0)
-        fresh = TarMACNetwork(O, 3, N, H, agent_id=False, comm_rounds=2, heads=2) if kind == "tarmac" else GraphAgentNetwork(O, 3, N, H, recurrent=True, heads=2)
+        fresh = (
+            TarMACNetwork(O, 3, N, H, agent_id=False, comm_rounds=2, heads=2)
+            if kind == "tarmac"
+            else GraphAgentNetwork(O, 3, N, H, recurrent=True, heads=2)
+        )
         silent = copy.deepcopy(fresh)
         silent.comm = False
         out, next_hidden = fresh(obs, hidden)
@@ -298,7 +302,13 @@ def test_every_algorithm_trains_each_communicating_agent_with_curiosity(tmp_path
 
     recurrent = {"recurrent": True} if algo not in ("maddpg", "matd3") else {}  # MADDPG replays single transitions
     config = small_config(algo, agent=agent, icm=True, heads=2, **recurrent)
-    result = train(algo, "target_grid_v0", quiet_run(tmp_path, total_steps=256, num_envs=4, eval_episodes=2), config, {"max_cycles": 10, "view_radius": 1})
+    result = train(
+        algo,
+        "target_grid_v0",
+        quiet_run(tmp_path, total_steps=256, num_envs=4, eval_episodes=2),
+        config,
+        {"max_cycles": 10, "view_radius": 1},
+    )
     assert result.env_steps == 256 and math.isfinite(result.final["return"])
     state = torch.load(result.run_dir / "checkpoint.pt", weights_only=False)["algo"]
     assert state["curiosity"]["optimizer"]["state"], "the curiosity module was trained"
@@ -306,7 +316,10 @@ def test_every_algorithm_trains_each_communicating_agent_with_curiosity(tmp_path
 
 @pytest.mark.parametrize(
     "algo, options",
-    [("mappo", {"agent": "tarmac", "recurrent": True, "icm": True, "comm_rounds": 2}), ("qmix", {"agent": "gnn", "recurrent": True, "icm": True})],
+    [
+        ("mappo", {"agent": "tarmac", "recurrent": True, "icm": True, "comm_rounds": 2}),
+        ("qmix", {"agent": "gnn", "recurrent": True, "icm": True}),
+    ],
     ids=["mappo-tarmac", "qmix-gnn"],
 )
 def test_resume_continues_exactly_with_communicating_agents_and_curiosity(tmp_path, algo, options):
@@ -335,11 +348,39 @@ def test_marl_train_no_comm_and_icm_from_the_command_line(tmp_path):
 
     from marl_baselines.train import main
 
-    assert main([
-        "qmix", "target_grid_v0", "--agent", "tarmac", "--no-comm", "--recurrent", "--icm", "--heads", "2", "--env-arg", "max_cycles=10",
-        "--total-steps", "128", "--num-envs", "4", "--learning-starts", "64", "--batch-size", "2", "--eval-episodes", "2",
-        "--log-dir", str(tmp_path), "--progress", "false", "--no-tensorboard",
-    ]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "qmix",
+                "target_grid_v0",
+                "--agent",
+                "tarmac",
+                "--no-comm",
+                "--recurrent",
+                "--icm",
+                "--heads",
+                "2",
+                "--env-arg",
+                "max_cycles=10",
+                "--total-steps",
+                "128",
+                "--num-envs",
+                "4",
+                "--learning-starts",
+                "64",
+                "--batch-size",
+                "2",
+                "--eval-episodes",
+                "2",
+                "--log-dir",
+                str(tmp_path),
+                "--progress",
+                "false",
+                "--no-tensorboard",
+            ]
+        )
+        == 0
+    )
     (run_dir,) = (tmp_path / "target_grid_v0" / "qmix").iterdir()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["algo_config"]["agent"] == "tarmac" and config["algo_config"]["comm"] is False
@@ -355,7 +396,12 @@ def test_bad_agent_options_fail_before_training(tmp_path):
 
     for config, env, kwargs, message in [
         (PPOConfig(agent="gat"), "target_grid_v0", {}, "agent must be one of mlp, tarmac, gnn, got 'gat'"),
-        (PPOConfig(agent="gnn", graph="env"), "goal_grid_v0", {}, "graph='env' needs the env's adjacency, and goal_grid_v0 has no agent graph"),
+        (
+            PPOConfig(agent="gnn", graph="env"),
+            "goal_grid_v0",
+            {},
+            "graph='env' needs the env's adjacency, and goal_grid_v0 has no agent graph",
+        ),
         (PPOConfig(agent="gnn", graph="env"), "target_grid_v0", {"source": "pettingzoo"}, "the pettingzoo source carries no adjacency"),
         (PPOConfig(icm=True, icm_eta=-1.0), "target_grid_v0", {}, "icm_eta must be >= 0, got -1.0"),
     ]:
@@ -392,8 +438,8 @@ def test_tarmac_trains_end_to_end_through_its_messages():
 
 
 def test_gnn_policy_trained_on_three_agents_acts_for_six():
-    from marl_baselines.algos.ppo import PPO, PPOConfig
     from marl_baselines.agents import transfer_agent_network
+    from marl_baselines.algos.ppo import PPO, PPOConfig
     from marl_baselines.evaluate import evaluate
     from marl_baselines.vec import make_vec_env
 

@@ -36,7 +36,12 @@ def test_compiled_loss_gradients_and_actions_equal_eager(critic):
     compiled = copy.deepcopy(eager)
     compiled.compile()
     data = {name: tensor.flatten(0, 1) for name, tensor in eager.buffer.extra.items()}
-    batch = {**data, "advantages": torch.randn(data["alive"].shape, generator=torch.Generator().manual_seed(0)), "targets": torch.zeros(data["alive"].shape), "old_values": torch.zeros(data["alive"].shape)}
+    batch = {
+        **data,
+        "advantages": torch.randn(data["alive"].shape, generator=torch.Generator().manual_seed(0)),
+        "targets": torch.zeros(data["alive"].shape),
+        "old_values": torch.zeros(data["alive"].shape),
+    }
     results = []
     for algo in (eager, compiled):
         for p in algo.parameters:
@@ -73,5 +78,11 @@ def test_compile_setting_is_checked():
 
 def test_training_runs_compiled(tmp_path):
     """A whole (short) MAPPO run with --compile on: two updates, an evaluation and a checkpoint."""
-    result = train("mappo", "cooperative_navigation_v0", quiet_run(tmp_path, total_steps=256, num_envs=8, eval_episodes=8, compile="on"), PPOConfig(rollout_steps=16, epochs=1), {"continuous_actions": False})
+    result = train(
+        "mappo",
+        "cooperative_navigation_v0",
+        quiet_run(tmp_path, total_steps=256, num_envs=8, eval_episodes=8, compile="on"),
+        PPOConfig(rollout_steps=16, epochs=1),
+        {"continuous_actions": False},
+    )
     assert result.env_steps == 256 and torch.isfinite(torch.tensor(result.final["return"]))

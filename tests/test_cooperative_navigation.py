@@ -173,7 +173,9 @@ def test_nearest_neighbours_fix_the_observation_size_whatever_n():
         env = marl_envs.make_batched("cooperative_navigation_v0", 2, N=n, **kwargs)
         out = env.reset(seed=0)
         assert out.obs.shape == (2, n, 18) and out.state.shape == (2, 18 * n)
-    env = placed([[0.0, 0.0], [1.0, 0.0], [0.4, 0.0]], [[0.0, 0.9], [0.0, 0.1], [0.5, 0.0]], N=3, num_agent_neighbors=1, num_landmark_neighbors=2)
+    env = placed(
+        [[0.0, 0.0], [1.0, 0.0], [0.4, 0.0]], [[0.0, 0.9], [0.0, 0.1], [0.5, 0.0]], N=3, num_agent_neighbors=1, num_landmark_neighbors=2
+    )
     obs = env.step({f"agent_{i}": NO_OP for i in range(3)})[0]["agent_0"]
     # own velocity, position; nearest landmarks (0, 0.1) then (0.5, 0); nearest agent (0.4, 0); its silent communication
     np.testing.assert_allclose(obs, [0, 0, 0, 0, 0, 0.1, 0.5, 0, 0.4, 0, 0, 0], atol=1e-6)

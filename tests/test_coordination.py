@@ -35,7 +35,11 @@ def test_cooperative_step_by_hand():
 
 def test_competitive_step_by_hand():
     env = placed([0.0], n_agents=3, state_dim=1, action_dim=2, mode="competitive", noise_std=0.0)
-    actions = {"agent_0": np.array([1.0, 0.0], np.float32), "agent_1": np.array([-1.0, 0.0], np.float32), "agent_2": np.array([1.0, 1.0], np.float32)}
+    actions = {
+        "agent_0": np.array([1.0, 0.0], np.float32),
+        "agent_1": np.array([-1.0, 0.0], np.float32),
+        "agent_2": np.array([1.0, 1.0], np.float32),
+    }
     obs, rewards, *_ = env.step(actions)
     # m[:1] = (1 - 1 + 1) / 3 = 1/3, so x = 0.1 / 3
     x = 0.1 / 3

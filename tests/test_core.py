@@ -110,7 +110,9 @@ def test_names_in_every_form():
     assert marl_envs.make("target_grid_v0", max_cycles=7).max_cycles == 7
 
 
-@pytest.mark.parametrize("env_id, old, new, value", [("smart_grid_v0", "continuous", "continuous_actions", False), ("poker_v0", "n_players", "n_agents", 3)])
+@pytest.mark.parametrize(
+    "env_id, old, new, value", [("smart_grid_v0", "continuous", "continuous_actions", False), ("poker_v0", "n_players", "n_agents", 3)]
+)
 def test_renamed_arguments_still_work_for_one_version(env_id, old, new, value):
     with pytest.warns(FutureWarning, match=f"{env_id}: argument '{old}' is renamed '{new}'"):
         env = marl_envs.make_batched(env_id, num_envs=2, **{old: value})
@@ -136,10 +138,15 @@ class _Tiny(BatchedEnv):
     def __init__(self, num_envs=1, device="cpu", *, action_spaces=BOXES, max_cycles=5, validate_actions=True):
         obs = gymnasium.spaces.Box(-5, 5, (1,), np.float32)
         super().__init__(
-            num_envs, device, max_cycles=max_cycles, validate_actions=validate_actions,
-            possible_agents=list(action_spaces), observation_spaces=dict.fromkeys(action_spaces, obs),
-            action_spaces=action_spaces, state_space=gymnasium.spaces.Box(-5, 5, (1,), np.float32),
-        )  # fmt: skip
+            num_envs,
+            device,
+            max_cycles=max_cycles,
+            validate_actions=validate_actions,
+            possible_agents=list(action_spaces),
+            observation_spaces=dict.fromkeys(action_spaces, obs),
+            action_spaces=action_spaces,
+            state_space=gymnasium.spaces.Box(-5, 5, (1,), np.float32),
+        )
         self.last = torch.zeros(self.num_envs, 2, 1 if self.discrete_actions else self.action_size)
         self.has_action_mask = self.discrete_actions
 
@@ -260,10 +267,17 @@ def test_discrete_action_table_maps_to_continuous_actions():
     class Levels(_Tiny):
         def __init__(self, num_envs=1, device="cpu"):
             BatchedEnv.__init__(
-                self, num_envs, device, max_cycles=5, validate_actions=True, possible_agents=["agent_0", "agent_1"],
+                self,
+                num_envs,
+                device,
+                max_cycles=5,
+                validate_actions=True,
+                possible_agents=["agent_0", "agent_1"],
                 observation_spaces=dict.fromkeys(["agent_0", "agent_1"], gymnasium.spaces.Box(-5, 5, (1,), np.float32)),
-                action_spaces=spaces, state_space=gymnasium.spaces.Box(-5, 5, (1,), np.float32), action_table=table,
-            )  # fmt: skip
+                action_spaces=spaces,
+                state_space=gymnasium.spaces.Box(-5, 5, (1,), np.float32),
+                action_table=table,
+            )
             self.last = torch.zeros(num_envs, 2, 2)
 
         action_masks = BatchedEnv.action_masks

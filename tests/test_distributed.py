@@ -75,7 +75,9 @@ class Toy:
 
     def __init__(self, seed: int):
         torch.manual_seed(seed)
-        self.net = nn.ModuleDict({"body": nn.Linear(4, 16), "head": nn.Linear(16, 1), "extra": nn.Linear(16, 1), "unused": nn.Linear(16, 1)})
+        self.net = nn.ModuleDict(
+            {"body": nn.Linear(4, 16), "head": nn.Linear(16, 1), "extra": nn.Linear(16, 1), "unused": nn.Linear(16, 1)}
+        )
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=0.05)
         self.averaged_gradients = distributed.AveragedGradients(self.optimizer)
         self.device = CPU
@@ -119,7 +121,11 @@ def fill_rollout(algo, envs: slice) -> None:
     """A fixed rollout of 2 * HALF envs (episode ends, truncations, random values), ``envs`` of it."""
     buffer, generator = algo.buffer, torch.Generator().manual_seed(7)
     T, N = buffer.steps, algo.n_agents
-    core = {"reward": torch.randn(T, 2 * HALF, N, generator=generator), "value": torch.randn(T, 2 * HALF, N, generator=generator), "final_value": torch.randn(T, 2 * HALF, N, generator=generator)}
+    core = {
+        "reward": torch.randn(T, 2 * HALF, N, generator=generator),
+        "value": torch.randn(T, 2 * HALF, N, generator=generator),
+        "final_value": torch.randn(T, 2 * HALF, N, generator=generator),
+    }
     terminated = torch.rand(T, 2 * HALF, N, generator=generator) < 0.1
     ended = terminated | (torch.rand(T, 2 * HALF, N, generator=generator) < 0.1)
     for name, value in core.items():
@@ -158,9 +164,15 @@ def episode_batch(episodes: slice) -> EpisodeBatch:
     terminal = torch.zeros(2 * HALF, L, dtype=torch.bool)
     terminal[:, -1] = True
     batch = EpisodeBatch(
-        obs, state, torch.ones(2 * HALF, L + 1, N, dtype=torch.bool), None, torch.randint(env.action_size, (2 * HALF, L, N), generator=generator),
-        torch.randn(2 * HALF, L, N, generator=generator), terminal, torch.ones(2 * HALF, L, dtype=torch.bool),
-    )  # fmt: skip
+        obs,
+        state,
+        torch.ones(2 * HALF, L + 1, N, dtype=torch.bool),
+        None,
+        torch.randint(env.action_size, (2 * HALF, L, N), generator=generator),
+        torch.randn(2 * HALF, L, N, generator=generator),
+        terminal,
+        torch.ones(2 * HALF, L, dtype=torch.bool),
+    )
     return EpisodeBatch(*(field[episodes] if field is not None else None for field in batch))
 
 
@@ -169,7 +181,9 @@ def qmix_train(algo, episodes: slice) -> dict:
     algo.buffer.sample = lambda batch_size, generator=None: batch
     for _ in range(2):
         algo.train_step()
-    return states(agent=algo.agent, mixer=algo.mixer, target_agent=algo.target_agent, target_mixer=algo.target_mixer, icm=algo.curiosity.module)
+    return states(
+        agent=algo.agent, mixer=algo.mixer, target_agent=algo.target_agent, target_mixer=algo.target_mixer, icm=algo.curiosity.module
+    )
 
 
 def exactness_job(world: distributed.World) -> dict:
@@ -180,7 +194,11 @@ def exactness_job(world: distributed.World) -> dict:
     fill_rollout(mappo.algorithm, half)
     mappo.algorithm.train()
     value_decomposition = distributed.DistributedAlgorithm(qmix(HALF, world.seed(0)), world)
-    result = {"toy": toy.algorithm.train(half), "mappo": ppo_states(mappo.algorithm), "qmix": qmix_train(value_decomposition.algorithm, half)}
+    result = {
+        "toy": toy.algorithm.train(half),
+        "mappo": ppo_states(mappo.algorithm),
+        "qmix": qmix_train(value_decomposition.algorithm, half),
+    }
     # buffer_ready(): rank 0 holds a batch's worth of finished episodes, rank 1 not yet; then both do
     buffer, ready = value_decomposition.algorithm.buffer, []
     buffer.size = HALF if world.rank == 0 else HALF - 1
@@ -242,15 +260,58 @@ def test_a_replay_decision_is_one_of_all_ranks(two_ranks):
 # ---------------------------------------------------------------------- torchrun and marl-train
 QUIET = ["--progress", "false", "--tensorboard", "false", "--eval-episodes", "4"]
 # --check-syncs: the data-parallel step stays free of host reads (on the CPU, a proxy for CUDA's device syncs)
-MAPPO = ["mappo", "matrix_game_v0", "--total-steps", "2048", "--eval-interval", "256", "--rollout-steps", "8", "--sync-free", "on", "--check-syncs", *QUIET]
-QMIX = ["qmix", "matrix_game_v0", "--total-steps", "2048", "--eval-interval", "256", "--learning-starts", "256", "--epsilon-anneal-steps", "1024", "--target-update-interval", "50", *QUIET]
+MAPPO = [
+    "mappo",
+    "matrix_game_v0",
+    "--total-steps",
+    "2048",
+    "--eval-interval",
+    "256",
+    "--rollout-steps",
+    "8",
+    "--sync-free",
+    "on",
+    "--check-syncs",
+    *QUIET,
+]
+QMIX = [
+    "qmix",
+    "matrix_game_v0",
+    "--total-steps",
+    "2048",
+    "--eval-interval",
+    "256",
+    "--learning-starts",
+    "256",
+    "--epsilon-anneal-steps",
+    "1024",
+    "--target-update-interval",
+    "50",
+    *QUIET,
+]
 
 
 def torchrun(argv: list[str], log_dir: Path) -> Path:
     """``torchrun --standalone --nproc-per-node 2 -m marl_baselines.train ARGV``; returns the run directory.
     ``--standalone`` lets torchrun pick a free port, so tests may run in parallel."""
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "marl_baselines.train", *argv, "--log-dir", str(log_dir)]
+    environment = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "marl_baselines.train",
+        *argv,
+        "--log-dir",
+        str(log_dir),
+    ]
     finished = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-4000:]
     assert finished.stdout.count("| algorithm") == 1  # rank 0 prints the summary
@@ -280,7 +341,9 @@ def assert_same_shape(parallel: Path, doubled: Path, stat: str, tolerance: float
     for name, points in (("torchrun", values), ("one process", reference)):
         assert sum(points[-2:]) / 2 < 0.5 * points[0], f"{stat} of {name} does not fall: {points}"
     area, reference_area = sum(values) / len(values), sum(reference) / len(reference)
-    assert abs(area - reference_area) <= tolerance * abs(reference_area), f"{stat}: mean {area:.4f} over the run, one process with twice the envs {reference_area:.4f}\n{values}\n{reference}"
+    assert abs(area - reference_area) <= tolerance * abs(reference_area), (
+        f"{stat}: mean {area:.4f} over the run, one process with twice the envs {reference_area:.4f}\n{values}\n{reference}"
+    )
     return reference_area
 
 
@@ -317,7 +380,13 @@ def test_torchrun_mappo_learns_like_one_process_with_twice_the_envs(mappo_torchr
     # each rank its own envs and sampling: not the same data twice
     assert not torch.equal(rank0["algo"]["generator"], rank1["algo"]["generator"])
     assert not torch.equal(rank0["algo"]["buffer"]["extra"]["actions"], rank1["algo"]["buffer"]["extra"]["actions"])
-    assert sorted(p.name for p in mappo_torchrun.iterdir()) == ["checkpoint-rank1.pt", "checkpoint.pt", "config.json", "eval.csv", "train.csv"]
+    assert sorted(p.name for p in mappo_torchrun.iterdir()) == [
+        "checkpoint-rank1.pt",
+        "checkpoint.pt",
+        "config.json",
+        "eval.csv",
+        "train.csv",
+    ]
 
 
 def test_torchrun_qmix_learns_like_one_process_with_twice_the_envs_and_batch(tmp_path):

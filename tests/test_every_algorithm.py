@@ -28,10 +28,23 @@ from marl_baselines.train import build, train
 from marl_baselines.vec import make_vec_env
 
 SMALL = {
-    "hidden_size": 16, "critic_hidden_size": 16, "belief_size": 8, "hypernet_hidden": 16, "mixer_embed": 8, "heads": 2, "key_size": 4,
-    "rollout_steps": 8, "epochs": 1, "minibatches": 2, "batch_size": 4, "buffer_size": 200, "learning_starts": 64,
-    "target_update_interval": 10, "exploitability_interval": 0, "snapshot_interval": 2,
-}  # fmt: skip
+    "hidden_size": 16,
+    "critic_hidden_size": 16,
+    "belief_size": 8,
+    "hypernet_hidden": 16,
+    "mixer_embed": 8,
+    "heads": 2,
+    "key_size": 4,
+    "rollout_steps": 8,
+    "epochs": 1,
+    "minibatches": 2,
+    "batch_size": 4,
+    "buffer_size": 200,
+    "learning_starts": 64,
+    "target_update_interval": 10,
+    "exploitability_interval": 0,
+    "snapshot_interval": 2,
+}
 """Settings that make any algorithm update within a few hundred env steps (each applied where the config has the field)."""
 
 STEPS, MORE_STEPS, NUM_ENVS = 256, 128, 4
@@ -92,8 +105,14 @@ def assert_same_state(first, second, where: str = "state") -> None:
         for index, (a, b) in enumerate(zip(first, second)):
             assert_same_state(a, b, f"{where}[{index}]")
     elif isinstance(first, torch.Tensor):
-        assert first.shape == second.shape and first.dtype == second.dtype, f"{where}: {first.shape} {first.dtype} vs {second.shape} {second.dtype}"
-        same = torch.equal(first, second) or (first.is_floating_point() and torch.equal(first.nan_to_num(), second.nan_to_num()) and torch.equal(first.isnan(), second.isnan()))
+        assert first.shape == second.shape and first.dtype == second.dtype, (
+            f"{where}: {first.shape} {first.dtype} vs {second.shape} {second.dtype}"
+        )
+        same = torch.equal(first, second) or (
+            first.is_floating_point()
+            and torch.equal(first.nan_to_num(), second.nan_to_num())
+            and torch.equal(first.isnan(), second.isnan())
+        )
         assert same, f"{where}: tensors differ"
     else:
         assert first == second, f"{where}: {first!r} vs {second!r}"
@@ -117,7 +136,9 @@ def test_trains_and_resumes_from_its_checkpoint_exactly(tmp_path, name, env_id, 
     assert_same_state(fresh.state_dict(), saved)
 
     # resumed, the run ends where one that went through at once ends
-    resumed = train(name, env_id, quiet_run(tmp_path / "first", total_steps=STEPS + MORE_STEPS, **settings), resume=first.run_dir, quiet=True)
+    resumed = train(
+        name, env_id, quiet_run(tmp_path / "first", total_steps=STEPS + MORE_STEPS, **settings), resume=first.run_dir, quiet=True
+    )
     assert (resumed.start_steps, resumed.env_steps) == (STEPS, STEPS + MORE_STEPS)
     whole = train(name, env_id, quiet_run(tmp_path / "whole", total_steps=STEPS + MORE_STEPS, **settings), config, env_kwargs)
     assert_same_state(
@@ -169,7 +190,9 @@ def test_data_parallel_parts_declare_every_network_and_optimiser(name):
     for network in parts.networks:
         declared.update(id(t) for t in ((*network.parameters(), *network.buffers()) if isinstance(network, nn.Module) else (network,)))
     tensors, optimizers = reachable(algorithm)
-    assert declared == tensors, f"{len(tensors - declared)} parameters and buffers of {name} are not declared; {len(declared - tensors)} declared are not its own"
+    assert declared == tensors, (
+        f"{len(tensors - declared)} parameters and buffers of {name} are not declared; {len(declared - tensors)} declared are not its own"
+    )
     assert {id(g.optimizer) for g in parts.gradients} == optimizers, f"{name}: declared optimisers differ from those it holds"
     assert all(callable(getattr(statistic, "share_across_ranks", None)) for statistic in parts.statistics)
 
@@ -208,10 +231,19 @@ def test_an_env_without_what_the_spec_declares_is_refused_by_name(name):
     if spec.discrete_only:
         refusals.append(({"discrete": False}, f"{name} needs discrete actions, and {fine['name']} has continuous ones"))
     if spec.needs_episode_limit:
-        refusals.append(({"max_episode_steps": None}, f"{name} needs an episode limit for its episode buffer, and {fine['name']} reports none"))
+        refusals.append(
+            ({"max_episode_steps": None}, f"{name} needs an episode limit for its episode buffer, and {fine['name']} reports none")
+        )
     if spec.required_env is not None:
-        refusals.append(({"name": "other_v0"}, f"{name} trains on {spec.required_env} through the native source, got 'other_v0' \\(native source\\)"))
-        refusals.append(({"source": "pettingzoo"}, f"{name} trains on {spec.required_env} through the native source, got '{spec.required_env}' \\(pettingzoo source\\)"))
+        refusals.append(
+            ({"name": "other_v0"}, f"{name} trains on {spec.required_env} through the native source, got 'other_v0' \\(native source\\)")
+        )
+        refusals.append(
+            (
+                {"source": "pettingzoo"},
+                f"{name} trains on {spec.required_env} through the native source, got '{spec.required_env}' \\(pettingzoo source\\)",
+            )
+        )
     if not spec.compilable:
         refusals.append(({}, f"--compile on: {name} has no compiled update"))
     for changes, message in refusals:

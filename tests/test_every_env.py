@@ -13,11 +13,6 @@ import numpy as np
 import pettingzoo
 import pytest
 import torch
-from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, render_test, state_test
-from pettingzoo.utils.conversions import parallel_to_aec_wrapper
-from pettingzoo.utils.wrappers import OrderEnforcingWrapper
-
-import marl_envs
 from env_helpers import (
     AGENTS_LEAVE,
     ENV_IDS,
@@ -28,6 +23,11 @@ from env_helpers import (
     rollout_continue,
     sample_action,
 )
+from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, render_test, state_test
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
+
+import marl_envs
 
 # PettingZoo's max_cycles_test needs episodes that outlast max_cycles=4 under random actions;
 # envs whose episodes are naturally shorter get these arguments for that test only.
@@ -241,7 +241,9 @@ def check_batched_equals_single(env_id, same_seed, **kwargs):
         records.append(out)
     assert sum(int((r.terminated | r.truncated).all(-1).sum()) for r in records) >= B, "auto-resets must occur"
     for b in range(B):
-        single = single_trajectory(env_id, seed if same_seed else seed + b, [pettingzoo_actions(batched, a[b]) for a in actions], steps, **kwargs)
+        single = single_trajectory(
+            env_id, seed if same_seed else seed + b, [pettingzoo_actions(batched, a[b]) for a in actions], steps, **kwargs
+        )
         for t, (rewards, terminations, truncations, final, obs) in enumerate(single):
             r = records[t]
             for i, agent in enumerate(batched.possible_agents):
@@ -299,7 +301,9 @@ def test_supersuit_vector_env(env_id):
     assert array.shape == (2 * n, *box.shape)
     total = np.zeros(2 * n)
     for _ in range(2 * max_cycles + 5):
-        actions = np.stack([vec.action_space.sample(mask=obs["action_mask"][k]) if masked else vec.action_space.sample() for k in range(2 * n)])
+        actions = np.stack(
+            [vec.action_space.sample(mask=obs["action_mask"][k]) if masked else vec.action_space.sample() for k in range(2 * n)]
+        )
         obs, rewards, terminations, truncations, _ = vec.step(actions)
         assert unmasked(obs, space)[0].shape[0] == rewards.shape[0] == 2 * n
         total += rewards

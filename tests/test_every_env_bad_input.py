@@ -7,11 +7,10 @@ import re
 import numpy as np
 import pytest
 import torch
+from env_helpers import AGENTS_LEAVE, ENV_IDS, assert_same_records, rollout_continue, sample_action
 
 import marl_envs
 from marl_envs import ResetNeeded
-from env_helpers import AGENTS_LEAVE, ENV_IDS, assert_same_records, rollout_continue, sample_action
-
 
 
 @pytest.fixture(params=ENV_IDS)
@@ -35,7 +34,9 @@ def test_bad_actions_give_clear_errors(env_id):
     with pytest.raises(ValueError, match="unknown agent"):
         env.action_space("nobody")
     if hasattr(space, "n"):
-        with pytest.raises(ValueError, match=f"agent '{agent}': action {int(space.n)} is out of range; expected an integer in \\[0, {int(space.n)}\\)"):
+        with pytest.raises(
+            ValueError, match=f"agent '{agent}': action {int(space.n)} is out of range; expected an integer in \\[0, {int(space.n)}\\)"
+        ):
             env.step({**valid, agent: int(space.n)})
         with pytest.raises(ValueError, match=f"agent '{agent}': action -1 is out of range"):
             env.step({**valid, agent: -1})
@@ -166,10 +167,14 @@ def test_bad_batched_actions_give_clear_errors(env_id):
             if illegal.numel():
                 wrong = actions.clone()
                 wrong[1, 0] = illegal[0]
-                with pytest.raises(ValueError, match=f"agent '{env.possible_agents[0]}' in sub-env 1: action {int(illegal[0])} is illegal now"):
+                with pytest.raises(
+                    ValueError, match=f"agent '{env.possible_agents[0]}' in sub-env 1: action {int(illegal[0])} is illegal now"
+                ):
                     env.step(wrong)
         actions[2, N - 1] = env.action_sizes[N - 1]
-        with pytest.raises(ValueError, match=f"agent '{env.possible_agents[N - 1]}' in sub-env 2: action {env.action_sizes[N - 1]} is out of range"):
+        with pytest.raises(
+            ValueError, match=f"agent '{env.possible_agents[N - 1]}' in sub-env 2: action {env.action_sizes[N - 1]} is out of range"
+        ):
             env.step(actions)
     else:
         A = env.action_size
@@ -203,5 +208,3 @@ def test_bad_names_and_arguments(env_id):
         marl_envs.make_batched(env_id, num_envs=2, device="no_such_device")
     with pytest.raises(ValueError, match="render_mode"):
         marl_envs.make(env_id, render_mode="movie")
-
-

@@ -82,7 +82,11 @@ def test_continuous_actions_and_checkpoints():
 
 @pytest.mark.parametrize(
     "field, value, message",
-    [("icm_eta", -1.0, "icm_eta must be >= 0, got -1.0"), ("icm_beta", 1.5, "icm_beta must lie in \\[0, 1\\], got 1.5"), ("icm_feature_size", 0, "icm_feature_size must be >= 1, got 0")],
+    [
+        ("icm_eta", -1.0, "icm_eta must be >= 0, got -1.0"),
+        ("icm_beta", 1.5, "icm_beta must lie in \\[0, 1\\], got 1.5"),
+        ("icm_feature_size", 0, "icm_feature_size must be >= 1, got 0"),
+    ],
 )
 def test_bad_icm_options(field, value, message):
     with pytest.raises(ValueError, match=message):

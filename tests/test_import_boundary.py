@@ -75,7 +75,11 @@ def test_marl_baselines_imports_only_the_public_api_of_marl_envs(path):
     assert violations(path.read_text()) == [], f"marl_baselines/{path.relative_to(PACKAGE).as_posix()} imports marl_envs internals"
 
 
-SOURCES = sorted(p for top in ("marl_envs", "marl_baselines", "benchmarks", "tests", "examples", "docs", "tools") for p in (PACKAGE.parent / top).rglob("*.py"))
+SOURCES = sorted(
+    p
+    for top in ("marl_envs", "marl_baselines", "benchmarks", "tests", "examples", "docs", "tools")
+    for p in (PACKAGE.parent / top).rglob("*.py")
+)
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.relative_to(PACKAGE.parent).as_posix())

@@ -204,7 +204,6 @@ def test_sb3_ppo_learns_and_predicts_legal_actions():
 @pytest.mark.parametrize("env_id", ["goal_grid_v0", "poker_v0"])
 def test_rllib_example_trains_one_iteration_on_a_local_ray(env_id):
     import ray
-
     from ray.tune.trainable.trainable import DEFAULT_STORAGE_PATH
 
     results_before = set(os.listdir(DEFAULT_STORAGE_PATH)) if os.path.isdir(DEFAULT_STORAGE_PATH) else set()

@@ -17,9 +17,9 @@ import pytest
 import torch
 from helpers import TARGETS_OVER_RANDOM, ci_gap, quiet_run, random_targets
 
+from marl_baselines.agents import transfer_agent_network
 from marl_baselines.algos.ppo import PPO, PPOConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig
-from marl_baselines.agents import transfer_agent_network
 from marl_baselines.config import PRESETS
 from marl_baselines.evaluate import RandomPolicy, evaluate
 from marl_baselines.train import train
@@ -61,7 +61,12 @@ def test_communicating_agents_as_qmix_agent_networks(tmp_path, agent, seed, marg
     run = quiet_run(tmp_path, **{**preset["run"], "total_steps": 20_000, "eval_episodes": 100, "eval_interval": 0, "seed": seed})
     config = ValueDecompConfig(**{**preset["algo"], "epsilon_anneal_steps": 10_000, "agent": agent, "agent_id": False})
     final = train("qmix", "target_grid_v0", run, config, env_kwargs).final
-    margin("targets collected", final["info/targets_collected"], at_least=QMIX_TARGETS_OVER_RANDOM * random_targets(**env_kwargs), details=final)
+    margin(
+        "targets collected",
+        final["info/targets_collected"],
+        at_least=QMIX_TARGETS_OVER_RANDOM * random_targets(**env_kwargs),
+        details=final,
+    )
 
 
 def test_gnn_trained_on_three_agents_beats_random_play_on_six(tmp_path, seed, margin):

@@ -29,7 +29,9 @@ pytestmark = pytest.mark.learning
 
 def preset_run(tmp_path, algo, total_steps, env_kwargs, seed):
     preset = PRESETS[(algo, "poker_v0")]
-    run = quiet_run(tmp_path, **{**preset["run"], "total_steps": total_steps, "seed": seed, "eval_interval": 0, "eval_episodes": 4, "device": "cpu"})
+    run = quiet_run(
+        tmp_path, **{**preset["run"], "total_steps": total_steps, "seed": seed, "eval_interval": 0, "eval_episodes": 4, "device": "cpu"}
+    )
     config = MADVRLConfig(**preset["algo"])
     start = time.perf_counter()
     result = train(algo, "poker_v0", run, config, env_kwargs)

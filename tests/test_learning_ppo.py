@@ -29,7 +29,12 @@ def test_mappo_collects_far_more_targets_than_random_play(tmp_path, seed, margin
     least 1.5 times random play's. Measured over seeds 0-5 and seed 0 on 2 threads: 2.25-2.99."""
     env_kwargs = {"max_cycles": 20}
     result, _ = preset_run(tmp_path, "mappo", "target_grid_v0", seed, 100, env_kwargs, total_steps=30_000)
-    margin("targets collected", result.final["info/targets_collected"], at_least=TARGETS_OVER_RANDOM * random_targets(**env_kwargs), details=result.final)
+    margin(
+        "targets collected",
+        result.final["info/targets_collected"],
+        at_least=TARGETS_OVER_RANDOM * random_targets(**env_kwargs),
+        details=result.final,
+    )
 
 
 def test_recurrent_mappo_collects_far_more_targets_than_random_play_when_it_sees_little(tmp_path, seed, margin):
@@ -39,7 +44,12 @@ def test_recurrent_mappo_collects_far_more_targets_than_random_play_when_it_sees
     env_kwargs = {"view_radius": 1, "max_cycles": 20}
     run = quiet_run(tmp_path, total_steps=40_000, num_envs=16, eval_episodes=100, seed=seed)
     result = train("mappo", "target_grid_v0", run, PPOConfig(recurrent=True), env_kwargs)
-    margin("targets collected", result.final["info/targets_collected"], at_least=TARGETS_OVER_RANDOM * random_targets(**env_kwargs), details=result.final)
+    margin(
+        "targets collected",
+        result.final["info/targets_collected"],
+        at_least=TARGETS_OVER_RANDOM * random_targets(**env_kwargs),
+        details=result.final,
+    )
 
 
 @pytest.mark.parametrize("algo", ["mappo", "ippo"])

@@ -22,7 +22,9 @@ def test_two_step_game_qmix_finds_8_and_vdn_settles_on_7(tmp_path, seed, margin)
     (1, 1)); VDN's additive values cannot represent 2B's payoff and it settles on 7 (state 2A).
     With the usual annealed exploration VDN too can find 8: this is about what the value functions
     can represent from the same data. Measured over seeds 0-5 and seed 0 on 2 threads: 8 and 7 in every run."""
-    config = dict(epsilon_start=1.0, epsilon_finish=1.0, learning_starts=500, lr=1e-3, target_update_interval=50, hypernet_layers=2, mixer_embed=16)
+    config = dict(
+        epsilon_start=1.0, epsilon_finish=1.0, learning_starts=500, lr=1e-3, target_update_interval=50, hypernet_layers=2, mixer_embed=16
+    )
     run = dict(total_steps=10_000, num_envs=16, eval_episodes=8, seed=seed)
     per_agent = {}
     for algo in ("qmix", "vdn"):
@@ -52,7 +54,12 @@ def test_gru_agents_collect_far_more_targets_than_random_play(tmp_path, algo, se
     preset = PRESETS[(algo, "target_grid_v0")]
     run = quiet_run(tmp_path, **{**preset["run"], "total_steps": 20_000, "eval_episodes": 100, "eval_interval": 0, "seed": seed})
     result = train(algo, "target_grid_v0", run, ValueDecompConfig(**{**preset["algo"], "epsilon_anneal_steps": 10_000}), env_kwargs)
-    margin("targets collected", result.final["info/targets_collected"], at_least=TARGETS_OVER_RANDOM * random_targets(**env_kwargs), details=result.final)
+    margin(
+        "targets collected",
+        result.final["info/targets_collected"],
+        at_least=TARGETS_OVER_RANDOM * random_targets(**env_kwargs),
+        details=result.final,
+    )
 
 
 def test_gru_agents_learn_from_chunks_with_burn_in(tmp_path, seed, margin):
@@ -64,7 +71,12 @@ def test_gru_agents_learn_from_chunks_with_burn_in(tmp_path, seed, margin):
     run = quiet_run(tmp_path, **{**preset["run"], "total_steps": 20_000, "eval_episodes": 100, "eval_interval": 0, "seed": seed})
     config = ValueDecompConfig(**{**preset["algo"], "epsilon_anneal_steps": 10_000, "chunk_length": 8, "burn_in": 4})
     result = train("qmix", "target_grid_v0", run, config, env_kwargs)
-    margin("targets collected", result.final["info/targets_collected"], at_least=TARGETS_OVER_RANDOM * random_targets(**env_kwargs), details=result.final)
+    margin(
+        "targets collected",
+        result.final["info/targets_collected"],
+        at_least=TARGETS_OVER_RANDOM * random_targets(**env_kwargs),
+        details=result.final,
+    )
 
 
 def test_vdn_through_the_pettingzoo_source_beats_random_on_mpe2_simple_spread(tmp_path, seed, margin):
@@ -76,6 +88,8 @@ def test_vdn_through_the_pettingzoo_source_beats_random_on_mpe2_simple_spread(tm
 
     random = random_play(simple_spread_v3.parallel_env, 400)
     config = ValueDecompConfig(lr=1e-3, batch_size=64, epsilon_anneal_steps=20_000, learning_starts=2_000, train_every=4, td_lambda=0.6)
-    result = train("vdn", simple_spread_v3.parallel_env, quiet_run(tmp_path, total_steps=40_000, num_envs=16, eval_episodes=400, seed=seed), config)
+    result = train(
+        "vdn", simple_spread_v3.parallel_env, quiet_run(tmp_path, total_steps=40_000, num_envs=16, eval_episodes=400, seed=seed), config
+    )
     assert result.env == "simple_spread_v3"
     margin("greedy return minus random play's (CIs apart)", ci_gap(result.final, random), at_least=0.0, details=(result.final, random))

@@ -106,13 +106,17 @@ def test_td_target_masks_terminations_and_bootstraps_truncations(variant):
             critic.output.bias.fill_(2.0 + k)
     N, O, S, A = env.n_agents, env.obs_size, env.state_size, env.action_size
     batch = {
-        "obs": torch.zeros(3, N, O), "state": torch.zeros(3, S), "actions": torch.zeros(3, N, A),
+        "obs": torch.zeros(3, N, O),
+        "state": torch.zeros(3, S),
+        "actions": torch.zeros(3, N, A),
         "reward": torch.tensor([[1.0, 1.0], [10.0, 10.0], [-1.0, -1.0]]),
-        "next_obs": torch.rand(3, N, O), "next_state": torch.rand(3, S),
+        "next_obs": torch.rand(3, N, O),
+        "next_state": torch.rand(3, S),
         # row 0: running on; row 1: terminated (goal reached); row 2: truncated at the time limit
         "terminated": torch.tensor([[False, False], [True, True], [False, False]]),
-        "alive": torch.ones(3, N, dtype=torch.bool), "next_alive": torch.tensor([[True, True], [False, False], [True, True]]),
-    }  # fmt: skip
+        "alive": torch.ones(3, N, dtype=torch.bool),
+        "next_alive": torch.tensor([[True, True], [False, False], [True, True]]),
+    }
     expected = torch.tensor([[2.0, 2.0], [10.0, 10.0], [0.0, 0.0]])
     torch.testing.assert_close(algo.targets(batch), expected)
 
@@ -213,7 +217,25 @@ def test_resume_continues_exactly(tmp_path, algo, env, extra):
 
 
 def test_cli_runs_maddpg(tmp_path, capsys):
-    argv = ["maddpg", "goal_grid_v0", "--total-steps", "300", "--num-envs", "4", "--learning-starts", "100", "--batch-size", "16",
-            "--eval-episodes", "4", "--log-dir", str(tmp_path), "--progress", "False", "--tensorboard", "False"]  # fmt: skip
+    argv = [
+        "maddpg",
+        "goal_grid_v0",
+        "--total-steps",
+        "300",
+        "--num-envs",
+        "4",
+        "--learning-starts",
+        "100",
+        "--batch-size",
+        "16",
+        "--eval-episodes",
+        "4",
+        "--log-dir",
+        str(tmp_path),
+        "--progress",
+        "False",
+        "--tensorboard",
+        "False",
+    ]
     assert main(argv) == 0
     assert "maddpg" in capsys.readouterr().out

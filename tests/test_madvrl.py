@@ -92,7 +92,9 @@ def test_kl_is_zero_when_posterior_equals_prior_and_matches_torch():
     same = gaussian_kl(Belief(mean, std), Belief(mean.clone(), std.clone()))
     assert same.shape == (7,) and torch.allclose(same, torch.zeros(7), atol=1e-6)
     other_mean, other_std = torch.randn(7, 8), torch.rand(7, 8) + 0.1
-    reference = torch.distributions.kl_divergence(torch.distributions.Normal(mean, std), torch.distributions.Normal(other_mean, other_std)).sum(-1)
+    reference = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mean, std), torch.distributions.Normal(other_mean, other_std)
+    ).sum(-1)
     torch.testing.assert_close(gaussian_kl(Belief(mean, std), Belief(other_mean, other_std)), reference)
     assert (reference > 0).all()
 
@@ -102,8 +104,18 @@ def _gradient_norms(nets, loss) -> dict[str, float]:
     loss.backward(retain_graph=True)
     parts = {
         "encoder": [*nets.encoder.parameters(), *nets.prior_mean.parameters(), *nets.prior_std.parameters()],
-        "inference": [*nets.inference_input.parameters(), *nets.inference_cell.parameters(), *nets.posterior_mean.parameters(), *nets.posterior_std.parameters()],
-        "decoders": [*nets.decoder.parameters(), *nets.decode_obs.parameters(), *nets.decode_actions.parameters(), *nets.decode_cards.parameters()],
+        "inference": [
+            *nets.inference_input.parameters(),
+            *nets.inference_cell.parameters(),
+            *nets.posterior_mean.parameters(),
+            *nets.posterior_std.parameters(),
+        ],
+        "decoders": [
+            *nets.decoder.parameters(),
+            *nets.decode_obs.parameters(),
+            *nets.decode_actions.parameters(),
+            *nets.decode_cards.parameters(),
+        ],
         "policy": [*nets.policy.parameters(), *nets.value.parameters()],
     }
     return {name: sum(float(p.grad.abs().sum()) for p in params if p.grad is not None) for name, params in parts.items()}
@@ -126,7 +138,9 @@ def test_elbo_terms_use_the_right_tensors_and_reach_encoder_and_inference_networ
     # The reconstructions decode the posterior's sample mean + std * noise (not the prior's, not its mean).
     obs_logits, action_logits, card_logits = nets.decode(posterior.mean + posterior.std * noise)
     assert action_logits.shape == (T, C, N - 1, 4) and card_logits.shape == (T, C, N - 1, R)
-    torch.testing.assert_close(terms["obs_nll"], torch.nn.functional.binary_cross_entropy_with_logits(obs_logits, obs, reduction="none").sum(-1))
+    torch.testing.assert_close(
+        terms["obs_nll"], torch.nn.functional.binary_cross_entropy_with_logits(obs_logits, obs, reduction="none").sum(-1)
+    )
     card_nll = -torch.log_softmax(card_logits, -1).gather(-1, cards[..., None]).squeeze(-1).sum(-1)
     torch.testing.assert_close(terms["card_nll"], card_nll)
     action_nll = -torch.log_softmax(action_logits, -1).gather(-1, next_actions.clamp(min=0)[..., None]).squeeze(-1)
@@ -403,7 +417,14 @@ def test_resume_continues_exactly(tmp_path, algo):
     config = {**SMALL, "exploitability_interval": 512, "snapshot_interval": 2, "fixed_fraction": 0.3, "pool_fraction": 0.4}
     run = {"num_envs": 16, "seed": 3}
     first = train(algo, "poker_v0", quiet_run(tmp_path / "a", total_steps=1200, **run), MADVRLConfig(**config), {"variant": "leduc"})
-    resumed = train(algo, "poker_v0", quiet_run(tmp_path / "a", total_steps=2400, **run), MADVRLConfig(**config), {"variant": "leduc"}, resume=first.run_dir)
+    resumed = train(
+        algo,
+        "poker_v0",
+        quiet_run(tmp_path / "a", total_steps=2400, **run),
+        MADVRLConfig(**config),
+        {"variant": "leduc"},
+        resume=first.run_dir,
+    )
     whole = train(algo, "poker_v0", quiet_run(tmp_path / "b", total_steps=2400, **run), MADVRLConfig(**config), {"variant": "leduc"})
     a = torch.load(resumed.run_dir / "checkpoint.pt", weights_only=False)["algo"]
     b = torch.load(whole.run_dir / "checkpoint.pt", weights_only=False)["algo"]
@@ -427,8 +448,14 @@ def test_resume_continues_exactly(tmp_path, algo):
         ({"min_std": 0.0}, "min_std must be > 0, got 0.0"),
         ({"init_std": 0.005}, "init_std must be > min_std \\(0.01\\), got 0.005"),
         ({"average_decay": 1.0}, "average_decay must be < 1 \\(1 would freeze the learned policy\\), got 1.0"),
-        ({"pool_fraction": 0.7, "fixed_fraction": 0.5}, "pool_fraction \\+ fixed_fraction must be <= 1 \\(the rest is self-play\\), got 0.7 \\+ 0.5"),
-        ({"fixed_strategies": "random,always_fold"}, "fixed_strategies must be distinct names from random, always_call, always_raise, hand_strength separated by commas, got 'random,always_fold'"),
+        (
+            {"pool_fraction": 0.7, "fixed_fraction": 0.5},
+            "pool_fraction \\+ fixed_fraction must be <= 1 \\(the rest is self-play\\), got 0.7 \\+ 0.5",
+        ),
+        (
+            {"fixed_strategies": "random,always_fold"},
+            "fixed_strategies must be distinct names from random, always_call, always_raise, hand_strength separated by commas, got 'random,always_fold'",
+        ),
         ({"fixed_strategies": ""}, "fixed_strategies must name at least one strategy when fixed_fraction > 0, got ''"),
     ],
 )
@@ -443,12 +470,20 @@ def test_bad_setups_fail_before_training(tmp_path):
     with pytest.raises(ValueError, match="madvrl trains on poker_v0"):
         train("madvrl", "goal_grid_v0", quiet_run(tmp_path, total_steps=64, num_envs=2), MADVRLConfig(**SMALL))
     with pytest.raises(ValueError, match="exploitability_interval must be 0 for matches of several hands \\(hands=3\\)"):
-        train("madvrl", "poker_v0", quiet_run(tmp_path, total_steps=64, num_envs=2), MADVRLConfig(**{**SMALL, "exploitability_interval": 100}), {"hands": 3})
+        train(
+            "madvrl",
+            "poker_v0",
+            quiet_run(tmp_path, total_steps=64, num_envs=2),
+            MADVRLConfig(**{**SMALL, "exploitability_interval": 100}),
+            {"hands": 3},
+        )
     with pytest.raises(ValueError, match="minibatches=64 exceeds the rollout's 8 seat sequences"):
         train("gru_ac", "poker_v0", quiet_run(tmp_path, total_steps=64, num_envs=4), MADVRLConfig(**{**SMALL, "minibatches": 64}))
     assert not any(tmp_path.iterdir())
     # matches of several hands train when exploitability is off
-    result = train("madvrl", "poker_v0", quiet_run(tmp_path, total_steps=256, num_envs=8), MADVRLConfig(**SMALL), {"hands": 3, "variant": "kuhn"})
+    result = train(
+        "madvrl", "poker_v0", quiet_run(tmp_path, total_steps=256, num_envs=8), MADVRLConfig(**SMALL), {"hands": 3, "variant": "kuhn"}
+    )
     assert result.env_steps == 256
 
 
@@ -456,11 +491,45 @@ def test_command_line_trains_with_the_preset_and_documents_the_options(capsys, t
     with pytest.raises(SystemExit):
         main(["--help"])
     text = capsys.readouterr().out
-    for expected in ("madvrl", "gru_ac", "--belief-size", "--kl-balance", "--fixed-strategies", "--exploitability-interval", "madvrl poker_v0"):
+    for expected in (
+        "madvrl",
+        "gru_ac",
+        "--belief-size",
+        "--kl-balance",
+        "--fixed-strategies",
+        "--exploitability-interval",
+        "madvrl poker_v0",
+    ):
         assert expected in text
-    assert main(["madvrl", "poker_v0", "--env-arg", "variant=kuhn", "--total-steps", "512", "--num-envs", "16", "--eval-episodes", "4",
-                 "--rollout-steps", "8", "--exploitability-interval", "256", "--eval-interval", "256",
-                 "--log-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "madvrl",
+                "poker_v0",
+                "--env-arg",
+                "variant=kuhn",
+                "--total-steps",
+                "512",
+                "--num-envs",
+                "16",
+                "--eval-episodes",
+                "4",
+                "--rollout-steps",
+                "8",
+                "--exploitability-interval",
+                "256",
+                "--eval-interval",
+                "256",
+                "--log-dir",
+                str(tmp_path),
+                "--progress",
+                "false",
+                "--tensorboard",
+                "false",
+            ]
+        )
+        == 0
+    )
     (run_dir,) = (tmp_path / "poker_v0" / "madvrl").iterdir()
     config = (run_dir / "config.json").read_text()
     assert '"hidden_size": 64' in config and '"variant": "kuhn"' in config  # the preset, then the options

@@ -277,8 +277,11 @@ def test_render_marks_the_last_joint_action():
 
 # ---------------------------------------------------------------- bad arguments
 def test_bad_arguments_give_clear_errors():
-    with pytest.raises(ValueError, match="unknown game 'chess'; valid games: prisoners_dilemma, coordination, climbing, penalty, "
-                       "non_monotonic, matching_pennies, rock_paper_scissors, two_step"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match="unknown game 'chess'; valid games: prisoners_dilemma, coordination, climbing, penalty, "
+        "non_monotonic, matching_pennies, rock_paper_scissors, two_step",
+    ):
         matrix_game_v0.parallel_env(game="chess")
     with pytest.raises(ValueError, match="either game= .* or payoffs= .* not both"):
         matrix_game_v0.parallel_env(game="climbing", payoffs=np.zeros((2, 2, 2)))

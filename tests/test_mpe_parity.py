@@ -56,7 +56,9 @@ def copy_goals(reference, ours):
     world = reference.unwrapped.world
     if not hasattr(ours.env.episode, "goal"):
         return
-    goal_of = [world.landmarks.index(agent._goal_b) if agent._goal_b is not None else None for agent in world.agents]  # the goal each agent knows
+    goal_of = [
+        world.landmarks.index(agent._goal_b) if agent._goal_b is not None else None for agent in world.agents
+    ]  # the goal each agent knows
     if ours.env.episode.goal.dim() == 1:  # speaker_listener: the speaker knows the listener's goal
         ours.env.episode.goal[0] = goal_of[0]
     else:  # reference: ours keeps agent i's own goal, which the other agent knows

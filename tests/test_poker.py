@@ -390,7 +390,12 @@ def test_card_ids_are_integers_or_names():
 @pytest.mark.parametrize(
     "cards, env_ids, error, message",
     [
-        ([[0.5, 1, 2]], [0], TypeError, "cards\\[0\\]\\[0\\] must be a card id \\(an integer in \\[0, 6\\)\\) or a name such as 'Kh', got 0.5 \\(float\\)"),
+        (
+            [[0.5, 1, 2]],
+            [0],
+            TypeError,
+            "cards\\[0\\]\\[0\\] must be a card id \\(an integer in \\[0, 6\\)\\) or a name such as 'Kh', got 0.5 \\(float\\)",
+        ),
         ([[0, 1.0, 2]], [0], TypeError, "cards\\[0\\]\\[1\\] must be a card id .*, got 1.0 \\(float\\)"),
         ([[0, 1, True]], [0], TypeError, "cards\\[0\\]\\[2\\] must be a card id .*, got True \\(bool\\)"),
         ([[0, 1, np.bool_(True)]], [0], TypeError, "cards\\[0\\]\\[2\\] must be a card id .*\\(bool\\)"),

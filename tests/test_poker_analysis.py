@@ -20,9 +20,7 @@ FOLD, CHECK, CALL, RAISE = range(4)
 def test_kuhn_information_sets():
     infosets = information_sets("kuhn")
     # Player 0 acts at the root and after check-raise, player 1 after a check or a raise; 3 cards each.
-    assert sorted(s.key for s in infosets) == sorted(
-        ["J:", "Q:", "K:", "J:kr", "Q:kr", "K:kr", "J:k", "Q:k", "K:k", "J:r", "Q:r", "K:r"]
-    )
+    assert sorted(s.key for s in infosets) == sorted(["J:", "Q:", "K:", "J:kr", "Q:kr", "K:kr", "J:k", "Q:k", "K:k", "J:r", "Q:r", "K:r"])
     assert [s.player for s in infosets].count(0) == [s.player for s in infosets].count(1) == 6
     by_key = {s.key: s for s in infosets}
     assert by_key["K:"].legal_actions == (CHECK, RAISE) and by_key["K:kr"].legal_actions == (FOLD, CALL)
@@ -58,11 +56,19 @@ def test_kuhn_equilibrium_family_is_unexploitable_with_value_minus_one_eighteent
     # and K always; player 1 after a check bets J with 1/3 and K always, facing a bet calls Q with
     # 1/3 and K always. J never calls.
     policy = {
-        "J:": [0, 1 - alpha, 0, alpha], "Q:": [0, 1, 0, 0], "K:": [0, 1 - 3 * alpha, 0, 3 * alpha],
-        "J:kr": [1, 0, 0, 0], "Q:kr": [2 / 3 - alpha, 0, alpha + 1 / 3, 0], "K:kr": [0, 0, 1, 0],
-        "J:k": [0, 2 / 3, 0, 1 / 3], "Q:k": [0, 1, 0, 0], "K:k": [0, 0, 0, 1],
-        "J:r": [1, 0, 0, 0], "Q:r": [2 / 3, 0, 1 / 3, 0], "K:r": [0, 0, 1, 0],
-    }  # fmt: skip
+        "J:": [0, 1 - alpha, 0, alpha],
+        "Q:": [0, 1, 0, 0],
+        "K:": [0, 1 - 3 * alpha, 0, 3 * alpha],
+        "J:kr": [1, 0, 0, 0],
+        "Q:kr": [2 / 3 - alpha, 0, alpha + 1 / 3, 0],
+        "K:kr": [0, 0, 1, 0],
+        "J:k": [0, 2 / 3, 0, 1 / 3],
+        "Q:k": [0, 1, 0, 0],
+        "K:k": [0, 0, 0, 1],
+        "J:r": [1, 0, 0, 0],
+        "Q:r": [2 / 3, 0, 1 / 3, 0],
+        "K:r": [0, 0, 1, 0],
+    }
     kuhn = game("kuhn")
     np.testing.assert_allclose(kuhn.policy_array(policy), kuhn.policy_array(kuhn_equilibrium(alpha)))
     np.testing.assert_allclose(kuhn.expected_values(policy), [-1 / 18, 1 / 18], atol=1e-12)
@@ -228,7 +234,9 @@ def test_env_and_tree_agree_on_every_deal_and_path(variant, n_players, sample):
                     p *= table[g.infoset_at[u][d], a]
                     u = g.children[u][a]
                 weights.append(p / len(g.deals))
-            np.testing.assert_allclose(torch.as_tensor(weights, dtype=torch.float64) @ returns.double(), g.expected_values(table), atol=1e-6)
+            np.testing.assert_allclose(
+                torch.as_tensor(weights, dtype=torch.float64) @ returns.double(), g.expected_values(table), atol=1e-6
+            )
 
 
 def test_observations_joined_from_pieces_agree_too(monkeypatch):

@@ -12,8 +12,8 @@ import torch
 
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.algos.ppo import PPO, PPOConfig, ppo_loss
-from marl_baselines.normalization import RunningMeanStd
 from marl_baselines.buffers import RolloutBuffer, episode_ended
+from marl_baselines.normalization import RunningMeanStd
 from marl_baselines.train import main, train
 from marl_baselines.vec import make_vec_env
 
@@ -67,7 +67,12 @@ def test_mappo_trains_with_action_masks(tmp_path, env):
     """poker_v0 masks illegal actions; speaker_listener_v0's speaker has 3 actions and the listener 5, so
     the VecEnv masks the speaker's padding. Training through either keeps losses and weights finite
     (every sampled action is legal: the envs refuse illegal ones)."""
-    result = train("mappo", env, quiet_run(tmp_path, total_steps=512, num_envs=8, eval_episodes=2, eval_interval=256), PPOConfig(rollout_steps=16, minibatches=2))
+    result = train(
+        "mappo",
+        env,
+        quiet_run(tmp_path, total_steps=512, num_envs=8, eval_episodes=2, eval_interval=256),
+        PPOConfig(rollout_steps=16, minibatches=2),
+    )
     assert result.env_steps == 512 and math.isfinite(result.final["return"])
     with open(result.run_dir / "train.csv") as file:
         rows = list(csv.DictReader(file))
@@ -187,12 +192,38 @@ def test_recurrent_minibatches_split_over_envs():
 
 
 # ---------------------------------------------------------------- the loss
-def _loss(log_prob, old_log_prob, advantages, values, old_values, targets, weight=None, clip=0.2, value_clip=0.2, value_coef=0.5, entropy_coef=0.0, entropy=None):
+def _loss(
+    log_prob,
+    old_log_prob,
+    advantages,
+    values,
+    old_values,
+    targets,
+    weight=None,
+    clip=0.2,
+    value_clip=0.2,
+    value_coef=0.5,
+    entropy_coef=0.0,
+    entropy=None,
+):
     t = lambda x: torch.tensor(x, dtype=torch.float32)  # noqa: E731
     log_prob = t(log_prob).requires_grad_(True)
     weight = t(weight) if weight is not None else torch.ones_like(log_prob)
     entropy = t(entropy) if entropy is not None else torch.zeros_like(log_prob)
-    loss, stats = ppo_loss(log_prob, t(old_log_prob), t(advantages), t(values), t(old_values), t(targets), entropy, weight, clip, value_clip, value_coef, entropy_coef)
+    loss, stats = ppo_loss(
+        log_prob,
+        t(old_log_prob),
+        t(advantages),
+        t(values),
+        t(old_values),
+        t(targets),
+        entropy,
+        weight,
+        clip,
+        value_clip,
+        value_coef,
+        entropy_coef,
+    )
     return loss, stats, log_prob
 
 
@@ -226,9 +257,17 @@ def test_value_loss_clipping_and_masking():
     assert float(stats["value_loss"]) == pytest.approx(0.5 * 0.9**2)
     # the total: policy + value_coef * value - entropy_coef * entropy; entries with weight 0 count for nothing
     loss, stats, _ = _loss(
-        [0.0, 5.0], [0.0, 0.0], [1.0, 100.0], [0.5, 50.0], [0.5, 0.0], [1.5, -9.0], weight=[1.0, 0.0],
-        value_coef=0.5, entropy_coef=0.1, entropy=[2.0, 40.0],
-    )  # fmt: skip
+        [0.0, 5.0],
+        [0.0, 0.0],
+        [1.0, 100.0],
+        [0.5, 50.0],
+        [0.5, 0.0],
+        [1.5, -9.0],
+        weight=[1.0, 0.0],
+        value_coef=0.5,
+        entropy_coef=0.1,
+        entropy=[2.0, 40.0],
+    )
     assert float(stats["policy_loss"]) == pytest.approx(-1.0)
     assert float(stats["value_loss"]) == pytest.approx(0.5)
     assert float(stats["entropy"]) == pytest.approx(2.0)
@@ -295,10 +334,16 @@ def test_observe_stores_the_value_of_the_final_observation():
 # ---------------------------------------------------------------- the training loop
 @pytest.mark.parametrize(
     "algo, env, env_kwargs, recurrent",
-    [("mappo", "goal_grid_v0", {}, False), ("ippo", "coordination_v0", {}, False), ("mappo", "target_grid_v0", {"max_cycles": 10, "view_radius": 1}, True)],
+    [
+        ("mappo", "goal_grid_v0", {}, False),
+        ("ippo", "coordination_v0", {}, False),
+        ("mappo", "target_grid_v0", {"max_cycles": 10, "view_radius": 1}, True),
+    ],
 )
 def test_resume_continues_exactly(tmp_path, algo, env, env_kwargs, recurrent):
-    config = dict(rollout_steps=24, minibatches=3, epochs=2, recurrent=recurrent)  # 24 x 4 = 96 sub-env steps a rollout: 1200 stops mid-rollout
+    config = dict(
+        rollout_steps=24, minibatches=3, epochs=2, recurrent=recurrent
+    )  # 24 x 4 = 96 sub-env steps a rollout: 1200 stops mid-rollout
     run = dict(num_envs=4, seed=3)
     first = train(algo, env, quiet_run(tmp_path / "a", total_steps=1200, **run), PPOConfig(**config), env_kwargs)
     resumed = train(algo, env, quiet_run(tmp_path / "a", total_steps=2400, **run), PPOConfig(**config), env_kwargs, resume=first.run_dir)
@@ -336,10 +381,28 @@ def test_bad_configuration_fails_before_training(tmp_path):
 
 
 def test_marl_train_mappo_runs_from_the_command_line(tmp_path, capsys):
-    status = main([
-        "mappo", "goal_grid_v0", "--total-steps", "256", "--num-envs", "4", "--rollout-steps", "16", "--minibatches", "2",
-        "--eval-episodes", "4", "--log-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false",
-    ])  # fmt: skip
+    status = main(
+        [
+            "mappo",
+            "goal_grid_v0",
+            "--total-steps",
+            "256",
+            "--num-envs",
+            "4",
+            "--rollout-steps",
+            "16",
+            "--minibatches",
+            "2",
+            "--eval-episodes",
+            "4",
+            "--log-dir",
+            str(tmp_path),
+            "--progress",
+            "false",
+            "--tensorboard",
+            "false",
+        ]
+    )
     assert status == 0
     assert "| algorithm      | mappo |" in capsys.readouterr().out
     (run_dir,) = (tmp_path / "goal_grid_v0" / "mappo").iterdir()

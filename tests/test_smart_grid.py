@@ -41,9 +41,13 @@ def act(*levels):
 
 
 DAY = dict(
-    capacity=[50.0, 40.0], cost=[0.05, 0.1], renewable=0.8,
-    base_demand=[20.0, 30.0, 10.0], demand=[25.0, 30.0, 8.0], level=[50.0],
-)  # fmt: skip
+    capacity=[50.0, 40.0],
+    cost=[0.05, 0.1],
+    renewable=0.8,
+    base_demand=[20.0, 30.0, 10.0],
+    demand=[25.0, 30.0, 8.0],
+    level=[50.0],
+)
 
 
 # ---------------------------------------------------------------- spaces
@@ -148,9 +152,7 @@ def test_battery_moves_only_what_it_holds_or_can_take():
     assert env.episode.level[:, 0].tolist() == [0.0, 0.0, 100.0]
     np.testing.assert_allclose(out.info["total_supply"], [0.0, 10.0, -5.0], atol=1e-5)
     np.testing.assert_allclose(out.info["imbalance"], [-30.0, -20.0, -35.0], atol=1e-5)
-    np.testing.assert_allclose(
-        out.reward[:, 5], [0.0, 10 * 0.02 - 10 * 0.001, -5 * 0.02 - 5 * 0.001], atol=1e-6
-    )  # 0, 0.19, -0.105
+    np.testing.assert_allclose(out.reward[:, 5], [0.0, 10 * 0.02 - 10 * 0.001, -5 * 0.02 - 5 * 0.001], atol=1e-6)  # 0, 0.19, -0.105
     np.testing.assert_allclose(out.reward[:, 0], [-0.3, -0.2, -0.35], atol=1e-6)  # producers idle: only the penalty
     assert out.obs[:, 5, 0].tolist() == [0.0, 0.0, 1.0]
 
@@ -206,7 +208,12 @@ def test_every_reset_draws_a_new_day():
     """The note drew capacities and costs once, unseeded; here every reset draws them from the env's streams."""
     env = marl_envs.make_batched("smart_grid_v0", num_envs=512)
     first = env.reset(seed=0)
-    capacity, cost, base, r = env.episode.capacity.clone(), env.episode.cost.clone(), env.episode.base_demand.clone(), env.episode.renewable.clone()
+    capacity, cost, base, r = (
+        env.episode.capacity.clone(),
+        env.episode.cost.clone(),
+        env.episode.base_demand.clone(),
+        env.episode.renewable.clone(),
+    )
     assert (capacity >= 20).all() and (capacity < 70).all() and capacity.min() < 21 and capacity.max() > 69
     assert (cost >= 0.05).all() and (cost <= 0.15).all()
     assert (base >= 10).all() and (base <= 40).all() and (r >= 0.5).all() and (r <= 1).all()
@@ -251,11 +258,13 @@ def test_infos_consistent_with_rewards_over_a_random_day():
         assert info["total_demand"] == approx(adjusted.sum(), rel=1e-5)
         assert info["imbalance"] == approx(info["total_supply"] - info["total_demand"], abs=1e-4)
         assert info["imbalance"] == approx(imbalance, abs=1e-4) and info["renewable_factor"] == obs["producer_0"][2]
-        expected = np.concatenate((
-            production * (0.1 - cost) - 0.01 * abs(info["imbalance"]),
-            0.1 * (demand - adjusted) - 2 * np.abs(a[2:5]),
-            0.02 * power - 0.001 * np.abs(power),
-        ))  # fmt: skip
+        expected = np.concatenate(
+            (
+                production * (0.1 - cost) - 0.01 * abs(info["imbalance"]),
+                0.1 * (demand - adjusted) - 2 * np.abs(a[2:5]),
+                0.02 * power - 0.001 * np.abs(power),
+            )
+        )
         np.testing.assert_allclose([rewards[agent] for agent in AGENTS], expected, atol=1e-4)
 
 

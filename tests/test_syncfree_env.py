@@ -206,10 +206,16 @@ class _Counter(marl_envs.BatchedEnv):
     def __init__(self, num_envs=3, device="cpu", *, sync_free=None):
         space = gymnasium.spaces.Box(0.0, 100.0, (1,), np.float32)
         super().__init__(
-            num_envs, device, max_cycles=100, validate_actions=True, possible_agents=["agent_0"],
-            observation_spaces={"agent_0": space}, action_spaces={"agent_0": gymnasium.spaces.Discrete(2)},
-            state_space=space, sync_free=sync_free,
-        )  # fmt: skip
+            num_envs,
+            device,
+            max_cycles=100,
+            validate_actions=True,
+            possible_agents=["agent_0"],
+            observation_spaces={"agent_0": space},
+            action_spaces={"agent_0": gymnasium.spaces.Discrete(2)},
+            state_space=space,
+            sync_free=sync_free,
+        )
         self.holder().count = torch.zeros(self.num_envs, 1)
 
     def holder(self):
@@ -279,5 +285,7 @@ def test_cuda_step_is_sync_free_and_matches_cpu(env_id, kwargs):
                 # multiplication by its reciprocal, fused multiply-adds): a few ulps, so relative
                 torch.testing.assert_close(y.cpu(), x, rtol=1e-6, atol=1e-6, msg=lambda m, t=t, field=field: f"step {t}: {field}: {m}")
         for key in a.info:
-            torch.testing.assert_close(b.info[key].cpu(), a.info[key], rtol=1e-5, atol=1e-5, msg=lambda m, t=t, key=key: f"step {t}: info[{key!r}]: {m}")
+            torch.testing.assert_close(
+                b.info[key].cpu(), a.info[key], rtol=1e-5, atol=1e-5, msg=lambda m, t=t, key=key: f"step {t}: info[{key!r}]: {m}"
+            )
     assert torch.equal(cpu.rng.counter, cuda.rng.counter.cpu())

@@ -14,10 +14,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from marl_baselines.normalization import RunningMeanStd
 from marl_baselines.algos.value_decomp import ValueDecomposition
 from marl_baselines.buffers import EpisodeBuffer
 from marl_baselines.nets import one_hot
+from marl_baselines.normalization import RunningMeanStd
 from marl_baselines.train import RecentReturns, train
 from marl_baselines.vec import make_vec_env
 from marl_envs.core.syncs import HostSyncError
@@ -28,10 +28,18 @@ CUDA = torch.cuda.is_available()
 def _fill_both(env_name: str, num_envs: int, capacity: int, steps: int, **env_kwargs):
     env = make_vec_env(env_name, num_envs, **env_kwargs)
     buffers = [
-        EpisodeBuffer(capacity, env.max_episode_steps, num_envs, env.n_agents, env.obs_size, env.state_size,
-                      n_actions_masked=env.action_size if env.has_action_mask else None, sync_free=mode)
+        EpisodeBuffer(
+            capacity,
+            env.max_episode_steps,
+            num_envs,
+            env.n_agents,
+            env.obs_size,
+            env.state_size,
+            n_actions_masked=env.action_size if env.has_action_mask else None,
+            sync_free=mode,
+        )
         for mode in (False, True)
-    ]  # fmt: skip
+    ]
     out = env.reset(seed=5)
     for buffer in buffers:
         buffer.start(out)
@@ -44,11 +52,14 @@ def _fill_both(env_name: str, num_envs: int, capacity: int, steps: int, **env_kw
     return buffers
 
 
-@pytest.mark.parametrize(("env_name", "capacity", "kwargs"), [
-    ("goal_grid_v0", 7, {"max_cycles": 9}),  # episodes end at different steps; the ring wraps several times
-    ("target_grid_v0", 20, {"max_cycles": 6}),
-    ("matrix_game_v0", 5, {"game": "two_step"}),  # every env ends at once: more episodes per step than slots left
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("env_name", "capacity", "kwargs"),
+    [
+        ("goal_grid_v0", 7, {"max_cycles": 9}),  # episodes end at different steps; the ring wraps several times
+        ("target_grid_v0", 20, {"max_cycles": 6}),
+        ("matrix_game_v0", 5, {"game": "two_step"}),  # every env ends at once: more episodes per step than slots left
+    ],
+)
 def test_sync_free_episode_buffer_stores_exactly_what_the_host_path_stores(env_name, capacity, kwargs):
     host, device = _fill_both(env_name, 4, capacity, 40, **kwargs)
     assert int(device.size) == host.size and int(device.next_slot) == host.next_slot
@@ -75,7 +86,9 @@ def test_sync_free_buffer_knows_a_lower_bound_of_its_size_and_samples_stored_epi
 
 def test_resumed_sync_free_buffer_continues_like_the_original():
     _, buffer = _fill_both("goal_grid_v0", 4, 7, 30, max_cycles=9)
-    copy = EpisodeBuffer(7, 9, 4, buffer.staging["obs"].shape[2], buffer.staging["obs"].shape[3], buffer.staging["state"].shape[2], sync_free=True)
+    copy = EpisodeBuffer(
+        7, 9, 4, buffer.staging["obs"].shape[2], buffer.staging["obs"].shape[3], buffer.staging["state"].shape[2], sync_free=True
+    )
     copy.load_state_dict(buffer.state_dict())
     assert int(copy.size) == int(buffer.size) and int(copy.next_slot) == int(buffer.next_slot)
     assert copy.holds_at_least(12) == buffer.holds_at_least(12)
@@ -117,9 +130,21 @@ def test_one_hot_equals_torch_one_hot():
 
 ALGORITHM_SETTINGS = {
     "qmix": ("goal_grid_v0", {"learning_starts": 0, "batch_size": 4}, {}),
-    "vdn": ("target_grid_v0", {"learning_starts": 0, "batch_size": 4, "recurrent": True, "chunk_length": 4, "burn_in": 2}, {"max_cycles": 10}),
-    "iql": ("cooperative_navigation_v0", {"learning_starts": 0, "batch_size": 4, "agent": "gnn", "icm": True}, {"continuous_actions": False, "comm_radius": 0.5}),
-    "mappo": ("target_grid_v0", {"rollout_steps": 16, "minibatches": 2, "epochs": 2, "recurrent": True, "agent": "tarmac"}, {"max_cycles": 10}),
+    "vdn": (
+        "target_grid_v0",
+        {"learning_starts": 0, "batch_size": 4, "recurrent": True, "chunk_length": 4, "burn_in": 2},
+        {"max_cycles": 10},
+    ),
+    "iql": (
+        "cooperative_navigation_v0",
+        {"learning_starts": 0, "batch_size": 4, "agent": "gnn", "icm": True},
+        {"continuous_actions": False, "comm_radius": 0.5},
+    ),
+    "mappo": (
+        "target_grid_v0",
+        {"rollout_steps": 16, "minibatches": 2, "epochs": 2, "recurrent": True, "agent": "tarmac"},
+        {"max_cycles": 10},
+    ),
     "ippo": ("coordination_v0", {"rollout_steps": 16, "minibatches": 2, "epochs": 1}, {}),
     "maddpg": ("goal_grid_v0", {"learning_starts": 0, "batch_size": 8}, {}),
     "matd3": ("coordination_v0", {"learning_starts": 0, "batch_size": 8, "icm": True}, {}),
@@ -164,11 +189,14 @@ def test_check_syncs_fails_at_a_sync_in_the_step(tmp_path, monkeypatch):
         _check_syncs_run(tmp_path, "qmix", "cpu")
 
 
-@pytest.mark.parametrize(("settings", "message"), [
-    ({"check_syncs": True, "sync_free": "off"}, "check_syncs needs"),
-    ({"check_syncs": True, "source": "pettingzoo"}, "check_syncs needs"),
-    ({"sync_free": "yes"}, "sync_free must be auto, on or off"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"check_syncs": True, "sync_free": "off"}, "check_syncs needs"),
+        ({"check_syncs": True, "source": "pettingzoo"}, "check_syncs needs"),
+        ({"sync_free": "yes"}, "sync_free must be auto, on or off"),
+    ],
+)
 def test_bad_sync_settings_are_refused_before_training(tmp_path, settings, message):
     with pytest.raises(ValueError, match=message):
         train("qmix", "goal_grid_v0", helpers.quiet_run(tmp_path, total_steps=8, **settings))
@@ -179,13 +207,17 @@ def test_sync_free_training_matches_the_host_path_on_the_same_data(tmp_path):
     from marl_baselines.algos.ppo import PPOConfig
 
     results = [
-        train("mappo", "goal_grid_v0", helpers.quiet_run(tmp_path / mode, total_steps=512, num_envs=4, eval_episodes=4, sync_free=mode), PPOConfig(rollout_steps=32))
+        train(
+            "mappo",
+            "goal_grid_v0",
+            helpers.quiet_run(tmp_path / mode, total_steps=512, num_envs=4, eval_episodes=4, sync_free=mode),
+            PPOConfig(rollout_steps=32),
+        )
         for mode in ("off", "on")
-    ]  # fmt: skip
+    ]
     a, b = (torch.load(r.run_dir / "checkpoint.pt", weights_only=False)["algo"] for r in results)
     assert a["updates"] == b["updates"] > 0
     for net in ("actor", "critic", "value_norm"):
         for name, tensor in a[net].items():
             torch.testing.assert_close(b[net][name], tensor)
     assert results[0].final["return"] == pytest.approx(results[1].final["return"], abs=1e-4)
-

@@ -34,8 +34,18 @@ def assert_same_batch(native, other, where: str, info_where: torch.Tensor | None
 
 def run_both(native: VecEnv, other: VecEnv, steps: int, seed: int = 3) -> dict[str, int]:
     """Step both sources with the same actions; return how many episodes ended and how."""
-    for attribute in ("num_envs", "n_agents", "agents", "obs_size", "state_size", "discrete", "action_size",
-                      "action_sizes", "has_action_mask", "max_episode_steps"):  # fmt: skip
+    for attribute in (
+        "num_envs",
+        "n_agents",
+        "agents",
+        "obs_size",
+        "state_size",
+        "discrete",
+        "action_size",
+        "action_sizes",
+        "has_action_mask",
+        "max_episode_steps",
+    ):
         assert getattr(native, attribute) == getattr(other, attribute), attribute
     if not native.discrete:
         assert torch.equal(native.action_low, other.action_low) and torch.equal(native.action_high, other.action_high)
@@ -119,11 +129,15 @@ class DepartureEnv(BatchedEnv):
         agents = ["small_0", "big_0"]
         box = gymnasium.spaces.Box
         super().__init__(
-            num_envs, device, max_cycles=max_cycles, validate_actions=True, possible_agents=agents,
+            num_envs,
+            device,
+            max_cycles=max_cycles,
+            validate_actions=True,
+            possible_agents=agents,
             observation_spaces={"small_0": box(-np.inf, np.inf, (3,), np.float32), "big_0": box(-np.inf, np.inf, (5,), np.float32)},
             action_spaces={"small_0": gymnasium.spaces.Discrete(2), "big_0": gymnasium.spaces.Discrete(4)},
             state_space=box(-np.inf, np.inf, (2,), np.float32),
-        )  # fmt: skip
+        )
         self.t = torch.zeros(num_envs, device=self.device)
         self.x = torch.zeros(num_envs, device=self.device)
 
@@ -412,7 +426,9 @@ def test_action_errors_are_the_same_for_both_sources(source):
         env.step(torch.zeros(2, 3, dtype=torch.int64))
     with pytest.raises(TypeError, match=r"discrete actions must be an integer tensor \[2, 2\], got dtype torch.float32"):
         env.step(torch.zeros(2, 2))
-    with pytest.raises(ValueError, match=r"agent 'agent_1' in sub-env 1: action 4 is out of range|agent 'agent_1' in copy 1: action 4 is out of range"):
+    with pytest.raises(
+        ValueError, match=r"agent 'agent_1' in sub-env 1: action 4 is out of range|agent 'agent_1' in copy 1: action 4 is out of range"
+    ):
         env.step(torch.tensor([[0, 0], [0, 4]]))
     continuous = make_vec_env("coordination_v0", 2, source=source)
     continuous.reset(seed=0)

@@ -52,14 +52,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from marl_envs import EnvStep
-
 from marl_baselines.agents import AgentOptions, build_agent_network
 from marl_baselines.buffers import TransitionBuffer, episode_ended
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import AveragedGradients, DataParallelParts
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax, one_hot
+from marl_envs import EnvStep
 
 __all__ = ["MADDPGConfig", "MADDPG", "gumbel_softmax"]
 
@@ -125,8 +124,28 @@ class MADDPGConfig(AgentOptions, ICMOptions):
     def check(self) -> None:
         check_ranges(
             self,
-            at_least_one=("hidden_size", "critic_hidden_size", "batch_size", "buffer_size", "train_every", "gradient_steps", "policy_delay"),
-            non_negative=("actor_lr", "critic_lr", "grad_clip", "learning_starts", "target_noise", "target_noise_clip", "noise_start", "noise_finish", "noise_anneal_steps", "random_action_anneal_steps", "actor_regularization"),
+            at_least_one=(
+                "hidden_size",
+                "critic_hidden_size",
+                "batch_size",
+                "buffer_size",
+                "train_every",
+                "gradient_steps",
+                "policy_delay",
+            ),
+            non_negative=(
+                "actor_lr",
+                "critic_lr",
+                "grad_clip",
+                "learning_starts",
+                "target_noise",
+                "target_noise_clip",
+                "noise_start",
+                "noise_finish",
+                "noise_anneal_steps",
+                "random_action_anneal_steps",
+                "actor_regularization",
+            ),
             unit_interval=("gamma", "tau", "random_action_start", "random_action_finish"),
         )
         if self.gumbel_temperature <= 0:
@@ -191,11 +210,16 @@ class MADDPG:
         self.actor_gradients, self.critic_gradients = AveragedGradients(self.actor_optimizer), AveragedGradients(self.critic_optimizer)
 
         fields = {
-            "obs": ((N, env.obs_size), torch.float32), "state": ((env.state_size,), torch.float32),
-            "actions": ((N, A), torch.float32), "reward": ((N,), torch.float32),
-            "next_obs": ((N, env.obs_size), torch.float32), "next_state": ((env.state_size,), torch.float32),
-            "terminated": ((N,), torch.bool), "alive": ((N,), torch.bool), "next_alive": ((N,), torch.bool),
-        }  # fmt: skip
+            "obs": ((N, env.obs_size), torch.float32),
+            "state": ((env.state_size,), torch.float32),
+            "actions": ((N, A), torch.float32),
+            "reward": ((N,), torch.float32),
+            "next_obs": ((N, env.obs_size), torch.float32),
+            "next_state": ((env.state_size,), torch.float32),
+            "terminated": ((N,), torch.bool),
+            "alive": ((N,), torch.bool),
+            "next_alive": ((N,), torch.bool),
+        }
         if self.has_mask:
             fields["action_mask"] = ((N, A), torch.bool)
             fields["next_action_mask"] = ((N, A), torch.bool)
@@ -224,7 +248,9 @@ class MADDPG:
         """Pre-tanh actor outputs ``[..., N, A]`` to actions in the Box."""
         return self.action_center + self.action_scale * torch.tanh(raw)
 
-    def _masked_logits(self, actor: nn.Module, obs: torch.Tensor, mask: torch.Tensor | None, alive: torch.Tensor, adjacency: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _masked_logits(
+        self, actor: nn.Module, obs: torch.Tensor, mask: torch.Tensor | None, alive: torch.Tensor, adjacency: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         raw = actor(obs, None, alive, adjacency)[0]
         return (raw.masked_fill(~mask, float("-inf")) if mask is not None else raw), raw
 
@@ -261,7 +287,9 @@ class MADDPG:
         """The envs were reset (or a run resumed without its buffer): ``train_every`` counts from here."""
         self._vector_steps = 0
 
-    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+    def observe(
+        self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int
+    ) -> dict[str, float | torch.Tensor] | None:
         """Store the transition from ``before`` to ``after`` taken with ``actions`` (``act_info`` is not
         needed); train when due. Returns training statistics, if it trained."""
         ended = episode_ended(after)
@@ -270,9 +298,16 @@ class MADDPG:
         # count as alive at their final observation unless they terminated (a truncation bootstraps).
         next_alive = torch.where(ended[:, None], before.alive & ~after.terminated, after.alive)
         fields = dict(
-            obs=before.obs, state=before.state, actions=stored * before.alive[..., None], reward=after.reward,
-            next_obs=after.final_obs, next_state=after.final_state, terminated=after.terminated, alive=before.alive, next_alive=next_alive,
-        )  # fmt: skip
+            obs=before.obs,
+            state=before.state,
+            actions=stored * before.alive[..., None],
+            reward=after.reward,
+            next_obs=after.final_obs,
+            next_state=after.final_state,
+            terminated=after.terminated,
+            alive=before.alive,
+            next_alive=next_alive,
+        )
         if self.has_mask:
             fields["action_mask"] = before.action_mask
             # The mask at a final observation is not reported: after a truncation every action may be considered.
@@ -348,7 +383,12 @@ class MADDPG:
         critic_loss = sum(((q - targets).pow(2) * alive).sum() / count for q in qs)
         self.critic_optimizer.zero_grad(set_to_none=True)
         critic_loss.backward()
-        stats = {"critic_loss": critic_loss.detach(), "q_taken": (qs[0].detach() * alive).sum() / count, "target": (targets * alive).sum() / count, **curiosity_stats}
+        stats = {
+            "critic_loss": critic_loss.detach(),
+            "q_taken": (qs[0].detach() * alive).sum() / count,
+            "target": (targets * alive).sum() / count,
+            **curiosity_stats,
+        }
         if c.grad_clip > 0:
             stats["critic_grad_norm"] = self.critic_gradients.clip(c.grad_clip)
         self.critic_optimizer.step()
@@ -407,13 +447,17 @@ class MADDPG:
     def state_dict(self, include_buffer: bool = True) -> dict:
         return {
             "buffer": self.buffer.state_dict() if include_buffer else None,
-            "actor": self.actor.state_dict(), "target_actor": self.target_actor.state_dict(),
-            "critics": self.critics.state_dict(), "target_critics": self.target_critics.state_dict(),
-            "actor_optimizer": self.actor_optimizer.state_dict(), "critic_optimizer": self.critic_optimizer.state_dict(),
-            "gradient_steps": self.gradient_steps, "vector_steps": self._vector_steps,
+            "actor": self.actor.state_dict(),
+            "target_actor": self.target_actor.state_dict(),
+            "critics": self.critics.state_dict(),
+            "target_critics": self.target_critics.state_dict(),
+            "actor_optimizer": self.actor_optimizer.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+            "gradient_steps": self.gradient_steps,
+            "vector_steps": self._vector_steps,
             "generator": self.generator.get_state(),
             "curiosity": self.curiosity.state_dict() if self.curiosity is not None else None,
-        }  # fmt: skip
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.actor.load_state_dict(state["actor"])

@@ -62,6 +62,7 @@ chips per hand in the rollout against each kind of opponent (NaN when there was 
 On a CPU these small networks gain nothing from a second torch thread, and a contended one makes
 the update many times slower: ``marl-train`` runs on one thread unless ``--threads`` says otherwise.
 """
+
 from __future__ import annotations
 
 import copy
@@ -72,11 +73,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from marl_envs import EnvStep
-from marl_envs.analysis.poker_strategies import FIXED_STRATEGIES, FixedStrategy
-from marl_envs.poker_analysis import game as poker_game
-from marl_envs.poker_analysis import infoset_inputs
-
 from marl_baselines.algos.madvrl_beliefs import N_ACTIONS, BeliefNetworks, belief_policy, elbo_terms
 from marl_baselines.buffers import RolloutBuffer, episode_ended
 from marl_baselines.config import check_ranges
@@ -84,6 +80,10 @@ from marl_baselines.distributed import AveragedGradients, DataParallelParts
 from marl_baselines.head_to_head import sample_actions
 from marl_baselines.nets import one_hot
 from marl_baselines.normalization import RunningMeanStd
+from marl_envs import EnvStep
+from marl_envs.analysis.poker_strategies import FIXED_STRATEGIES, FixedStrategy
+from marl_envs.poker_analysis import game as poker_game
+from marl_envs.poker_analysis import infoset_inputs
 
 __all__ = ["MADVRL", "MADVRLConfig", "policy_loss", "value_loss"]
 
@@ -166,11 +166,22 @@ class MADVRLConfig:
             self,
             at_least_one=("hidden_size", "belief_size", "rollout_steps", "epochs", "minibatches", "pool_size", "snapshot_interval"),
             non_negative=(
-                "lr", "grad_clip", "clip", "policy_coef", "value_coef", "entropy_coef", "elbo_coef", "kl_coef",
-                "obs_recon_coef", "action_recon_coef", "card_recon_coef", "exploitability_interval", "belief_samples",
+                "lr",
+                "grad_clip",
+                "clip",
+                "policy_coef",
+                "value_coef",
+                "entropy_coef",
+                "elbo_coef",
+                "kl_coef",
+                "obs_recon_coef",
+                "action_recon_coef",
+                "card_recon_coef",
+                "exploitability_interval",
+                "belief_samples",
             ),
             unit_interval=("gamma", "gae_lambda", "average_decay", "pool_fraction", "fixed_fraction", "kl_balance"),
-        )  # fmt: skip
+        )
         for name in ("adam_eps", "min_std"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -179,11 +190,15 @@ class MADVRLConfig:
         if not self.init_std > self.min_std:
             raise ValueError(f"init_std must be > min_std ({self.min_std}), got {self.init_std}")
         if self.pool_fraction + self.fixed_fraction > 1:
-            raise ValueError(f"pool_fraction + fixed_fraction must be <= 1 (the rest is self-play), got {self.pool_fraction} + {self.fixed_fraction}")
+            raise ValueError(
+                f"pool_fraction + fixed_fraction must be <= 1 (the rest is self-play), got {self.pool_fraction} + {self.fixed_fraction}"
+            )
         names = self.strategy_names()
         unknown = [name for name in names if name not in FIXED_STRATEGIES]
         if unknown or len(set(names)) != len(names):
-            raise ValueError(f"fixed_strategies must be distinct names from {', '.join(FIXED_STRATEGIES)} separated by commas, got {self.fixed_strategies!r}")
+            raise ValueError(
+                f"fixed_strategies must be distinct names from {', '.join(FIXED_STRATEGIES)} separated by commas, got {self.fixed_strategies!r}"
+            )
         if self.fixed_fraction > 0 and not names:
             raise ValueError(f"fixed_strategies must name at least one strategy when fixed_fraction > 0, got {self.fixed_strategies!r}")
 
@@ -197,7 +212,13 @@ def _masked_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 
 def policy_loss(
-    log_prob: torch.Tensor, old_log_prob: torch.Tensor, advantages: torch.Tensor, entropy: torch.Tensor, weight: torch.Tensor, clip: float, entropy_coef: float
+    log_prob: torch.Tensor,
+    old_log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    entropy: torch.Tensor,
+    weight: torch.Tensor,
+    clip: float,
+    entropy_coef: float,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """PPO's clipped surrogate minus the entropy bonus, averaged over entries with ``weight`` 1 (the learner's decisions)."""
     log_ratio = log_prob - old_log_prob
@@ -206,7 +227,11 @@ def policy_loss(
     entropy_mean = _masked_mean(entropy, weight)
     loss = -_masked_mean(surrogate, weight) - entropy_coef * entropy_mean
     with torch.no_grad():
-        stats = {"entropy": entropy_mean.detach(), "clip_fraction": _masked_mean(((ratio - 1).abs() > clip).float(), weight), "approx_kl": _masked_mean((ratio - 1) - log_ratio, weight)}
+        stats = {
+            "entropy": entropy_mean.detach(),
+            "clip_fraction": _masked_mean(((ratio - 1).abs() > clip).float(), weight),
+            "approx_kl": _masked_mean((ratio - 1) - log_ratio, weight),
+        }
     return loss, stats
 
 
@@ -223,13 +248,17 @@ class MADVRL:
         config.check()
         rules, hands = env.env_info.get("rules"), env.env_info.get("hands")
         if rules is None or hands is None:
-            raise ValueError(f"{'madvrl' if variational else 'gru_ac'} needs the game in env.env_info ('rules' and 'hands', as poker_v0 gives), got {env.name!r} without")
+            raise ValueError(
+                f"{'madvrl' if variational else 'gru_ac'} needs the game in env.env_info ('rules' and 'hands', as poker_v0 gives), got {env.name!r} without"
+            )
         c, B, N = config, env.num_envs, env.n_agents
         if B * N < c.minibatches:
             raise ValueError(f"minibatches={c.minibatches} exceeds the rollout's {B * N} seat sequences (num_envs x n_players)")
         if c.exploitability_interval > 0:
             if hands != 1:
-                raise ValueError(f"exploitability_interval must be 0 for matches of several hands (hands={hands}): the exact tools evaluate single hands")
+                raise ValueError(
+                    f"exploitability_interval must be 0 for matches of several hands (hands={hands}): the exact tools evaluate single hands"
+                )
             try:
                 poker_game(rules.variant, N, rules.ranks)
             except ValueError as error:
@@ -257,11 +286,18 @@ class MADVRL:
 
         O, L = env.obs_size, c.belief_size
         extra = {
-            "obs": ((B, N, O), torch.float32), "last_action": ((B, N, N_ACTIONS), torch.float32),
-            "action_mask": ((B, N, N_ACTIONS), torch.bool), "actions": ((B, N), torch.int64), "log_prob": ((B, N), torch.float32),
-            "learner": ((B, N), torch.bool), "alive": ((B, N), torch.bool), "cards": ((B, N), torch.int64),
-            "controller": ((B,), torch.int64), "env_ended": ((B,), torch.bool), "bootstrap": ((B, N), torch.float32),
-        }  # fmt: skip
+            "obs": ((B, N, O), torch.float32),
+            "last_action": ((B, N, N_ACTIONS), torch.float32),
+            "action_mask": ((B, N, N_ACTIONS), torch.bool),
+            "actions": ((B, N), torch.int64),
+            "log_prob": ((B, N), torch.float32),
+            "learner": ((B, N), torch.bool),
+            "alive": ((B, N), torch.bool),
+            "cards": ((B, N), torch.int64),
+            "controller": ((B,), torch.int64),
+            "env_ended": ((B,), torch.bool),
+            "bootstrap": ((B, N), torch.float32),
+        }
         if variational:
             extra["noise"] = ((B, N, 2 * L), torch.float32)
         self.buffer = RolloutBuffer(c.rollout_steps, B, N, self.device, extra)
@@ -283,7 +319,9 @@ class MADVRL:
 
     def _new_networks(self) -> BeliefNetworks:
         c = self.config
-        return BeliefNetworks(self.obs_size, self.n_agents, self.rules.ranks, c.hidden_size, c.belief_size, self.variational, c.min_std, c.init_std).to(self.device)
+        return BeliefNetworks(
+            self.obs_size, self.n_agents, self.rules.ranks, c.hidden_size, c.belief_size, self.variational, c.min_std, c.init_std
+        ).to(self.device)
 
     # ------------------------------------------------------------------ opponents
     @property
@@ -364,17 +402,25 @@ class MADVRL:
                 rows = ((rows_of == j) & ~flat_learner).nonzero().squeeze(-1)
                 if rows.numel():
                     state_j, logits_j, _, _ = self._forward(
-                        snapshot, out.obs.reshape(B * N, -1)[rows], last_action.reshape(B * N, -1)[rows], gru_state.reshape(B * N, -1)[rows],
-                        out.action_mask.reshape(B * N, -1)[rows], self._noise((rows.numel(),), None),
-                    )  # fmt: skip
+                        snapshot,
+                        out.obs.reshape(B * N, -1)[rows],
+                        last_action.reshape(B * N, -1)[rows],
+                        gru_state.reshape(B * N, -1)[rows],
+                        out.action_mask.reshape(B * N, -1)[rows],
+                        self._noise((rows.numel(),), None),
+                    )
                     chosen[rows], new_state[rows] = torch.log_softmax(logits_j, -1), state_j
             chosen, new_state = chosen.view(B, N, -1), new_state.view(B, N, -1)
         actions = sample_actions(chosen, self.generator)
         new_hidden = self._next_hidden(new_state, actions, out.action_mask)
         act_info = {
-            "hidden": hidden, "next_hidden": new_hidden, "log_prob": log_probs.gather(-1, actions[..., None]).squeeze(-1),
-            "value": value, "learner": learner, "controller": self.controller,
-        }  # fmt: skip
+            "hidden": hidden,
+            "next_hidden": new_hidden,
+            "log_prob": log_probs.gather(-1, actions[..., None]).squeeze(-1),
+            "value": value,
+            "learner": learner,
+            "controller": self.controller,
+        }
         if noise is not None:
             act_info["noise"] = noise
         return actions, new_hidden, act_info
@@ -402,7 +448,9 @@ class MADVRL:
         return self.nets.values(self.nets.joint(prior, posterior))
 
     @torch.no_grad()
-    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float] | None:
+    def observe(
+        self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int
+    ) -> dict[str, float] | None:
         """Record the step taken at ``before`` with ``actions`` (``act_info``: what ``act(..., explore=True)``
         returned with them); train when the rollout is full."""
         if "log_prob" not in act_info:
@@ -419,7 +467,17 @@ class MADVRL:
             raise ValueError("MA-DVRL needs the env's info['private_card'] (each player's card rank at the step), as poker_v0 reports it")
         fields = {name: act_info[name] for name in ("log_prob", "learner", "controller", "noise") if name in act_info}
         fields.update(obs=before.obs, last_action=hidden[..., H:], action_mask=before.action_mask, alive=before.alive, actions=actions)
-        self.buffer.add(act_info["value"], after.reward, torch.zeros_like(after.reward), after.terminated, after.truncated, env_ended=ended, bootstrap=bootstrap, cards=cards, **fields)
+        self.buffer.add(
+            act_info["value"],
+            after.reward,
+            torch.zeros_like(after.reward),
+            after.terminated,
+            after.truncated,
+            env_ended=ended,
+            bootstrap=bootstrap,
+            cards=cards,
+            **fields,
+        )
         self._draw_opponents(ended)  # the next hands' opponents
         if not self.buffer.full:
             return None
@@ -523,7 +581,9 @@ class MADVRL:
         loss = c.policy_coef * policy + c.value_coef * value
         stats.update(policy_loss=policy.detach(), value_loss=value.detach())
         if self.variational:
-            terms = elbo_terms(nets, prior, posterior, noise.chunk(2, -1)[1], batch["obs"], batch["next_actions"], batch["opponent_cards"], c.kl_balance)
+            terms = elbo_terms(
+                nets, prior, posterior, noise.chunk(2, -1)[1], batch["obs"], batch["next_actions"], batch["opponent_cards"], c.kl_balance
+            )
             weights = {"obs_nll": c.obs_recon_coef, "action_nll": c.action_recon_coef, "card_nll": c.card_recon_coef, "kl": c.kl_coef}
             negative_elbo = sum(weights[name] * _masked_mean(term, value_weight) for name, term in terms.items())
             loss = loss + c.elbo_coef * negative_elbo
@@ -565,11 +625,19 @@ class MADVRL:
     def state_dict(self, include_buffer: bool = True) -> dict:
         return {
             "buffer": {"rollout": self.buffer.state_dict(), "initial_hidden_state": self.initial_hidden_state} if include_buffer else None,
-            "nets": self.nets.state_dict(), "average": None if self.average is None else self.average.state_dict(), "optimizer": self.optimizer.state_dict(), "value_norm": self.value_norm.state_dict(),
-            "pool": [snapshot.state_dict() for snapshot in self.pool], "pool_next": self.pool_next,
-            "controller": self.controller, "learner_seat": self.learner_seat, "generator": self.generator.get_state(),
-            "updates": self.updates, "next_exploitability": self.next_exploitability, "exploitability_curve": list(self.exploitability_curve),
-        }  # fmt: skip
+            "nets": self.nets.state_dict(),
+            "average": None if self.average is None else self.average.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "value_norm": self.value_norm.state_dict(),
+            "pool": [snapshot.state_dict() for snapshot in self.pool],
+            "pool_next": self.pool_next,
+            "controller": self.controller,
+            "learner_seat": self.learner_seat,
+            "generator": self.generator.get_state(),
+            "updates": self.updates,
+            "next_exploitability": self.next_exploitability,
+            "exploitability_curve": list(self.exploitability_curve),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.nets.load_state_dict(state["nets"])

@@ -86,7 +86,17 @@ class BeliefNetworks(nn.Module):
     ``hidden [..., H]`` (the GRU's state); beliefs ``[..., L]``; the joint belief ``[..., 2L]``.
     """
 
-    def __init__(self, obs_size: int, n_players: int, ranks: int, hidden_size: int = 256, belief_size: int = 256, variational: bool = True, min_std: float = 0.01, init_std: float = 0.1):
+    def __init__(
+        self,
+        obs_size: int,
+        n_players: int,
+        ranks: int,
+        hidden_size: int = 256,
+        belief_size: int = 256,
+        variational: bool = True,
+        min_std: float = 0.01,
+        init_std: float = 0.1,
+    ):
         super().__init__()
         H, L, A = hidden_size, belief_size, N_ACTIONS
         self.obs_size, self.n_players, self.ranks = obs_size, n_players, ranks
@@ -146,10 +156,14 @@ class BeliefNetworks(nn.Module):
         """One env step for any batch shape: (the GRU's new state, prior, posterior)."""
         inputs = self.inference_input(torch.cat((obs, last_action), -1))
         shape = inputs.shape[:-1]
-        hidden = self.inference_cell(inputs.reshape(-1, self.hidden_size), hidden.reshape(-1, self.hidden_size)).view(*shape, self.hidden_size)
+        hidden = self.inference_cell(inputs.reshape(-1, self.hidden_size), hidden.reshape(-1, self.hidden_size)).view(
+            *shape, self.hidden_size
+        )
         return hidden, self.prior(obs), self.posterior_from(hidden)
 
-    def sequence(self, obs: torch.Tensor, last_action: torch.Tensor, hidden: torch.Tensor, starts: torch.Tensor) -> tuple[torch.Tensor, Belief, Belief]:
+    def sequence(
+        self, obs: torch.Tensor, last_action: torch.Tensor, hidden: torch.Tensor, starts: torch.Tensor
+    ) -> tuple[torch.Tensor, Belief, Belief]:
         """Sequences ``[T, C, ...]`` from the states ``hidden [C, H]`` before step 0; the state is reset to
         zeros before every step t with ``starts[t]`` (``[T, C]`` bool; a new hand). Only the GRU runs step by step."""
         inputs = self.inference_input(torch.cat((obs, last_action), -1))

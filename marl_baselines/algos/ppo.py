@@ -60,8 +60,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from marl_envs import EnvStep
-
 from marl_baselines.agents import AgentOptions, build_agent_network
 from marl_baselines.buffers import RolloutBuffer
 from marl_baselines.config import check_ranges
@@ -69,6 +67,7 @@ from marl_baselines.distributed import AveragedGradients, DataParallelParts
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax
 from marl_baselines.normalization import RunningMeanStd
+from marl_envs import EnvStep
 
 __all__ = ["PPOConfig", "PPO", "ppo_loss"]
 
@@ -173,10 +172,12 @@ def ppo_loss(
     loss = policy_loss + value_coef * value_loss - entropy_coef * entropy_mean
     with torch.no_grad():
         stats = {
-            "policy_loss": policy_loss.detach(), "value_loss": value_loss.detach(), "entropy": entropy_mean.detach(),
+            "policy_loss": policy_loss.detach(),
+            "value_loss": value_loss.detach(),
+            "entropy": entropy_mean.detach(),
             "clip_fraction": mean(((ratio - 1).abs() > clip).float()),
             "approx_kl": mean((ratio - 1) - log_ratio),  # the low-variance estimator of KL(old || new)
-        }  # fmt: skip
+        }
     return loss, stats
 
 
@@ -191,9 +192,13 @@ class PPO:
         config.check()
         config.check_env(env)
         if config.recurrent and env.num_envs < config.minibatches:
-            raise ValueError(f"minibatches={config.minibatches} exceeds num_envs={env.num_envs}: with recurrent=True a minibatch holds whole env sequences, so minibatches must be <= num_envs")
+            raise ValueError(
+                f"minibatches={config.minibatches} exceeds num_envs={env.num_envs}: with recurrent=True a minibatch holds whole env sequences, so minibatches must be <= num_envs"
+            )
         if (config.rollout_steps * env.num_envs) < config.minibatches:
-            raise ValueError(f"minibatches={config.minibatches} exceeds the rollout's {config.rollout_steps * env.num_envs} samples (rollout_steps x num_envs)")
+            raise ValueError(
+                f"minibatches={config.minibatches} exceeds the rollout's {config.rollout_steps * env.num_envs} samples (rollout_steps x num_envs)"
+            )
         self.config, self.critic_input, self.device = config, critic, env.device
         self.n_agents, self.discrete = env.n_agents, env.discrete
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -225,10 +230,12 @@ class PPO:
 
         B, O, S = env.num_envs, env.obs_size, env.state_size
         extra = {
-            "obs": ((B, N, O), torch.float32), "state": ((B, S), torch.float32), "alive": ((B, N), torch.bool),
+            "obs": ((B, N, O), torch.float32),
+            "state": ((B, S), torch.float32),
+            "alive": ((B, N), torch.bool),
             "actions": ((B, N), torch.int64) if self.discrete else ((B, N, A), torch.float32),
             "log_prob": ((B, N), torch.float32),
-        }  # fmt: skip
+        }
         if env.has_action_mask:
             extra["action_mask"] = ((B, N, A), torch.bool)
         if c.recurrent:  # the hidden state each step was acted from (training starts from step 0's)
@@ -242,7 +249,9 @@ class PPO:
         self.updates = 0
 
     # ------------------------------------------------------------------ networks
-    def _logits_or_mean(self, obs: torch.Tensor, action_mask: torch.Tensor | None, hidden: torch.Tensor | None = None, **inputs) -> torch.Tensor:
+    def _logits_or_mean(
+        self, obs: torch.Tensor, action_mask: torch.Tensor | None, hidden: torch.Tensor | None = None, **inputs
+    ) -> torch.Tensor:
         return self._masked(self.actor(obs, hidden, **inputs)[0], action_mask)
 
     def _masked(self, output: torch.Tensor, action_mask: torch.Tensor | None) -> torch.Tensor:
@@ -324,12 +333,20 @@ class PPO:
         self.buffer.clear()
 
     @torch.no_grad()
-    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+    def observe(
+        self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int
+    ) -> dict[str, float | torch.Tensor] | None:
         """Record the step taken at ``before`` with ``actions`` (``act_info``: what ``act(..., explore=True)``
         returned with them); train when the rollout is full."""
         if "sample" not in act_info:
             raise ValueError("observe() records a step of act(..., explore=True): pass the act_info it returned")
-        fields = {"obs": before.obs, "state": before.state, "alive": before.alive, "actions": act_info["sample"], "log_prob": act_info["log_prob"]}
+        fields = {
+            "obs": before.obs,
+            "state": before.state,
+            "alive": before.alive,
+            "actions": act_info["sample"],
+            "log_prob": act_info["log_prob"],
+        }
         if "action_mask" in self.buffer.extra:
             fields["action_mask"] = before.action_mask
         if self.config.recurrent:
@@ -427,9 +444,12 @@ class PPO:
         if not self.config.recurrent:
             return self._logits_or_mean(batch["obs"], batch.get("action_mask"), alive=batch["alive"], adjacency=adjacency)
         output = self.actor.forward_sequence(
-            batch["obs"].transpose(0, 1), batch["hidden"][0], batch["starts"].T, batch["alive"].transpose(0, 1),
+            batch["obs"].transpose(0, 1),
+            batch["hidden"][0],
+            batch["starts"].T,
+            batch["alive"].transpose(0, 1),
             adjacency.transpose(0, 1) if adjacency is not None else None,
-        )  # fmt: skip
+        )
         return self._masked(output.transpose(0, 1), batch.get("action_mask"))
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -445,16 +465,32 @@ class PPO:
             advantages = (advantages - mean) / (std + 1e-8)
         values = self.values(batch["obs"], batch["state"])
         return ppo_loss(
-            log_prob, batch["log_prob"], advantages, values, batch["old_values"], batch["targets"], entropy, weight,
-            c.clip, c.value_clip, c.value_coef, c.entropy_coef,
-        )  # fmt: skip
+            log_prob,
+            batch["log_prob"],
+            advantages,
+            values,
+            batch["old_values"],
+            batch["targets"],
+            entropy,
+            weight,
+            c.clip,
+            c.value_clip,
+            c.value_coef,
+            c.entropy_coef,
+        )
 
     def data_parallel_parts(self) -> DataParallelParts:
         """Under torchrun (:mod:`marl_baselines.distributed`): the networks every rank holds alike, the
         gradients averaged over the ranks, and the value normaliser fed every rank's returns."""
         curiosity = () if self.curiosity is None else (self.curiosity,)
         return DataParallelParts(
-            networks=(self.actor, self.critic, self.value_norm, *((self.log_std,) if self.log_std is not None else ()), *(c.module for c in curiosity)),
+            networks=(
+                self.actor,
+                self.critic,
+                self.value_norm,
+                *((self.log_std,) if self.log_std is not None else ()),
+                *(c.module for c in curiosity),
+            ),
             gradients=(self.gradients, *(c.gradients for c in curiosity)),
             statistics=(self.value_norm,),
         )
@@ -463,12 +499,15 @@ class PPO:
     def state_dict(self, include_buffer: bool = True) -> dict:
         return {
             "buffer": self.buffer.state_dict() if include_buffer else None,
-            "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
+            "actor": self.actor.state_dict(),
+            "critic": self.critic.state_dict(),
             "log_std": self.log_std.detach().clone() if self.log_std is not None else None,
-            "value_norm": self.value_norm.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "generator": self.generator.get_state(), "updates": self.updates,
+            "value_norm": self.value_norm.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "updates": self.updates,
             "curiosity": self.curiosity.state_dict() if self.curiosity is not None else None,
-        }  # fmt: skip
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.actor.load_state_dict(state["actor"])

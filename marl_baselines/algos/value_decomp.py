@@ -37,14 +37,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from marl_envs import EnvStep
-
 from marl_baselines.agents import AgentOptions, build_agent_network
 from marl_baselines.buffers import EpisodeBatch, EpisodeBuffer
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import AveragedGradients, DataParallelParts, RankAgreement
 from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import QMixer, VDNMixer, masked_argmax
+from marl_envs import EnvStep
 
 __all__ = ["ValueDecompConfig", "ValueDecomposition"]
 
@@ -112,7 +111,17 @@ class ValueDecompConfig(AgentOptions, ICMOptions):
     def check(self) -> None:
         check_ranges(
             self,
-            at_least_one=("hidden_size", "mixer_embed", "hypernet_hidden", "batch_size", "buffer_size", "train_every", "gradient_steps", "target_update_interval", "n_step"),
+            at_least_one=(
+                "hidden_size",
+                "mixer_embed",
+                "hypernet_hidden",
+                "batch_size",
+                "buffer_size",
+                "train_every",
+                "gradient_steps",
+                "target_update_interval",
+                "n_step",
+            ),
             non_negative=("lr", "grad_clip", "learning_starts", "epsilon_anneal_steps", "chunk_length", "burn_in"),
             unit_interval=("gamma", "tau", "td_lambda", "epsilon_start", "epsilon_finish"),
         )
@@ -121,13 +130,17 @@ class ValueDecompConfig(AgentOptions, ICMOptions):
         if self.team_reward not in ("mean", "sum"):
             raise ValueError(f"team_reward must be 'mean' or 'sum', got {self.team_reward!r}")
         if self.burn_in and not self.chunk_length:
-            raise ValueError(f"burn_in warms up the hidden state before a chunk: it needs chunk_length >= 1, got burn_in={self.burn_in} with chunk_length=0")
+            raise ValueError(
+                f"burn_in warms up the hidden state before a chunk: it needs chunk_length >= 1, got burn_in={self.burn_in} with chunk_length=0"
+            )
         if self.hypernet_layers not in (1, 2):
             raise ValueError(f"hypernet_layers must be 1 or 2, got {self.hypernet_layers}")
         self.check_agent()
         self.check_icm()
         if self.agent != "mlp" and self.graph == "env":
-            raise ValueError("graph must be 'full' for iql/vdn/qmix, got 'env': the episode buffer stores no adjacency (the GNN and TarMAC use the fully connected graph of alive agents here)")
+            raise ValueError(
+                "graph must be 'full' for iql/vdn/qmix, got 'env': the episode buffer stores no adjacency (the GNN and TarMAC use the fully connected graph of alive agents here)"
+            )
 
 
 class ValueDecomposition:
@@ -146,9 +159,13 @@ class ValueDecomposition:
         torch.manual_seed(seed)  # network initialisation
 
         c = config
-        self.agent = build_agent_network(c, env.obs_size, env.action_size, env.n_agents, c.hidden_size, c.recurrent, c.share_parameters, c.agent_id).to(self.device)
+        self.agent = build_agent_network(
+            c, env.obs_size, env.action_size, env.n_agents, c.hidden_size, c.recurrent, c.share_parameters, c.agent_id
+        ).to(self.device)
         if mixer == "qmix":
-            self.mixer: nn.Module | None = QMixer(env.n_agents, env.state_size, c.mixer_embed, c.hypernet_layers, c.hypernet_hidden).to(self.device)
+            self.mixer: nn.Module | None = QMixer(env.n_agents, env.state_size, c.mixer_embed, c.hypernet_layers, c.hypernet_hidden).to(
+                self.device
+            )
         else:
             self.mixer = VDNMixer() if mixer == "vdn" else None
         self.target_agent = copy.deepcopy(self.agent).requires_grad_(False)
@@ -157,10 +174,16 @@ class ValueDecomposition:
         self.optimizer = torch.optim.Adam(self.parameters, lr=c.lr)
         self.gradients = AveragedGradients(self.optimizer)
         self.buffer = EpisodeBuffer(
-            c.buffer_size, env.max_episode_steps, env.num_envs, env.n_agents, env.obs_size, env.state_size,
-            n_actions_masked=env.action_size if env.has_action_mask else None, device=self.device,
+            c.buffer_size,
+            env.max_episode_steps,
+            env.num_envs,
+            env.n_agents,
+            env.obs_size,
+            env.state_size,
+            n_actions_masked=env.action_size if env.has_action_mask else None,
+            device=self.device,
             sync_free=getattr(env, "sync_free", None),
-        )  # fmt: skip
+        )
         self.curiosity = Curiosity(c, env.obs_size, env.action_size, True, self.device) if c.icm else None
         self.ready_on_every_rank = RankAgreement()  # see buffer_ready
         self.gradient_steps = 0
@@ -194,7 +217,9 @@ class ValueDecomposition:
         self.buffer.start(out)
         self._vector_steps = 0
 
-    def observe(self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int) -> dict[str, float | torch.Tensor] | None:
+    def observe(
+        self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int
+    ) -> dict[str, float | torch.Tensor] | None:
         """Record the step taken with ``actions``; train when due. Returns training statistics, if it trained.
 
         The episode buffer records each episode in progress whole (replay runs the agents over it from its
@@ -334,14 +359,17 @@ class ValueDecomposition:
 
     def state_dict(self, include_buffer: bool = True) -> dict:
         return {
-            "buffer": self.buffer.state_dict() if include_buffer else None, "vector_steps": self._vector_steps,
-            "agent": self.agent.state_dict(), "target_agent": self.target_agent.state_dict(),
+            "buffer": self.buffer.state_dict() if include_buffer else None,
+            "vector_steps": self._vector_steps,
+            "agent": self.agent.state_dict(),
+            "target_agent": self.target_agent.state_dict(),
             "mixer": self.mixer.state_dict() if self.mixer is not None else None,
             "target_mixer": self.target_mixer.state_dict() if self.target_mixer is not None else None,
-            "optimizer": self.optimizer.state_dict(), "gradient_steps": self.gradient_steps,
+            "optimizer": self.optimizer.state_dict(),
+            "gradient_steps": self.gradient_steps,
             "generator": self.generator.get_state(),
             "curiosity": self.curiosity.state_dict() if self.curiosity is not None else None,
-        }  # fmt: skip
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.agent.load_state_dict(state["agent"])

@@ -84,11 +84,10 @@ from typing import Any
 import torch
 
 import marl_envs
-from marl_envs import BatchedEnv, EnvStep
-
 from marl_baselines.vec.base import VecEnv, _num_envs
 from marl_baselines.vec.native import NativeVecEnv
 from marl_baselines.vec.pettingzoo import PettingZooVecEnv
+from marl_envs import BatchedEnv, EnvStep
 
 __all__ = ["EnvStep", "NativeVecEnv", "PettingZooVecEnv", "VecEnv", "make_vec_env"]
 

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 import torch
 
+from marl_baselines.vec.base import VecEnv
 from marl_envs import BatchedEnv, EnvStep
 from marl_envs.core.checks import checked_device
-
-from marl_baselines.vec.base import VecEnv
 
 __all__ = ["NativeVecEnv"]
 

@@ -10,11 +10,10 @@ import gymnasium
 import numpy as np
 import torch
 
+from marl_baselines.vec.base import VecEnv, _num_envs
 from marl_envs import ActionSpec, EnvStep
 from marl_envs.core.checks import checked_device
 from marl_envs.core.rng import seeds_for
-
-from marl_baselines.vec.base import VecEnv, _num_envs
 
 __all__ = ["PettingZooVecEnv"]
 
@@ -75,7 +74,9 @@ class PettingZooVecEnv(VecEnv):
             elif isinstance(space, gymnasium.spaces.Box):
                 dict_masks.append(False)
             else:
-                raise TypeError(f"{self.name}: agent {agent!r}: unsupported observation space {space}; expected a Box (any shape) or a Dict with an 'observation' Box")
+                raise TypeError(
+                    f"{self.name}: agent {agent!r}: unsupported observation space {space}; expected a Box (any shape) or a Dict with an 'observation' Box"
+                )
             shapes.append(space.shape)
         self._obs_sizes = [int(math.prod(shape)) for shape in shapes]
         self.obs_size = max(self._obs_sizes)
@@ -92,9 +93,7 @@ class PettingZooVecEnv(VecEnv):
 
         # One reset of the first copy tells whether the env has state() and masks in its infos.
         observations, infos = first.reset()
-        self._info_masks = not self._dict_obs and any(
-            isinstance(info, dict) and "action_mask" in info for info in (infos or {}).values()
-        )
+        self._info_masks = not self._dict_obs and any(isinstance(info, dict) and "action_mask" in info for info in (infos or {}).values())
         try:
             state = first.state()
         except (NotImplementedError, AttributeError):
@@ -206,10 +205,18 @@ class PettingZooVecEnv(VecEnv):
         else:
             final_obs_t, final_state_t = obs, state
         out = EnvStep(
-            obs, state, self._tensor(reward), self._tensor(terminated), self._tensor(truncated),
-            self._tensor(self._alive), final_obs_t, final_state_t, self._mask_tensor(), None,
+            obs,
+            state,
+            self._tensor(reward),
+            self._tensor(terminated),
+            self._tensor(truncated),
+            self._tensor(self._alive),
+            final_obs_t,
+            final_state_t,
+            self._mask_tensor(),
+            None,
             self._info_tensors(collected),
-        )  # fmt: skip
+        )
         for k in ended:  # the new episodes start with no agent done
             terminated[k] = False
             truncated[k] = False
@@ -283,9 +290,12 @@ class PettingZooVecEnv(VecEnv):
         """``actions`` checked and split into per-agent NumPy values of each agent's own space."""
         K, N = self.num_envs, self.n_agents
         checked = self._host_actions.check(
-            actions, K, action_mask=torch.from_numpy(self._mask) if self._masked else None,
-            alive=torch.from_numpy(self._alive), where="copy",
-        )  # fmt: skip
+            actions,
+            K,
+            action_mask=torch.from_numpy(self._mask) if self._masked else None,
+            alive=torch.from_numpy(self._alive),
+            where="copy",
+        )
         dtypes = self._action_dtypes
         if self.discrete:
             array = checked.numpy() + self._host_actions.starts

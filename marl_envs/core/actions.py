@@ -206,7 +206,9 @@ class ActionSpec:
         raise ValueError(f"agent {agent!r}{place}: action {received} is out of range; expected {self.describe(i)}")
 
 
-def action_spaces(agents: Sequence[str], box: gymnasium.spaces.Box, continuous_actions: bool, prototypes) -> tuple[Mapping, torch.Tensor | None]:
+def action_spaces(
+    agents: Sequence[str], box: gymnasium.spaces.Box, continuous_actions: bool, prototypes
+) -> tuple[Mapping, torch.Tensor | None]:
     """Action spaces (one shared object) and ``action_table`` for an env with a ``continuous_actions`` switch.
 
     ``continuous_actions=True``: every agent acts in ``box``. ``continuous_actions=False``: every agent picks one of

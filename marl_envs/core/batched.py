@@ -153,9 +153,21 @@ class BatchedEnv:
     always uses the index path)."""
 
     _FINAL: ClassVar[tuple[str, ...]] = (
-        "reset", "step", "transition", "check_actions", "random_actions", "render", "reset_where",
-        "_reset_all", "_step_all", "_transition", "_restart", "_observe_all", "_episode_slots", "_tensor_mode",
-    )  # fmt: skip
+        "reset",
+        "step",
+        "transition",
+        "check_actions",
+        "random_actions",
+        "render",
+        "reset_where",
+        "_reset_all",
+        "_step_all",
+        "_transition",
+        "_restart",
+        "_observe_all",
+        "_episode_slots",
+        "_tensor_mode",
+    )
     """The shared mechanism: a subclass that redefines one of these is refused when it is defined."""
 
     def __init_subclass__(cls, **kwargs: Any):
@@ -189,8 +201,7 @@ class BatchedEnv:
         sync_free = optional_boolean("sync_free", sync_free)
         if sync_free and self.Episode is None:
             raise ValueError(
-                f"{type(self).__name__} declares no Episode, so it cannot auto-reset without host syncs; "
-                "use sync_free=False (or None)"
+                f"{type(self).__name__} declares no Episode, so it cannot auto-reset without host syncs; use sync_free=False (or None)"
             )
         self.sync_free = (self.device.type != "cpu" and self.Episode is not None) if sync_free is None else sync_free
         """Auto-reset with ``torch.where`` over every sub-env (no host sync) rather than by index."""
@@ -204,7 +215,10 @@ class BatchedEnv:
         self.obs_size = max(self.obs_sizes)
         self.state_size = int(np.prod(state_space.shape))
         spaces = [self.action_spaces[a] for a in self.possible_agents]
-        if not (all(isinstance(s, gymnasium.spaces.Discrete) for s in spaces) or all(isinstance(s, gymnasium.spaces.Box) and len(s.shape) == 1 for s in spaces)):
+        if not (
+            all(isinstance(s, gymnasium.spaces.Discrete) for s in spaces)
+            or all(isinstance(s, gymnasium.spaces.Box) and len(s.shape) == 1 for s in spaces)
+        ):
             raise TypeError("every agent's action space must be Discrete, or every one a 1-D Box")
         self.actions = ActionSpec(self.possible_agents, spaces, self.device)
         """The agents' actions: sizes, bounds (``actions.low``/``actions.high``), checking and sampling."""
@@ -217,7 +231,9 @@ class BatchedEnv:
         if action_table is not None:
             table = torch.as_tensor(action_table, dtype=torch.float32, device=self.device)
             if not self.discrete_actions or table.dim() != 3 or table.shape[:2] != (self.n_agents, self.action_size):
-                raise ValueError(f"action_table must be [n_agents, n_actions, D] = [{self.n_agents}, {self.action_size}, D] with Discrete action spaces")
+                raise ValueError(
+                    f"action_table must be [n_agents, n_actions, D] = [{self.n_agents}, {self.action_size}, D] with Discrete action spaces"
+                )
             # Flattened [N * A, D] with agent i's actions at rows i * A ...: one index_select per step
             # (several times faster than advanced indexing at large batch sizes).
             self._action_table = table.flatten(0, 1)
@@ -334,9 +350,18 @@ class BatchedEnv:
         else:
             obs, state, action_mask, adjacency = final_obs, final_state, final_mask, final_adjacency
         return EnvStep(
-            obs, state, reward, terminated, truncated, self.alive.clone(),
-            final_obs, final_state, action_mask, adjacency, info,
-        )  # fmt: skip
+            obs,
+            state,
+            reward,
+            terminated,
+            truncated,
+            self.alive.clone(),
+            final_obs,
+            final_state,
+            action_mask,
+            adjacency,
+            info,
+        )
 
     def random_actions(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """Uniformly random valid actions for every sub-env, on the env's device.
@@ -448,9 +473,12 @@ class BatchedEnv:
         if not self._has_reset:
             raise ResetNeeded("call reset() before step()")
         return self.actions.check(
-            actions, self.num_envs, validate=self.validate_actions, action_mask=self._current_action_mask,
+            actions,
+            self.num_envs,
+            validate=self.validate_actions,
+            action_mask=self._current_action_mask,
             alive=self.alive if self.agents_can_leave else None,
-        )  # fmt: skip
+        )
 
 
 @contextmanager

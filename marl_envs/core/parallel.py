@@ -58,9 +58,7 @@ def _masked_spaces(env: BatchedEnv) -> dict[str, gymnasium.spaces.Dict]:
         box = env.observation_spaces[agent]
         key = (id(box), n)
         if key not in shared:
-            shared[key] = gymnasium.spaces.Dict(
-                {"observation": box, "action_mask": gymnasium.spaces.Box(0, 1, (n,), np.int8)}
-            )
+            shared[key] = gymnasium.spaces.Dict({"observation": box, "action_mask": gymnasium.spaces.Box(0, 1, (n,), np.int8)})
         spaces[agent] = shared[key]
     return spaces
 
@@ -89,9 +87,7 @@ class BatchedParallelEnv(ParallelEnv):
         self._obs_sizes = batched_env.obs_sizes
         self._discrete = batched_env.discrete_actions
         self._action_shape = () if self._discrete else (batched_env.action_size,)
-        self._action_buffer = np.zeros(
-            (1, batched_env.n_agents, *self._action_shape), np.int64 if self._discrete else np.float32
-        )
+        self._action_buffer = np.zeros((1, batched_env.n_agents, *self._action_shape), np.int64 if self._discrete else np.float32)
         self._needs_reset = True
         self._started = False
 
@@ -134,7 +130,13 @@ class BatchedParallelEnv(ParallelEnv):
         active = self.agents
         out = self.env.transition(torch.from_numpy(self._actions_to_array(actions, active)))
         obs, reward, terminated, truncated, alive, action_mask, info = (
-            out.obs, out.reward, out.terminated, out.truncated, out.alive, out.action_mask, out.info
+            out.obs,
+            out.reward,
+            out.terminated,
+            out.truncated,
+            out.alive,
+            out.action_mask,
+            out.info,
         )
         rewards_all, terminated_all, truncated_all = reward[0].tolist(), terminated[0].tolist(), truncated[0].tolist()
         index = self._index
@@ -208,8 +210,7 @@ class BatchedParallelEnv(ParallelEnv):
         masks = action_mask[0].numpy().astype(np.int8)
         action_sizes = self.env.action_sizes
         return {
-            a: {"observation": array[index[a], : sizes[index[a]]], "action_mask": masks[index[a], : action_sizes[index[a]]]}
-            for a in agents
+            a: {"observation": array[index[a], : sizes[index[a]]], "action_mask": masks[index[a], : action_sizes[index[a]]]} for a in agents
         }
 
     def _infos(self, agents: list[str], info: dict[str, torch.Tensor], action_mask: torch.Tensor | None) -> dict:

@@ -67,7 +67,9 @@ class EnvSpec:
             new = self.renamed[old]
             if new in kwargs:
                 raise TypeError(f"{self.id} got both {old!r} and {new!r}; {old!r} is the old name of {new!r}: pass {new!r} only")
-            warnings.warn(f"{self.id}: argument {old!r} is renamed {new!r}; the old name goes in the next version", FutureWarning, stacklevel=4)
+            warnings.warn(
+                f"{self.id}: argument {old!r} is renamed {new!r}; the old name goes in the next version", FutureWarning, stacklevel=4
+            )
             kwargs = {(new if k == old else k): v for k, v in kwargs.items()}
         unknown = sorted(set(kwargs) - set(self.arguments))
         if unknown:

@@ -73,7 +73,11 @@ def seeds_for(seed: int | Sequence[int] | np.ndarray | torch.Tensor | None, num_
         seed = int(np.random.SeedSequence().entropy) & (_SEED_LIMIT - 1)
     if isinstance(seed, (torch.Tensor, np.ndarray)):  # before the int check: a 0-d one is an int
         dtype, kind = seed.dtype, "NumPy array" if isinstance(seed, np.ndarray) else "tensor"
-        integer = (dtype.kind in "iu") if isinstance(seed, np.ndarray) else not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+        integer = (
+            (dtype.kind in "iu")
+            if isinstance(seed, np.ndarray)
+            else not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+        )
         if not integer:
             raise TypeError(f"seed must be {expected}; got a {kind} of dtype {dtype} and shape {list(seed.shape)}")
         if seed.ndim == 0:

@@ -20,11 +20,10 @@ the CPU, so that is no sync there); reads of CPU tensors from inside ``torch.opt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -85,7 +84,9 @@ class _SyncGuard(TorchDispatchMode):
         elif name in _INDEXING and _bool_index(args):
             raise HostSyncError(f"host-device sync: {func} with a boolean mask (use torch.where or integer indices)")
         elif name in _INDEXING and self.number is not None and any(a is self.number for a in (*args, *(kwargs or {}).values())):
-            raise HostSyncError(f"host-device sync: {func} of a number through an index (x[ids] = 0) copies it to the device; use x.index_fill_(dim, ids, value)")
+            raise HostSyncError(
+                f"host-device sync: {func} of a number through an index (x[ids] = 0) copies it to the device; use x.index_fill_(dim, ids, value)"
+            )
         elif name in ("aten::_to_copy", "aten::copy_"):
             source = args[1] if name == "aten::copy_" else args[0]
             target = args[0].device if name == "aten::copy_" else (kwargs or {}).get("device")

@@ -76,8 +76,8 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.render import AGENT_COLOURS
 
 __all__ = ["AutonomousVehiclesEnv"]
@@ -209,7 +209,11 @@ class AutonomousVehiclesEnv(BatchedEnv):
         road = ["." for _ in range(columns + 1)]
         lines = []
         for i, (x, v, target) in enumerate(
-            zip(self.episode.positions[env_index].tolist(), self.episode.speeds[env_index].tolist(), self.episode.target_speeds[env_index].tolist())
+            zip(
+                self.episode.positions[env_index].tolist(),
+                self.episode.speeds[env_index].tolist(),
+                self.episode.target_speeds[env_index].tolist(),
+            )
         ):
             cell = min(int(x / self.road_length * columns), columns)
             road[cell] = str(i % 10)

@@ -97,9 +97,9 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least, optional_int_at_least, optional_positive_number
-from marl_envs.envs.particles import ParticleEpisode, ObservationLayout, ParticleWorld, particle_image
+from marl_envs.core.episode import EpisodeState
+from marl_envs.envs.particles import ObservationLayout, ParticleEpisode, ParticleWorld, particle_image
 
 __all__ = ["CooperativeNavigationEnv"]
 

@@ -53,8 +53,8 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.episode import EpisodeState
 
 __all__ = ["CoordinationEnv"]
 

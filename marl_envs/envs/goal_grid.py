@@ -60,8 +60,8 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.render import AGENT_COLOURS, grid_image
 
 __all__ = ["GoalGridEnv"]
@@ -111,8 +111,7 @@ class GoalGridEnv(BatchedEnv):
                 goals = [(size - 1, 0), (0, size - 1)] if goals is None else goals
             elif starts is None or goals is None:
                 raise ValueError(
-                    f"the design note's fixed layout is for 2 agents; with n_agents={n_agents} "
-                    "pass starts= and goals=, or randomize=True"
+                    f"the design note's fixed layout is for 2 agents; with n_agents={n_agents} pass starts= and goals=, or randomize=True"
                 )
             starts = _cells("starts", starts, n_agents, size)
             goals = _cells("goals", goals, n_agents, size)
@@ -139,9 +138,7 @@ class GoalGridEnv(BatchedEnv):
             self._starts = torch.tensor(starts, dtype=torch.int64, device=dev)
             self._goals = torch.tensor(goals, dtype=torch.int64, device=dev)
         # Row i lists agent i first, then the others in index order: the observation's layout.
-        self._view_order = torch.tensor(
-            [[i] + [j for j in range(n_agents) if j != i] for i in range(n_agents)], device=dev
-        )
+        self._view_order = torch.tensor([[i] + [j for j in range(n_agents) if j != i] for i in range(n_agents)], device=dev)
         self._pairs = torch.ones(n_agents, n_agents, dtype=torch.bool, device=dev).triu(1)
         self.episode.positions = torch.zeros(self.num_envs, n_agents, 2, dtype=torch.int64, device=dev)
         self.episode.goals = torch.zeros_like(self.episode.positions)

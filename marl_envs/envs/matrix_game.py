@@ -84,8 +84,8 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import int_at_least
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.render import AGENT_COLOURS, grid_image
 from marl_envs.game_theory import MATRIX_GAMES, as_payoffs, game_payoffs, is_common_payoff, is_zero_sum, two_step_payoffs
 

@@ -209,7 +209,9 @@ class ParticleWorld:
 
     def positions(self, env_index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Agent positions ``[N, 2]``, agent velocities ``[N, 2]`` and landmark positions ``[L, 2]`` of one sub-env."""
-        return tuple(t[:, :, env_index].T.cpu().numpy() for t in (self.episode.agent_pos, self.episode.agent_vel, self.episode.landmark_pos))
+        return tuple(
+            t[:, :, env_index].T.cpu().numpy() for t in (self.episode.agent_pos, self.episode.agent_vel, self.episode.landmark_pos)
+        )
 
     def refresh(self) -> None:
         """Recompute ``relative``, ``distance`` and ``features`` from the state."""
@@ -219,7 +221,10 @@ class ParticleWorld:
         self.episode.relative = others - self.episode.agent_pos.unsqueeze(2)
         self.episode.distance = (self.episode.relative * self.episode.relative).sum(0).sqrt()  # as mpe2: sqrt(dx^2 + dy^2)
         # Written in place: features is private (gather copies it) and rebuilt whole at every change.
-        torch.cat((self.episode.agent_vel.view(-1, B), self.episode.agent_pos.view(-1, B), self.episode.relative.view(-1, B), self._zero), out=self.episode.features)
+        torch.cat(
+            (self.episode.agent_vel.view(-1, B), self.episode.agent_pos.view(-1, B), self.episode.relative.view(-1, B), self._zero),
+            out=self.episode.features,
+        )
         self.version += 1
 
     def feature_index(self, kind: str, *where: int) -> list[int]:

@@ -153,8 +153,8 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import int_at_least, is_int
+from marl_envs.core.episode import EpisodeState
 from marl_envs.envs.poker_rules import ACTIONS, CALL, CHECK, FOLD, PokerRules, betting_tree, public_features
 
 __all__ = ["PokerEnv"]
@@ -441,7 +441,9 @@ class PokerEnv(BatchedEnv):
         state = self.states[int(self.episode.node[env_index])]
         cards = self.episode.cards[env_index].tolist()
         name = "Kuhn poker" if rules.variant == "kuhn" else "Leduc hold'em"
-        lines = [f"{name}, hand {int(self.episode.hand[env_index]) + 1}/{self.hands}, round {state.round + 1}/{rules.rounds}, pot {state.pot}"]
+        lines = [
+            f"{name}, hand {int(self.episode.hand[env_index]) + 1}/{self.hands}, round {state.round + 1}/{rules.rounds}, pot {state.pot}"
+        ]
         if rules.has_board:
             lines.append(f"board: {rules.card_name(cards[-1]) if state.round >= 1 else '??'}")
         for i in range(rules.n_players):

@@ -251,10 +251,16 @@ def public_features(rules: PokerRules, state: BettingState) -> np.ndarray:
         if len(actions) > slots:
             raise AssertionError(f"round {r} holds {len(actions)} actions, more than the {slots} slots")
         history[r, np.arange(len(actions)), list(actions)] = 1
-    return np.concatenate((
-        round_one_hot, turn, [state.pot / (n * cap)], np.asarray(state.contributions, np.float32) / cap,
-        np.asarray(state.folded, np.float32), history.ravel(),
-    )).astype(np.float32)  # fmt: skip
+    return np.concatenate(
+        (
+            round_one_hot,
+            turn,
+            [state.pot / (n * cap)],
+            np.asarray(state.contributions, np.float32) / cap,
+            np.asarray(state.folded, np.float32),
+            history.ravel(),
+        )
+    ).astype(np.float32)
 
 
 def observation_vector(

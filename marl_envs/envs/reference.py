@@ -86,8 +86,8 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean
+from marl_envs.core.episode import EpisodeState
 from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image
 
 __all__ = ["ReferenceEnv"]
@@ -230,7 +230,9 @@ class ReferenceEnv(BatchedEnv):
         for i in range(2):
             (x, y), (vx, vy) = agents[i], velocities[i]
             said = ", ".join(f"{v:.2f}" for v in self.episode.message[env_index, i].tolist())
-            lines.append(f"agent_{i}  goal landmark_{int(self.episode.goal[env_index, i])}, at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f}), said [{said}]")
+            lines.append(
+                f"agent_{i}  goal landmark_{int(self.episode.goal[env_index, i])}, at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f}), said [{said}]"
+            )
         for i, (x, y) in enumerate(landmarks.tolist()):
             lines.append(f"landmark_{i} at ({x:+.3f}, {y:+.3f})")
         return "\n".join(lines) + "\n"

@@ -97,8 +97,8 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.render import AGENT_COLOURS
 
 __all__ = ["ResourceAllocationEnv"]
@@ -256,7 +256,9 @@ def _capacities(capacities, n_resources: int) -> np.ndarray:
     if capacities is None:
         return np.full(n_resources, 10.0, np.float32)
     if isinstance(capacities, (bool, np.bool_)):
-        raise ValueError(f"capacities must be a positive number or a list of n_resources={n_resources} positive numbers, got {capacities!r}")
+        raise ValueError(
+            f"capacities must be a positive number or a list of n_resources={n_resources} positive numbers, got {capacities!r}"
+        )
     try:
         values = np.asarray(capacities, dtype=np.float64)
     except (TypeError, ValueError):
@@ -285,11 +287,11 @@ def _utilities(utilities, n_agents: int, n_resources: int) -> np.ndarray:
     try:
         values = np.asarray(utilities, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"utilities must be numbers of shape [n_agents, n_resources] = [{n_agents}, {n_resources}], got {utilities!r}") from None
-    if values.shape != (n_agents, n_resources):
         raise ValueError(
-            f"utilities must have shape [n_agents, n_resources] = [{n_agents}, {n_resources}], got shape {list(values.shape)}"
-        )
+            f"utilities must be numbers of shape [n_agents, n_resources] = [{n_agents}, {n_resources}], got {utilities!r}"
+        ) from None
+    if values.shape != (n_agents, n_resources):
+        raise ValueError(f"utilities must have shape [n_agents, n_resources] = [{n_agents}, {n_resources}], got shape {list(values.shape)}")
     values = values.astype(np.float32)
     if not np.isfinite(values).all():
         raise ValueError(f"utilities must be finite (float32), got {utilities!r}")

@@ -129,8 +129,8 @@ import torch
 
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean, int_at_least
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.render import AGENT_COLOURS
 
 __all__ = ["SmartGridEnv"]
@@ -304,11 +304,20 @@ class SmartGridEnv(BatchedEnv):
         total = demand.sum(-1, keepdim=True)
         return torch.cat(
             (
-                self.episode.capacity, self.episode.cost, self.episode.base_demand, demand, self.episode.level, self.episode.renewable[:, None], hour,
-                torch.sin(hour * (2 * math.pi / HOURS_PER_DAY)), total, total - demand, self._one,
+                self.episode.capacity,
+                self.episode.cost,
+                self.episode.base_demand,
+                demand,
+                self.episode.level,
+                self.episode.renewable[:, None],
+                hour,
+                torch.sin(hour * (2 * math.pi / HOURS_PER_DAY)),
+                total,
+                total - demand,
+                self._one,
             ),
             -1,
-        )  # fmt: skip
+        )
 
     def observations(self) -> torch.Tensor:
         return self._quantities().index_select(1, self._obs_index).view(self.num_envs, self.n_agents, 5) * self._obs_scale

@@ -79,8 +79,8 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import boolean
+from marl_envs.core.episode import EpisodeState
 from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image
 
 __all__ = ["SpeakerListenerEnv"]
@@ -127,11 +127,16 @@ class SpeakerListenerEnv(BatchedEnv):
         L = len(LANDMARK_COLOURS)
         listener_size = 2 + 2 * L + SYMBOLS
         if continuous_actions:
-            spaces = {"speaker_0": gymnasium.spaces.Box(0.0, 1.0, (SYMBOLS,), np.float32), "listener_0": gymnasium.spaces.Box(0.0, 1.0, (MOVES,), np.float32)}
+            spaces = {
+                "speaker_0": gymnasium.spaces.Box(0.0, 1.0, (SYMBOLS,), np.float32),
+                "listener_0": gymnasium.spaces.Box(0.0, 1.0, (MOVES,), np.float32),
+            }
             table = None
         else:
             spaces = {"speaker_0": gymnasium.spaces.Discrete(SYMBOLS), "listener_0": gymnasium.spaces.Discrete(MOVES)}
-            table = np.stack((np.eye(MOVES)[[*range(SYMBOLS)] + [0] * (MOVES - SYMBOLS)], np.eye(MOVES)))  # the speaker's padding rows are never used
+            table = np.stack(
+                (np.eye(MOVES)[[*range(SYMBOLS)] + [0] * (MOVES - SYMBOLS)], np.eye(MOVES))
+            )  # the speaker's padding rows are never used
         super().__init__(
             num_envs,
             device,
@@ -217,7 +222,10 @@ class SpeakerListenerEnv(BatchedEnv):
         goal = int(self.episode.goal[env_index])
         message = ", ".join(f"{v:.2f}" for v in self.episode.message[env_index].tolist())
         lines = [f"step {int(self.step_count[env_index])}, goal: landmark_{goal}"]
-        lines.append(f"speaker_0    at ({agents[0, 0]:+.3f}, {agents[0, 1]:+.3f}), said [{message}]" + (" (silenced)" if self.silence_channel else ""))
+        lines.append(
+            f"speaker_0    at ({agents[0, 0]:+.3f}, {agents[0, 1]:+.3f}), said [{message}]"
+            + (" (silenced)" if self.silence_channel else "")
+        )
         (x, y), (vx, vy) = agents[1], velocities[1]
         lines.append(f"listener_0   at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f})")
         for i, (x, y) in enumerate(landmarks.tolist()):

@@ -56,8 +56,8 @@ import numpy as np
 import torch
 
 from marl_envs.core.batched import BatchedEnv
-from marl_envs.core.episode import EpisodeState
 from marl_envs.core.checks import int_at_least
+from marl_envs.core.episode import EpisodeState
 from marl_envs.core.render import AGENT_COLOURS, TARGET_COLOUR, grid_image
 
 __all__ = ["TargetGridEnv"]
@@ -109,8 +109,7 @@ class TargetGridEnv(BatchedEnv):
         self.view_radius = int_at_least("view_radius", view_radius, 0)
         if n_agents + self.n_targets > self.height * self.width:
             raise ValueError(
-                f"n_agents + n_targets = {n_agents + self.n_targets} distinct cells do not fit "
-                f"in a {self.height}x{self.width} grid"
+                f"n_agents + n_targets = {n_agents + self.n_targets} distinct cells do not fit in a {self.height}x{self.width} grid"
             )
         side = 2 * self.view_radius + 1
         self.window_cells = side * side
@@ -191,7 +190,8 @@ class TargetGridEnv(BatchedEnv):
 
     def global_state(self) -> torch.Tensor:
         return torch.cat(
-            ((self.episode.positions * self._scale).flatten(1), (self.episode.targets * self._scale).flatten(1), self.episode.uncollected), -1
+            ((self.episode.positions * self._scale).flatten(1), (self.episode.targets * self._scale).flatten(1), self.episode.uncollected),
+            -1,
         ).float()
 
     def adjacency_matrix(self) -> torch.Tensor:
@@ -209,7 +209,10 @@ class TargetGridEnv(BatchedEnv):
             ]
         targets = self.episode.targets[env_index].tolist()
         marks += [(rw, cl, TARGET_COLOUR, "target") for (rw, cl), up in zip(targets, self.episode.uncollected[env_index].tolist()) if up]
-        marks += [(rw, cl, AGENT_COLOURS[i % len(AGENT_COLOURS)], "agent") for i, (rw, cl) in enumerate(self.episode.positions[env_index].tolist())]
+        marks += [
+            (rw, cl, AGENT_COLOURS[i % len(AGENT_COLOURS)], "agent")
+            for i, (rw, cl) in enumerate(self.episode.positions[env_index].tolist())
+        ]
         return grid_image(self.height, self.width, marks)
 
     def render_ansi(self, env_index: int) -> str:
