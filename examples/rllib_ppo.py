@@ -39,7 +39,7 @@ import gymnasium
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 import marl_envs
-from marl_baselines.train import env_argument
+from marl_baselines.cli import env_argument
 
 
 def env_creator(env_id: str):

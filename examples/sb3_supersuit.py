@@ -37,7 +37,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import set_random_seed
 
 import marl_envs
-from marl_baselines.train import env_argument
+from marl_baselines.cli import env_argument
 
 
 def make_vec_env(env_id: str, copies: int = 4, seed: int = 0, **env_kwargs: Any):

@@ -48,7 +48,7 @@ from torchrl.envs.libs.pettingzoo import PettingZooWrapper
 from torchrl.envs.utils import check_env_specs
 
 import marl_envs
-from marl_baselines.train import env_argument
+from marl_baselines.cli import env_argument
 
 
 # ---------------------------------------------------------------------- route 1: PettingZooWrapper

@@ -52,14 +52,7 @@ from torch.nn import functional as F
 
 from marl_baselines.nets import gru_step
 
-__all__ = [
-    "GraphAgentNetwork",
-    "GraphAttentionLayer",
-    "TarMACLayer",
-    "TarMACNetwork",
-    "communication_mask",
-    "masked_softmax",
-]
+__all__ = ["GraphAgentNetwork", "GraphAttentionLayer", "TarMACLayer", "TarMACNetwork", "communication_mask", "masked_softmax"]
 
 
 # ---------------------------------------------------------------------- attention

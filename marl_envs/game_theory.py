@@ -48,15 +48,7 @@ __all__ = [
     "two_step_payoffs",
 ]
 
-MATRIX_GAMES = (
-    "prisoners_dilemma",
-    "coordination",
-    "climbing",
-    "penalty",
-    "non_monotonic",
-    "matching_pennies",
-    "rock_paper_scissors",
-)
+MATRIX_GAMES = ("prisoners_dilemma", "coordination", "climbing", "penalty", "non_monotonic", "matching_pennies", "rock_paper_scissors")
 """The named normal-form games of :func:`game_payoffs` (``two_step`` is not one: see :func:`two_step_payoffs`)."""
 
 _ATOL = 1e-9

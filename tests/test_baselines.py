@@ -14,9 +14,10 @@ import torch
 
 from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
 from marl_baselines.buffers import EpisodeBuffer, RolloutBuffer
+from marl_baselines.cli import cli, main
 from marl_baselines.config import RunConfig
 from marl_baselines.nets import AgentLinear, AgentNetwork, QMixer, VDNMixer, masked_argmax
-from marl_baselines.train import cli, main, train
+from marl_baselines.train import train
 from marl_baselines.vec import make_vec_env
 
 
@@ -522,7 +523,7 @@ def test_ctrl_c_stops_at_a_step_boundary_and_resumes_exactly(tmp_path, monkeypat
 
 
 def test_env_argument_reads_literals_json_and_words():
-    from marl_baselines.train import env_argument
+    from marl_baselines.cli import env_argument
 
     assert env_argument("game=climbing") == ("game", "climbing")
     assert env_argument("starts=[(3, 0), (0, 3)]") == ("starts", [(3, 0), (0, 3)])

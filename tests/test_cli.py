@@ -13,8 +13,9 @@ import torch
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.algos.maddpg import MADDPGConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig
+from marl_baselines.cli import _parser, cli, main
 from marl_baselines.resume import RESUMABLE
-from marl_baselines.train import _parser, cli, main, train
+from marl_baselines.train import train
 
 # Settings of a tiny QMIX run that differ from the qmix goal_grid_v0 preset (60k steps, 16 envs, lr 1e-3, ...).
 TINY = [

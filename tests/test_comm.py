@@ -10,13 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from marl_baselines.agents import AgentOptions, build_agent_network
-from marl_baselines.comm import (
-    GraphAgentNetwork,
-    GraphAttentionLayer,
-    TarMACLayer,
-    TarMACNetwork,
-    communication_mask,
-)
+from marl_baselines.comm import GraphAgentNetwork, GraphAttentionLayer, TarMACLayer, TarMACNetwork, communication_mask
 from marl_baselines.nets import AgentNetwork
 
 B, N, O, H = 5, 4, 7, 16
@@ -346,7 +340,7 @@ def test_resume_continues_exactly_with_communicating_agents_and_curiosity(tmp_pa
 def test_marl_train_no_comm_and_icm_from_the_command_line(tmp_path):
     import json
 
-    from marl_baselines.train import main
+    from marl_baselines.cli import main
 
     assert (
         main(

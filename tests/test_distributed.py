@@ -292,7 +292,7 @@ QMIX = [
 
 
 def torchrun(argv: list[str], log_dir: Path) -> Path:
-    """``torchrun --standalone --nproc-per-node 2 -m marl_baselines.train ARGV``; returns the run directory.
+    """``torchrun --standalone --nproc-per-node 2 -m marl_baselines.cli ARGV``; returns the run directory.
     ``--standalone`` lets torchrun pick a free port, so tests may run in parallel."""
     environment = {
         **os.environ,
@@ -307,7 +307,7 @@ def torchrun(argv: list[str], log_dir: Path) -> Path:
         "--nproc-per-node",
         "2",
         "-m",
-        "marl_baselines.train",
+        "marl_baselines.cli",
         *argv,
         "--log-dir",
         str(log_dir),
@@ -320,7 +320,7 @@ def torchrun(argv: list[str], log_dir: Path) -> Path:
 
 
 def one_process(argv: list[str], log_dir: Path) -> Path:
-    from marl_baselines.train import cli
+    from marl_baselines.cli import cli
 
     return cli([*argv, "--log-dir", str(log_dir)]).run_dir
 
@@ -398,7 +398,7 @@ def test_torchrun_qmix_learns_like_one_process_with_twice_the_envs_and_batch(tmp
 
 
 def resume_job(world: distributed.World) -> None:
-    from marl_baselines.train import cli
+    from marl_baselines.cli import cli
 
     log_dir = os.environ["MARL_TEST_LOG_DIR"]
     first = cli([*MAPPO, "--num-envs", "8", "--total-steps", "1024", "--log-dir", log_dir])

@@ -9,7 +9,8 @@ import torch
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.algos.maddpg import MADDPG, MADDPGConfig, gumbel_softmax
 from marl_baselines.buffers import TransitionBuffer
-from marl_baselines.train import main, train
+from marl_baselines.cli import main
+from marl_baselines.train import train
 from marl_baselines.vec import make_vec_env
 
 

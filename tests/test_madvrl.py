@@ -14,10 +14,11 @@ import torch
 
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.algos.madvrl import MADVRL, MADVRLConfig
-from marl_baselines.algos.madvrl_beliefs import Belief, BeliefNetworks, elbo_terms, gaussian_kl
+from marl_baselines.algos.madvrl_model import Belief, BeliefNetworks, elbo_terms, gaussian_kl
 from marl_baselines.buffers import episode_ended
+from marl_baselines.cli import main
 from marl_baselines.head_to_head import chips_per_hand, t_interval
-from marl_baselines.train import main, train
+from marl_baselines.train import train
 from marl_baselines.vec import make_vec_env
 from marl_envs.analysis.poker_strategies import FIXED_STRATEGIES, FixedStrategy
 from marl_envs.envs.poker_rules import PokerRules

@@ -13,8 +13,9 @@ import torch
 from marl_baselines.algos import ALGORITHMS
 from marl_baselines.algos.ppo import PPO, PPOConfig, ppo_loss
 from marl_baselines.buffers import RolloutBuffer, episode_ended
+from marl_baselines.cli import main
 from marl_baselines.normalization import RunningMeanStd
-from marl_baselines.train import main, train
+from marl_baselines.train import train
 from marl_baselines.vec import make_vec_env
 
 

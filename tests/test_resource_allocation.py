@@ -153,17 +153,7 @@ def test_discrete_actions_map_to_the_documented_prototypes():
     env = resource_allocation_v0.parallel_env(n_agents=1, continuous_actions=False)
     assert env.action_space("agent_0").n == 9
     # from a fresh episode (10 of each), the allocation after one step is 10 * the prototype
-    expected = [
-        [0, 0, 0],
-        [5, 0, 0],
-        [10, 0, 0],
-        [0, 5, 0],
-        [0, 10, 0],
-        [0, 0, 5],
-        [0, 0, 10],
-        [5, 5, 5],
-        [10, 10, 10],
-    ]
+    expected = [[0, 0, 0], [5, 0, 0], [10, 0, 0], [0, 5, 0], [0, 10, 0], [0, 0, 5], [0, 0, 10], [5, 5, 5], [10, 10, 10]]
     for action, allocation in enumerate(expected):
         env.reset(seed=0)
         obs, *_ = env.step({"agent_0": action})

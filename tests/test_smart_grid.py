@@ -40,14 +40,7 @@ def act(*levels):
     return {agent: np.array([level], np.float32) for agent, level in zip(AGENTS, levels)}
 
 
-DAY = dict(
-    capacity=[50.0, 40.0],
-    cost=[0.05, 0.1],
-    renewable=0.8,
-    base_demand=[20.0, 30.0, 10.0],
-    demand=[25.0, 30.0, 8.0],
-    level=[50.0],
-)
+DAY = dict(capacity=[50.0, 40.0], cost=[0.05, 0.1], renewable=0.8, base_demand=[20.0, 30.0, 10.0], demand=[25.0, 30.0, 8.0], level=[50.0])
 
 
 # ---------------------------------------------------------------- spaces

@@ -7,7 +7,7 @@ agent without the variational parts (the baseline the benchmark compares with). 
 ``benchmarks/madvrl_poker.py`` (``benchmarks/results/madvrl_poker.md``); the measurements behind
 the choices below: ``benchmarks/results/madvrl_tuning.md``.
 
-**Beliefs** (:mod:`marl_baselines.algos.madvrl_beliefs`): a prior ``p(z_t | o_t)``, a recurrent
+**Beliefs** (:mod:`marl_baselines.algos.madvrl_model`): a prior ``p(z_t | o_t)``, a recurrent
 posterior ``q(z_t | o_{1:t}, a_{1:t-1})``, policy and value heads on the joint belief, and the
 ELBO's decoders (the observation, the opponents' next actions and their private cards).
 
@@ -16,21 +16,8 @@ opponents' cards, a training target only, as each step's ``info["private_card"]`
 the action mask (the only seat with more than one legal action), so the actions submitted give
 the opponents' actions; the game (``rules``, ``hands``) for fixed strategies and exact evaluation.
 
-**Losses** (:func:`elbo_terms`, :func:`policy_loss`, :func:`value_loss`), per learner seat and step:
-
-* the negative ELBO: reconstructions + KL(posterior || prior), KL-balanced;
-* policy: PPO's clipped surrogate (Schulman et al. 2017) on GAE(gamma, lambda) advantages from
-  the value head, and an entropy bonus. PPO-clipped, so that ``epochs`` x ``minibatches`` steps
-  per rollout of thousands of hands do not run the policy away (``epochs=1, minibatches=1`` is
-  one entropy-regularised policy-gradient step, where the clip never binds). Only the learner's
-  decisions count (its seat is to act with more than one legal action). The entropy weight is
-  high by PPO's standards (0.1 on standardised advantages): with a low one the policy turns
-  near-deterministic (and card-blind) before the beliefs learn the cards, and self-play cycles
-  wider, while a little uniform play costs an equilibrium little exploitability;
-* value: TD(lambda), 0.5 (V(b_t) - G^lambda_t)^2 on value-normalised returns (the GAE targets,
-  bootstrapped from V of the next step), at every step of the learner's seats;
-* total = ``elbo_coef`` (-ELBO, ``kl_coef`` on the KL, a weight per reconstruction) +
-  ``policy_coef`` (lambda 1) policy + ``value_coef`` (lambda 2) value. Defaults 1, 1, 0.5.
+**Losses** (:mod:`marl_baselines.algos.madvrl_model`): the negative ELBO, PPO's clipped surrogate
+on the beliefs with an entropy bonus, and a TD(lambda) value loss, per learner seat and step.
 
 **Self-play and the opponent pool.** The algorithm acts for every seat of every hand (``act``
 returns ``[B, N]`` actions) and trains only on the seats its learner controls. At each hand's
@@ -73,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from marl_baselines.algos.madvrl_beliefs import N_ACTIONS, BeliefNetworks, belief_policy, elbo_terms
+from marl_baselines.algos.madvrl_model import N_ACTIONS, BeliefNetworks, belief_policy, minibatch_loss
 from marl_baselines.buffers import RolloutBuffer, episode_ended
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import AveragedGradients, DataParallelParts
@@ -85,7 +72,7 @@ from marl_envs.analysis.poker_strategies import FIXED_STRATEGIES, FixedStrategy
 from marl_envs.poker_analysis import game as poker_game
 from marl_envs.poker_analysis import infoset_inputs
 
-__all__ = ["MADVRL", "MADVRLConfig", "policy_loss", "value_loss"]
+__all__ = ["MADVRL", "MADVRLConfig"]
 
 SELF_PLAY = 0
 """Controller code of a hand the learner plays on every seat; 1 + k: fixed strategy k; 1 + F + j: pool member j."""
@@ -204,40 +191,6 @@ class MADVRLConfig:
 
     def strategy_names(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in self.fixed_strategies.split(",") if name.strip())
-
-
-# ---------------------------------------------------------------------- PPO's losses
-def _masked_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    return (values * weight).sum() / weight.sum().clamp(min=1)
-
-
-def policy_loss(
-    log_prob: torch.Tensor,
-    old_log_prob: torch.Tensor,
-    advantages: torch.Tensor,
-    entropy: torch.Tensor,
-    weight: torch.Tensor,
-    clip: float,
-    entropy_coef: float,
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """PPO's clipped surrogate minus the entropy bonus, averaged over entries with ``weight`` 1 (the learner's decisions)."""
-    log_ratio = log_prob - old_log_prob
-    ratio = log_ratio.exp()
-    surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages)
-    entropy_mean = _masked_mean(entropy, weight)
-    loss = -_masked_mean(surrogate, weight) - entropy_coef * entropy_mean
-    with torch.no_grad():
-        stats = {
-            "entropy": entropy_mean.detach(),
-            "clip_fraction": _masked_mean(((ratio - 1).abs() > clip).float(), weight),
-            "approx_kl": _masked_mean((ratio - 1) - log_ratio, weight),
-        }
-    return loss, stats
-
-
-def value_loss(values: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """The TD(lambda) loss 0.5 (V - G^lambda)^2, averaged over entries with ``weight`` 1."""
-    return 0.5 * _masked_mean((values - targets).pow(2), weight)
 
 
 # ---------------------------------------------------------------------- the algorithm
@@ -561,36 +514,7 @@ class MADVRL:
 
     def loss(self, batch: dict[str, torch.Tensor], initial_hidden: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The total loss of one minibatch of seat sequences ``[T, C, ...]`` (from the GRU states ``initial_hidden [C, H]``)."""
-        c, nets = self.config, self.nets
-        _, prior, posterior = nets.sequence(batch["obs"], batch["last_action"], initial_hidden, batch["starts"])
-        noise = batch.get("noise")
-        logits = nets.logits(nets.joint(prior, posterior, noise), batch["action_mask"])
-        log_probs = torch.log_softmax(logits, -1)
-        finite = log_probs.masked_fill(torch.isinf(log_probs), 0.0)  # illegal actions: 0 * log 0 = 0, with finite gradients
-        entropy = -(log_probs.exp() * finite).sum(-1)
-        log_prob = log_probs.gather(-1, batch["actions"][..., None]).squeeze(-1)
-        decision, value_weight = batch["decision"].float(), batch["value_weight"].float()
-        advantages = batch["advantages"]
-        if c.normalize_advantages:
-            mean = _masked_mean(advantages, decision)
-            std = _masked_mean((advantages - mean).pow(2), decision).sqrt()
-            advantages = (advantages - mean) / (std + 1e-8)
-        policy, stats = policy_loss(log_prob, batch["log_prob"], advantages, entropy, decision, c.clip, c.entropy_coef)
-        values = nets.values(nets.joint(prior, posterior))
-        value = value_loss(values, batch["targets"], value_weight)
-        loss = c.policy_coef * policy + c.value_coef * value
-        stats.update(policy_loss=policy.detach(), value_loss=value.detach())
-        if self.variational:
-            terms = elbo_terms(
-                nets, prior, posterior, noise.chunk(2, -1)[1], batch["obs"], batch["next_actions"], batch["opponent_cards"], c.kl_balance
-            )
-            weights = {"obs_nll": c.obs_recon_coef, "action_nll": c.action_recon_coef, "card_nll": c.card_recon_coef, "kl": c.kl_coef}
-            negative_elbo = sum(weights[name] * _masked_mean(term, value_weight) for name, term in terms.items())
-            loss = loss + c.elbo_coef * negative_elbo
-            stats.update({name: _masked_mean(term, value_weight).detach() for name, term in terms.items()})
-            stats["negative_elbo"] = negative_elbo.detach()
-            stats["belief_std"] = _masked_mean(posterior.std.mean(-1), value_weight).detach()
-        return loss, stats
+        return minibatch_loss(self.nets, self.config, self.variational, batch, initial_hidden)
 
     def _chips_by_opponent(self) -> dict[str, float]:
         """The learner's chips per hand in this rollout's finished hands, by kind of opponent (pool members together)."""

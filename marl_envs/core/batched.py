@@ -349,19 +349,7 @@ class BatchedEnv:
             obs, state, action_mask, adjacency = self._observe_all()
         else:
             obs, state, action_mask, adjacency = final_obs, final_state, final_mask, final_adjacency
-        return EnvStep(
-            obs,
-            state,
-            reward,
-            terminated,
-            truncated,
-            self.alive.clone(),
-            final_obs,
-            final_state,
-            action_mask,
-            adjacency,
-            info,
-        )
+        return EnvStep(obs, state, reward, terminated, truncated, self.alive.clone(), final_obs, final_state, action_mask, adjacency, info)
 
     def random_actions(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """Uniformly random valid actions for every sub-env, on the env's device.

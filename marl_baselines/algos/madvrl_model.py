@@ -1,4 +1,4 @@
-"""MA-DVRL's belief model: the networks (:class:`BeliefNetworks`) and the ELBO's terms (:func:`elbo_terms`).
+"""MA-DVRL's model: the belief networks (:class:`BeliefNetworks`) and the losses (:func:`elbo_terms`, :func:`policy_loss`, :func:`value_loss`).
 
 The training around them (PPO on the beliefs, self-play, the opponent pool) is in
 :mod:`marl_baselines.algos.madvrl`; the design note (``design-notes/madvrl_architecture.md``)
@@ -41,6 +41,22 @@ posterior toward a prior that is still poor; its value is the plain KL.
 The ``gru_ac`` ablation (``variational=False``): the same encoder and inference trunks give
 deterministic features (the mean heads, no std heads, no sampling), the same policy and value
 heads, and no decoders.
+
+**Losses** (:func:`elbo_terms`, :func:`policy_loss`, :func:`value_loss`), per learner seat and step:
+
+* the negative ELBO: reconstructions + KL(posterior || prior), KL-balanced;
+* policy: PPO's clipped surrogate (Schulman et al. 2017) on GAE(gamma, lambda) advantages from
+  the value head, and an entropy bonus. PPO-clipped, so that ``epochs`` x ``minibatches`` steps
+  per rollout of thousands of hands do not run the policy away (``epochs=1, minibatches=1`` is
+  one entropy-regularised policy-gradient step, where the clip never binds). Only the learner's
+  decisions count (its seat is to act with more than one legal action). The entropy weight is
+  high by PPO's standards (0.1 on standardised advantages): with a low one the policy turns
+  near-deterministic (and card-blind) before the beliefs learn the cards, and self-play cycles
+  wider, while a little uniform play costs an equilibrium little exploitability;
+* value: TD(lambda), 0.5 (V(b_t) - G^lambda_t)^2 on value-normalised returns (the GAE targets,
+  bootstrapped from V of the next step), at every step of the learner's seats;
+* total = ``elbo_coef`` (-ELBO, ``kl_coef`` on the KL, a weight per reconstruction) +
+  ``policy_coef`` (lambda 1) policy + ``value_coef`` (lambda 2) value. Defaults 1, 1, 0.5.
 """
 
 from __future__ import annotations
@@ -53,7 +69,18 @@ from torch.nn import functional as F
 
 from marl_baselines.nets import mlp
 
-__all__ = ["N_ACTIONS", "Belief", "BeliefNetworks", "belief_policy", "elbo_terms", "gaussian_kl"]
+__all__ = [
+    "N_ACTIONS",
+    "Belief",
+    "BeliefNetworks",
+    "belief_policy",
+    "elbo_terms",
+    "gaussian_kl",
+    "masked_mean",
+    "minibatch_loss",
+    "policy_loss",
+    "value_loss",
+]
 
 N_ACTIONS = 4
 """poker_v0's actions: fold, check, call, raise."""
@@ -256,3 +283,73 @@ def belief_policy(nets: BeliefNetworks, samples: int, seed: int, obs, last_actio
     noise = torch.randn(samples, I, 2 * nets.belief_size, generator=generator, device=device)
     joint = nets.joint(prior, posterior, noise)  # [samples, I, 2L]
     return torch.softmax(nets.logits(joint, legal.expand(samples, I, N_ACTIONS)), -1).mean(0)
+
+
+# ---------------------------------------------------------------------- PPO's losses
+def masked_mean(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return (values * weight).sum() / weight.sum().clamp(min=1)
+
+
+def policy_loss(
+    log_prob: torch.Tensor,
+    old_log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    entropy: torch.Tensor,
+    weight: torch.Tensor,
+    clip: float,
+    entropy_coef: float,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """PPO's clipped surrogate minus the entropy bonus, averaged over entries with ``weight`` 1 (the learner's decisions)."""
+    log_ratio = log_prob - old_log_prob
+    ratio = log_ratio.exp()
+    surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages)
+    entropy_mean = masked_mean(entropy, weight)
+    loss = -masked_mean(surrogate, weight) - entropy_coef * entropy_mean
+    with torch.no_grad():
+        stats = {
+            "entropy": entropy_mean.detach(),
+            "clip_fraction": masked_mean(((ratio - 1).abs() > clip).float(), weight),
+            "approx_kl": masked_mean((ratio - 1) - log_ratio, weight),
+        }
+    return loss, stats
+
+
+def value_loss(values: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The TD(lambda) loss 0.5 (V - G^lambda)^2, averaged over entries with ``weight`` 1."""
+    return 0.5 * masked_mean((values - targets).pow(2), weight)
+
+
+def minibatch_loss(
+    nets: BeliefNetworks, c, variational: bool, batch: dict[str, torch.Tensor], initial_hidden: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """MA-DVRL's total loss (``MADVRLConfig`` ``c``'s weights) of one minibatch of seat sequences ``[T, C, ...]``,
+    from the GRU states ``initial_hidden [C, H]``; ``variational=False``: without the ELBO (the ablation)."""
+    _, prior, posterior = nets.sequence(batch["obs"], batch["last_action"], initial_hidden, batch["starts"])
+    noise = batch.get("noise")
+    logits = nets.logits(nets.joint(prior, posterior, noise), batch["action_mask"])
+    log_probs = torch.log_softmax(logits, -1)
+    finite = log_probs.masked_fill(torch.isinf(log_probs), 0.0)  # illegal actions: 0 * log 0 = 0, with finite gradients
+    entropy = -(log_probs.exp() * finite).sum(-1)
+    log_prob = log_probs.gather(-1, batch["actions"][..., None]).squeeze(-1)
+    decision, value_weight = batch["decision"].float(), batch["value_weight"].float()
+    advantages = batch["advantages"]
+    if c.normalize_advantages:
+        mean = masked_mean(advantages, decision)
+        std = masked_mean((advantages - mean).pow(2), decision).sqrt()
+        advantages = (advantages - mean) / (std + 1e-8)
+    policy, stats = policy_loss(log_prob, batch["log_prob"], advantages, entropy, decision, c.clip, c.entropy_coef)
+    values = nets.values(nets.joint(prior, posterior))
+    value = value_loss(values, batch["targets"], value_weight)
+    loss = c.policy_coef * policy + c.value_coef * value
+    stats.update(policy_loss=policy.detach(), value_loss=value.detach())
+    if variational:
+        terms = elbo_terms(
+            nets, prior, posterior, noise.chunk(2, -1)[1], batch["obs"], batch["next_actions"], batch["opponent_cards"], c.kl_balance
+        )
+        weights = {"obs_nll": c.obs_recon_coef, "action_nll": c.action_recon_coef, "card_nll": c.card_recon_coef, "kl": c.kl_coef}
+        negative_elbo = sum(weights[name] * masked_mean(term, value_weight) for name, term in terms.items())
+        loss = loss + c.elbo_coef * negative_elbo
+        stats.update({name: masked_mean(term, value_weight).detach() for name, term in terms.items()})
+        stats["negative_elbo"] = negative_elbo.detach()
+        stats["belief_std"] = masked_mean(posterior.std.mean(-1), value_weight).detach()
+    return loss, stats
