@@ -49,7 +49,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from report import command, machine, publish, save_plot  # noqa: E402
+from report import command, machine, out_option, publish, save_plot  # noqa: E402
 from returns_table import summary  # noqa: E402
 
 from marl_baselines.agents import transfer_agent_network  # noqa: E402
@@ -208,9 +208,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 seeds, tiny budgets: checks that the script runs")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2, help="runs at once, one process and one torch thread each (default %(default)s)")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     args = parser.parse_args()
     if args.seeds < 2 or args.workers < 1:
         raise SystemExit(f"--seeds must be >= 2 (confidence intervals) and --workers >= 1, got {args.seeds} and {args.workers}")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from report import command, machine, publish, threads_option, use_threads  # noqa: E402
+from report import command, machine, out_option, publish, threads_option, use_threads  # noqa: E402
 
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig, resolve_device  # noqa: E402
@@ -71,9 +71,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--steps", type=int, default=None, help="env steps per run (default: the preset's)")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     threads_option(parser)
     args = parser.parse_args()
     threads = use_threads(args.threads)

@@ -26,7 +26,6 @@ writing only where ``--out`` says) checks that the script runs.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+from report import all_cores_option, command, machine, out_option, publish, save_plot, threads_option, use_threads  # noqa: E402
 
 import marl_envs  # noqa: E402
 from marl_envs.core.threads import torch_threads  # noqa: E402
@@ -80,16 +79,9 @@ def main() -> None:
         "--cuda-sizes", type=int, nargs="+", default=[1024, 16384, 262144, 1048576], help="batch sizes on CUDA, when present"
     )
     parser.add_argument("--envs", nargs="+", default=marl_envs.list_envs())
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     threads_option(parser)
-    parser.add_argument(
-        "--all-cores",
-        type=int,
-        default=os.cpu_count(),
-        help="the thread count of the second batched table (default: one per core, %(default)s)",
-    )
+    all_cores_option(parser, "the thread count of the second batched table")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.sizes, args.cuda_sizes = 0.05, [1, 16], [16]

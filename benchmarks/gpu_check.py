@@ -37,7 +37,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import command, machine, publish  # noqa: E402
+from report import command, machine, out_option, publish  # noqa: E402
 
 from marl_baselines.algos.ppo import PPOConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
@@ -105,9 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="toy sizes on any device: checks that the script runs")
     parser.add_argument("--budget", type=float, default=480.0, help="seconds for all five steps together")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     args = parser.parse_args()
     cuda = torch.cuda.is_available()
     if not cuda and not args.quick:

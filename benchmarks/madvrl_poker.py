@@ -32,7 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+from report import command, machine, out_option, publish, save_plot, threads_option, use_threads  # noqa: E402
 
 from marl_baselines.algos.madvrl import MADVRLConfig  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
@@ -91,9 +91,7 @@ def main() -> None:
     parser.add_argument("--kuhn-steps", type=int, default=250_000)
     parser.add_argument("--hands", type=int, default=20_000, help="hands per chips-per-hand evaluation")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     threads_option(parser)
     args = parser.parse_args()
     use_threads(args.threads)

@@ -49,7 +49,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+from report import all_cores_option, command, machine, out_option, publish, save_plot, threads_option, use_threads  # noqa: E402
 from returns_table import summary  # noqa: E402
 
 import marl_envs  # noqa: E402
@@ -315,16 +315,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16, 64, 256, 1024, 4096, 16384, 65536])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per throughput measurement")
     parser.add_argument("--rounds", type=int, default=2, help="alternated throughput rounds")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     threads_option(parser)
-    parser.add_argument(
-        "--all-cores",
-        type=int,
-        default=os.cpu_count(),
-        help="our torch threads in the every-core rows (default: one per core, %(default)s)",
-    )
+    all_cores_option(parser, "our torch threads in the every-core rows")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.total_steps, args.eval_episodes, args.sizes, args.seconds, args.rounds = 1, 8_192, 20, [1, 64], 0.05, 1

@@ -37,7 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from report import command, machine, publish, threads_option, use_threads  # noqa: E402
+from report import command, machine, out_option, publish, threads_option, use_threads  # noqa: E402
 
 import marl_baselines.train as training  # noqa: E402
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
@@ -142,9 +142,7 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=list(DEFAULT_PRESETS), help="algo:env pairs of marl_baselines.config.PRESETS")
     parser.add_argument("--steps", type=int, default=30_000, help="env steps per run (default %(default)s)")
     parser.add_argument("--ops", type=int, default=10, help="operators listed per preset (default %(default)s)")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     threads_option(parser)
     args = parser.parse_args()
     threads = use_threads(args.threads)

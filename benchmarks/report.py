@@ -33,6 +33,18 @@ def threads_option(parser, default: int = 1) -> None:
     )
 
 
+def out_option(parser) -> None:
+    """``--out DIR``: where the script writes its tables and plots."""
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
+    )
+
+
+def all_cores_option(parser, help: str) -> None:
+    """``--all-cores N``: the thread count of a script's every-core measurements (default: one per core)."""
+    parser.add_argument("--all-cores", type=int, default=os.cpu_count(), help=f"{help} (default: one per core, %(default)s)")
+
+
 def use_threads(threads: int) -> int:
     """Apply ``--threads`` (0 keeps torch's default) and return the count in force."""
     if threads < 0:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from report import command, machine, publish, save_plot, threads_option, use_threads  # noqa: E402
+from report import command, machine, out_option, publish, save_plot, threads_option, use_threads  # noqa: E402
 
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
@@ -63,9 +63,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--envs", nargs="+", default=list(ENVS))
     parser.add_argument("--algos", nargs="+", default=list(ALGORITHMS), help="algorithms to run (those with a preset for each env)")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     threads_option(parser)
     args = parser.parse_args()
     use_threads(args.threads)

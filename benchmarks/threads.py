@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from report import command, machine, publish  # noqa: E402
+from report import command, machine, out_option, publish  # noqa: E402
 
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.config import PRESETS, RunConfig  # noqa: E402
@@ -96,9 +96,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--steps", type=int, default=20_000, help="env steps per run")
     parser.add_argument("--presets", nargs="+", default=list(DEFAULT_PRESETS), help="ALGO:ENV pairs with a preset")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     args = parser.parse_args()
     if args.quick:
         args.presets, args.rounds, args.steps = args.presets[:1], 1, 512

@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from report import command, machine, publish, threads_option, use_threads  # noqa: E402
+from report import command, machine, out_option, publish, threads_option, use_threads  # noqa: E402
 
 from marl_baselines.algos import ALGORITHMS  # noqa: E402
 from marl_baselines.algos.value_decomp import ValueDecompConfig  # noqa: E402
@@ -111,9 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets, to check that the script runs")
     parser.add_argument("--algos", nargs="+", default=list(TARGETS), choices=list(TARGETS))
-    parser.add_argument(
-        "--out", type=Path, default=None, help="results folder (default: benchmarks/results; --quick writes nothing unless given)"
-    )
+    out_option(parser)
     threads_option(parser)
     args = parser.parse_args()
     use_threads(args.threads)

@@ -11,34 +11,28 @@ pytestmark = pytest.mark.scripts
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_benchmark(script: str, *arguments: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python benchmarks/<script> arguments``, which must succeed; its output."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *arguments], capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    return done
+
+
 @pytest.mark.parametrize("script", ["train_speed.py", "returns_table.py", "threads.py", "compile_speed.py"])
 def test_quick_mode_prints_its_table(script):
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_benchmark(script, "--quick")
     assert "|---" in done.stdout and "command: python benchmarks/" in done.stdout
 
 
 def test_returns_table_plots_learning_curves(tmp_path):
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "returns_table.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_benchmark("returns_table.py", "--quick", "--out", str(tmp_path))
     table = (tmp_path / "returns_table.md").read_text()
     assert "| cooperative_navigation_v0 | random policy |" in table and "| cooperative_navigation_v0 | mappo " in table
     assert (tmp_path / "returns_cooperative_navigation_v0.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_env_throughput_quick_mode_writes_its_table_and_plot(tmp_path):
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "env_throughput.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_benchmark("env_throughput.py", "--quick", "--out", str(tmp_path))
     table = (tmp_path / "env_throughput_cpu.md").read_text()
     assert "command: python benchmarks/env_throughput.py --quick" in table
     import marl_envs
@@ -49,13 +43,7 @@ def test_env_throughput_quick_mode_writes_its_table_and_plot(tmp_path):
 
 
 def test_comm_ablation_quick_mode_writes_its_tables(tmp_path):
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "comm_ablation.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_benchmark("comm_ablation.py", "--quick", "--out", str(tmp_path), timeout=900)
     table = (tmp_path / "comm_ablation.md").read_text()
     assert "command: python benchmarks/comm_ablation.py --quick" in table
     first_cells = {line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")}
@@ -83,13 +71,7 @@ def test_comm_ablation_quick_mode_writes_its_tables(tmp_path):
 
 
 def test_madvrl_poker_quick_mode_writes_its_tables_and_plots(tmp_path):
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "madvrl_poker.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_benchmark("madvrl_poker.py", "--quick", "--out", str(tmp_path))
     table = (tmp_path / "madvrl_poker.md").read_text()
     assert "command: python benchmarks/madvrl_poker.py --quick" in table
     for row in (
@@ -108,32 +90,25 @@ def test_madvrl_poker_quick_mode_writes_its_tables_and_plots(tmp_path):
 def test_learning_margins_collects_each_asserted_quantity_over_seeds_and_threads(tmp_path):
     """One cheap learning test, two seeds and a second thread count: a row per asserted quantity,
     a column per run, every value present."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "learning_margins.py"),
-            "--seeds",
-            "0",
-            "1",
-            "--threads",
-            "1",
-            "2",
-            "--workers",
-            "1",
-            "--paths",
-            "tests/test_learning_value_decomp.py",
-            "-k",
-            "two_step",
-            "--out",
-            str(tmp_path),
-            "--keep",
-            str(tmp_path / "records.jsonl"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run_benchmark(
+        "learning_margins.py",
+        "--seeds",
+        "0",
+        "1",
+        "--threads",
+        "1",
+        "2",
+        "--workers",
+        "1",
+        "--paths",
+        "tests/test_learning_value_decomp.py",
+        "-k",
+        "two_step",
+        "--out",
+        str(tmp_path),
+        "--keep",
+        str(tmp_path / "records.jsonl"),
     )
-    assert done.returncode == 0, done.stderr[-2000:]
     table = (tmp_path / "learning_margins.md").read_text()
     header = next(line for line in table.splitlines() if line.startswith("| test "))
     assert [cell.strip() for cell in header.split("|")[4:7]] == ["seed 0", "seed 1", "seed 0, 2 threads"], header
@@ -144,13 +119,7 @@ def test_learning_margins_collects_each_asserted_quantity_over_seeds_and_threads
 
 
 def test_profile_training_accounts_for_the_whole_run(tmp_path):
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "profile_training.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_benchmark("profile_training.py", "--quick", "--out", str(tmp_path))
     text = (tmp_path / "profile_training_cpu.md").read_text()
     phase_table, operator_table = text.split("\n## The ")
     assert "aten::" in operator_table  # torch.profiler's operators
@@ -165,13 +134,7 @@ def test_profile_training_accounts_for_the_whole_run(tmp_path):
 def test_peers_quick_mode_writes_its_tables_and_plots(tmp_path):
     """Ours always; JaxMARL's rows where its interpreter is set up (make bench-peers), else rows that say it was not run."""
     jax_python = ROOT / ".venv-peers" / "bin" / "python"
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--quick", "--out", str(tmp_path), "--jax-python", str(jax_python)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_benchmark("peers.py", "--quick", "--out", str(tmp_path), "--jax-python", str(jax_python), timeout=900)
     table = (tmp_path / "peers_cpu.md").read_text()
     assert "command: python benchmarks/peers.py --quick" in table and "load average" in table
     rows = (
@@ -194,13 +157,7 @@ def test_peers_quick_mode_writes_its_tables_and_plots(tmp_path):
 
 def test_gpu_check_quick_mode_runs_every_step(tmp_path):
     """Without CUDA the quick mode runs each step at toy sizes on the CPU (the CUDA tests are skipped)."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    run_benchmark("gpu_check.py", "--quick", "--out", str(tmp_path), timeout=900)
     table = (tmp_path / "gpu_check_cuda.md").read_text()
     for step in ("| pytest -m cuda ", "| env throughput ", "| train_speed (qmix, mappo) ", "| compile_speed (mappo) ", "| mappo to -60 "):
         assert step in table, step
