@@ -140,7 +140,8 @@ observation this env shows there, so a policy trained here can be evaluated exac
 - `validate_actions=True`: check actions against the mask (see Betting).
 
 ## Version history
-- v0: initial release.
+- v0: initial release. Later, without a version bump (nothing a policy sees or earns changed): the
+  step's `info["private_card"]`, `env_info`, and the argument `n_agents` (was `n_players`).
 """
 
 from __future__ import annotations
