@@ -54,6 +54,7 @@ register(EnvSpec("cooperative_navigation", 0, "marl_envs.envs.cooperative_naviga
 register(EnvSpec("predator_prey", 0, "marl_envs.envs.predator_prey:PredatorPreyEnv"))
 register(EnvSpec("speaker_listener", 0, "marl_envs.envs.speaker_listener:SpeakerListenerEnv"))
 register(EnvSpec("reference", 0, "marl_envs.envs.reference:ReferenceEnv"))
+register(EnvSpec("reach_landmark", 0, "marl_envs.envs.reach_landmark:ReachLandmarkEnv"))
 
 
 def _register_with_pettingzoo() -> None:

@@ -1,7 +1,7 @@
 """The MPE envs against mpe2, the reference MPE: whole episodes, step by step.
 
-``cooperative_navigation_v0``, ``predator_prey_v0``, ``speaker_listener_v0`` and ``reference_v0``
-each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
+``cooperative_navigation_v0``, ``predator_prey_v0``, ``speaker_listener_v0``, ``reference_v0`` and
+``reach_landmark_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
 after its reset are copied into ours: the two draw their starting states from different random
 generators),
 receive the same random actions for a whole episode (``max_cycles`` steps, several seeds,
@@ -20,7 +20,7 @@ import torch
 import marl_envs
 
 mpe2 = pytest.importorskip("mpe2")
-from mpe2 import simple_reference_v3, simple_speaker_listener_v4, simple_spread_v3, simple_tag_v3  # noqa: E402
+from mpe2 import simple_reference_v3, simple_speaker_listener_v4, simple_spread_v3, simple_tag_v3, simple_v3  # noqa: E402
 
 TOLERANCE = 1e-5
 REFERENCES = {
@@ -28,6 +28,7 @@ REFERENCES = {
     "predator_prey_v0": simple_tag_v3,
     "speaker_listener_v0": simple_speaker_listener_v4,
     "reference_v0": simple_reference_v3,
+    "reach_landmark_v0": simple_v3,
 }
 SEEDS = range(8)
 
@@ -149,6 +150,7 @@ def test_crowded_episode_matches_mpe2(env_id, continuous, seed):
         ("speaker_listener_v0", {"max_cycles": 40}),
         ("reference_v0", {"local_ratio": 0.0}),
         ("reference_v0", {"local_ratio": 0.8, "max_cycles": 30}),
+        ("reach_landmark_v0", {"max_cycles": 40}),
     ],
     ids=str,
 )
