@@ -55,6 +55,7 @@ register(EnvSpec("predator_prey", 0, "marl_envs.envs.predator_prey:PredatorPreyE
 register(EnvSpec("speaker_listener", 0, "marl_envs.envs.speaker_listener:SpeakerListenerEnv"))
 register(EnvSpec("reference", 0, "marl_envs.envs.reference:ReferenceEnv"))
 register(EnvSpec("reach_landmark", 0, "marl_envs.envs.reach_landmark:ReachLandmarkEnv"))
+register(EnvSpec("physical_deception", 0, "marl_envs.envs.physical_deception:PhysicalDeceptionEnv"))
 
 
 def _register_with_pettingzoo() -> None:
