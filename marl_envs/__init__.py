@@ -56,6 +56,7 @@ register(EnvSpec("speaker_listener", 0, "marl_envs.envs.speaker_listener:Speaker
 register(EnvSpec("reference", 0, "marl_envs.envs.reference:ReferenceEnv"))
 register(EnvSpec("reach_landmark", 0, "marl_envs.envs.reach_landmark:ReachLandmarkEnv"))
 register(EnvSpec("physical_deception", 0, "marl_envs.envs.physical_deception:PhysicalDeceptionEnv"))
+register(EnvSpec("keep_away", 0, "marl_envs.envs.keep_away:KeepAwayEnv"))
 
 
 def _register_with_pettingzoo() -> None:

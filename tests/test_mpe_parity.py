@@ -1,7 +1,7 @@
 """The MPE envs against mpe2, the reference MPE: whole episodes, step by step.
 
 ``cooperative_navigation_v0``, ``predator_prey_v0``, ``speaker_listener_v0``, ``reference_v0``,
-``reach_landmark_v0`` and ``physical_deception_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
+``reach_landmark_v0``, ``physical_deception_v0`` and ``keep_away_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
 after its reset are copied into ours: the two draw their starting states from different random
 generators),
 receive the same random actions for a whole episode (``max_cycles`` steps, several seeds,
@@ -20,7 +20,15 @@ import torch
 import marl_envs
 
 mpe2 = pytest.importorskip("mpe2")
-from mpe2 import simple_adversary_v3, simple_reference_v3, simple_speaker_listener_v4, simple_spread_v3, simple_tag_v3, simple_v3  # noqa: E402
+from mpe2 import (  # noqa: E402
+    simple_adversary_v3,
+    simple_push_v3,
+    simple_reference_v3,
+    simple_speaker_listener_v4,
+    simple_spread_v3,
+    simple_tag_v3,
+    simple_v3,
+)
 
 TOLERANCE = 1e-5
 REFERENCES = {
@@ -30,6 +38,7 @@ REFERENCES = {
     "reference_v0": simple_reference_v3,
     "reach_landmark_v0": simple_v3,
     "physical_deception_v0": simple_adversary_v3,
+    "keep_away_v0": simple_push_v3,
 }
 SEEDS = range(8)
 
@@ -58,7 +67,7 @@ def copy_goals(reference, ours):
     world = reference.unwrapped.world
     if not hasattr(ours.env.episode, "goal"):
         return
-    if ours.metadata["name"] == "physical_deception_v0":  # one goal, every agent's goal_a
+    if ours.metadata["name"] in ("physical_deception_v0", "keep_away_v0"):  # one goal, every agent's goal_a
         ours.env.episode.goal[0] = world.landmarks.index(world.agents[0].goal_a)
         return
     goal_of = [
@@ -155,6 +164,7 @@ def test_crowded_episode_matches_mpe2(env_id, continuous, seed):
         ("reference_v0", {"local_ratio": 0.0}),
         ("reference_v0", {"local_ratio": 0.8, "max_cycles": 30}),
         ("reach_landmark_v0", {"max_cycles": 40}),
+        ("keep_away_v0", {"max_cycles": 40}),
         ("physical_deception_v0", {"N": 1}),
         ("physical_deception_v0", {"N": 4, "max_cycles": 30}),
         ("physical_deception_v0", {"N": 4, "num_agent_neighbors": 2, "num_landmark_neighbors": 3}),
