@@ -57,6 +57,7 @@ register(EnvSpec("reference", 0, "marl_envs.envs.reference:ReferenceEnv"))
 register(EnvSpec("reach_landmark", 0, "marl_envs.envs.reach_landmark:ReachLandmarkEnv"))
 register(EnvSpec("physical_deception", 0, "marl_envs.envs.physical_deception:PhysicalDeceptionEnv"))
 register(EnvSpec("keep_away", 0, "marl_envs.envs.keep_away:KeepAwayEnv"))
+register(EnvSpec("covert_communication", 0, "marl_envs.envs.covert_communication:CovertCommunicationEnv"))
 
 
 def _register_with_pettingzoo() -> None:

@@ -1,7 +1,7 @@
 """The MPE envs against mpe2, the reference MPE: whole episodes, step by step.
 
 ``cooperative_navigation_v0``, ``predator_prey_v0``, ``speaker_listener_v0``, ``reference_v0``,
-``reach_landmark_v0``, ``physical_deception_v0`` and ``keep_away_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
+``reach_landmark_v0``, ``physical_deception_v0``, ``keep_away_v0`` and ``covert_communication_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
 after its reset are copied into ours: the two draw their starting states from different random
 generators),
 receive the same random actions for a whole episode (``max_cycles`` steps, several seeds,
@@ -22,6 +22,7 @@ import marl_envs
 mpe2 = pytest.importorskip("mpe2")
 from mpe2 import (  # noqa: E402
     simple_adversary_v3,
+    simple_crypto_v3,
     simple_push_v3,
     simple_reference_v3,
     simple_speaker_listener_v4,
@@ -39,6 +40,7 @@ REFERENCES = {
     "reach_landmark_v0": simple_v3,
     "physical_deception_v0": simple_adversary_v3,
     "keep_away_v0": simple_push_v3,
+    "covert_communication_v0": simple_crypto_v3,
 }
 SEEDS = range(8)
 
@@ -58,13 +60,18 @@ def place_both(reference, ours, agents, velocities, landmarks):
         agent.state.p_pos, agent.state.p_vel = np.array(position, np.float64), np.array(velocity, np.float64)
     for landmark, position in zip(world.landmarks, landmarks):
         landmark.state.p_pos = np.array(position, np.float64)
-    ours.env.world.place(np.asarray(agents)[None], np.asarray(velocities)[None], np.asarray(landmarks).reshape(1, -1, 2))
+    if hasattr(ours.env, "world"):  # covert_communication keeps no physics: nobody moves or sees a position
+        ours.env.world.place(np.asarray(agents)[None], np.asarray(velocities)[None], np.asarray(landmarks).reshape(1, -1, 2))
     copy_goals(reference, ours)
 
 
 def copy_goals(reference, ours):
     """The goal landmarks mpe2 drew, into ours (the envs that have goals)."""
     world = reference.unwrapped.world
+    if ours.metadata["name"] == "covert_communication_v0":  # the message is the goal's colour; alice holds the key
+        ours.env.episode.message[0] = world.landmarks.index(world.agents[0].goal_a)
+        ours.env.episode.key[0] = int(np.argmax(world.agents[2].key))
+        return
     if not hasattr(ours.env.episode, "goal"):
         return
     if ours.metadata["name"] in ("physical_deception_v0", "keep_away_v0"):  # one goal, every agent's goal_a
@@ -165,6 +172,7 @@ def test_crowded_episode_matches_mpe2(env_id, continuous, seed):
         ("reference_v0", {"local_ratio": 0.8, "max_cycles": 30}),
         ("reach_landmark_v0", {"max_cycles": 40}),
         ("keep_away_v0", {"max_cycles": 40}),
+        ("covert_communication_v0", {"max_cycles": 40}),
         ("physical_deception_v0", {"N": 1}),
         ("physical_deception_v0", {"N": 4, "max_cycles": 30}),
         ("physical_deception_v0", {"N": 4, "num_agent_neighbors": 2, "num_landmark_neighbors": 3}),
