@@ -58,6 +58,8 @@ register(EnvSpec("reach_landmark", 0, "marl_envs.envs.reach_landmark:ReachLandma
 register(EnvSpec("physical_deception", 0, "marl_envs.envs.physical_deception:PhysicalDeceptionEnv"))
 register(EnvSpec("keep_away", 0, "marl_envs.envs.keep_away:KeepAwayEnv"))
 register(EnvSpec("covert_communication", 0, "marl_envs.envs.covert_communication:CovertCommunicationEnv"))
+register(EnvSpec("line_formation", 0, "marl_envs.envs.line_formation:LineFormationEnv"))
+register(EnvSpec("circle_formation", 0, "marl_envs.envs.circle_formation:CircleFormationEnv"))
 
 
 def _register_with_pettingzoo() -> None:

@@ -1,7 +1,7 @@
 """The MPE envs against mpe2, the reference MPE: whole episodes, step by step.
 
 ``cooperative_navigation_v0``, ``predator_prey_v0``, ``speaker_listener_v0``, ``reference_v0``,
-``reach_landmark_v0``, ``physical_deception_v0``, ``keep_away_v0`` and ``covert_communication_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
+``reach_landmark_v0``, ``physical_deception_v0``, ``keep_away_v0``, ``covert_communication_v0``, ``line_formation_v0`` and ``circle_formation_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
 after its reset are copied into ours: the two draw their starting states from different random
 generators),
 receive the same random actions for a whole episode (``max_cycles`` steps, several seeds,
@@ -23,6 +23,8 @@ mpe2 = pytest.importorskip("mpe2")
 from mpe2 import (  # noqa: E402
     simple_adversary_v3,
     simple_crypto_v3,
+    simple_formation_v1,
+    simple_line_v1,
     simple_push_v3,
     simple_reference_v3,
     simple_speaker_listener_v4,
@@ -41,6 +43,8 @@ REFERENCES = {
     "physical_deception_v0": simple_adversary_v3,
     "keep_away_v0": simple_push_v3,
     "covert_communication_v0": simple_crypto_v3,
+    "line_formation_v0": simple_line_v1,
+    "circle_formation_v0": simple_formation_v1,
 }
 SEEDS = range(8)
 
@@ -68,6 +72,9 @@ def place_both(reference, ours, agents, velocities, landmarks):
 def copy_goals(reference, ours):
     """The goal landmarks mpe2 drew, into ours (the envs that have goals)."""
     world = reference.unwrapped.world
+    if ours.metadata["name"] == "line_formation_v0":  # the places mpe2 computed from its direction
+        ours.env.episode.places[0] = torch.tensor(np.array(reference.unwrapped.scenario._expected_positions))
+        return
     if ours.metadata["name"] == "covert_communication_v0":  # the message is the goal's colour; alice holds the key
         ours.env.episode.message[0] = world.landmarks.index(world.agents[0].goal_a)
         ours.env.episode.key[0] = int(np.argmax(world.agents[2].key))
@@ -173,6 +180,10 @@ def test_crowded_episode_matches_mpe2(env_id, continuous, seed):
         ("reach_landmark_v0", {"max_cycles": 40}),
         ("keep_away_v0", {"max_cycles": 40}),
         ("covert_communication_v0", {"max_cycles": 40}),
+        ("line_formation_v0", {"N": 2}),
+        ("line_formation_v0", {"N": 6, "max_cycles": 30}),
+        ("circle_formation_v0", {"N": 1}),
+        ("circle_formation_v0", {"N": 7}),
         ("physical_deception_v0", {"N": 1}),
         ("physical_deception_v0", {"N": 4, "max_cycles": 30}),
         ("physical_deception_v0", {"N": 4, "num_agent_neighbors": 2, "num_landmark_neighbors": 3}),
