@@ -99,7 +99,7 @@ from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least, optional_int_at_least, optional_positive_number
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ObservationLayout, ParticleEpisode, ParticleWorld, particle_image
+from marl_envs.envs.particles import ObservationLayout, ParticleEpisode, ParticleWorld, particle_image, particle_text
 
 __all__ = ["CooperativeNavigationEnv"]
 
@@ -236,9 +236,11 @@ class CooperativeNavigationEnv(BatchedEnv):
 
     def render_ansi(self, env_index: int) -> str:
         agents, velocities, landmarks = self.world.positions(env_index)
-        lines = [f"step {int(self.step_count[env_index])}"]
-        for i, ((x, y), (vx, vy)) in enumerate(zip(agents.tolist(), velocities.tolist())):
-            lines.append(f"agent_{i}    at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f})")
-        for i, (x, y) in enumerate(landmarks.tolist()):
-            lines.append(f"landmark_{i} at ({x:+.3f}, {y:+.3f})")
-        return "\n".join(lines) + "\n"
+        return particle_text(
+            f"step {int(self.step_count[env_index])}",
+            self.possible_agents,
+            agents,
+            velocities,
+            [f"landmark_{i}" for i in range(len(landmarks))],
+            landmarks,
+        )

@@ -25,7 +25,7 @@ import torch
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least
-from marl_envs.envs.particles import ObservationLayout, ParticleWorld, particle_image
+from marl_envs.envs.particles import ObservationLayout, ParticleWorld, particle_image, particle_text
 
 __all__ = ["MAX_AGENTS", "FormationEnv", "matched_distances"]
 
@@ -138,9 +138,11 @@ class FormationEnv(BatchedEnv):
 
     def render_ansi(self, env_index: int) -> str:
         agents, velocities, landmarks = self.world.positions(env_index)
-        lines = [f"step {int(self.step_count[env_index])}"]
-        for i, ((x, y), (vx, vy)) in enumerate(zip(agents.tolist(), velocities.tolist())):
-            lines.append(f"agent_{i}    at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f})")
-        for i, (x, y) in enumerate(landmarks.tolist()):
-            lines.append(f"landmark_{i} at ({x:+.3f}, {y:+.3f})")
-        return "\n".join(lines) + "\n"
+        return particle_text(
+            f"step {int(self.step_count[env_index])}",
+            self.possible_agents,
+            agents,
+            velocities,
+            [f"landmark_{i}" for i in range(len(landmarks))],
+            landmarks,
+        )

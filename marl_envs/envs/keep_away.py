@@ -85,7 +85,7 @@ from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image
+from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image, particle_text
 
 __all__ = ["KeepAwayEnv"]
 
@@ -221,10 +221,11 @@ class KeepAwayEnv(BatchedEnv):
 
     def render_ansi(self, env_index: int) -> str:
         agents, velocities, landmarks = self.world.positions(env_index)
-        goal = int(self.episode.goal[env_index])
-        lines = [f"step {int(self.step_count[env_index])}, goal: landmark_{goal}"]
-        for name, (x, y), (vx, vy) in zip(self.possible_agents, agents.tolist(), velocities.tolist()):
-            lines.append(f"{name:12s} at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f})")
-        for i, (x, y) in enumerate(landmarks.tolist()):
-            lines.append(f"{f'landmark_{i}':12s} at ({x:+.3f}, {y:+.3f})")
-        return "\n".join(lines) + "\n"
+        return particle_text(
+            f"step {int(self.step_count[env_index])}, goal: landmark_{int(self.episode.goal[env_index])}",
+            self.possible_agents,
+            agents,
+            velocities,
+            [f"landmark_{i}" for i in range(len(landmarks))],
+            landmarks,
+        )

@@ -78,7 +78,7 @@ import torch
 
 from marl_envs.core.episode import EpisodeState
 
-__all__ = ["ParticleEpisode", "ParticleWorld", "ObservationLayout", "particle_image"]
+__all__ = ["ParticleEpisode", "ParticleWorld", "ObservationLayout", "particle_image", "particle_text"]
 
 # exp() of arguments below this underflows, which is slow; MPE's contact force there is below
 # 1e-250 anyway. The argument is floored, which changes no float32 observation.
@@ -362,3 +362,14 @@ def particle_image(positions: np.ndarray, sizes: Sequence[float], colours: Seque
         image[distance <= radius] = colour
         image[(distance <= radius) & (distance > radius - 1.5)] = (0, 0, 0)
     return image
+
+
+def particle_text(header: str, agents: Sequence[str], positions, velocities, landmarks: Sequence[str], landmark_positions) -> str:
+    """A particle world's ``ansi`` picture: ``header``, then each agent's position and velocity and each landmark's position."""
+    width = max(len(name) for name in [*agents, *landmarks]) + 1
+    lines = [header]
+    for name, (x, y), (vx, vy) in zip(agents, positions.tolist(), velocities.tolist()):
+        lines.append(f"{name:{width}s} at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f})")
+    for name, (x, y) in zip(landmarks, landmark_positions.tolist()):
+        lines.append(f"{name:{width}s} at ({x:+.3f}, {y:+.3f})")
+    return "\n".join(lines) + "\n"

@@ -96,7 +96,7 @@ from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least, optional_positive_number
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ObservationLayout, ParticleEpisode, ParticleWorld, particle_image
+from marl_envs.envs.particles import ObservationLayout, ParticleEpisode, ParticleWorld, particle_image, particle_text
 
 __all__ = ["PredatorPreyEnv"]
 
@@ -227,13 +227,15 @@ class PredatorPreyEnv(BatchedEnv):
         return particle_image(np.concatenate((obstacles, agents)), sizes, colours)
 
     def render_ansi(self, env_index: int) -> str:
-        agents, velocities, obstacles = self.world.positions(env_index)
-        lines = [f"step {int(self.step_count[env_index])}"]
-        for name, (x, y), (vx, vy) in zip(self.possible_agents, agents.tolist(), velocities.tolist()):
-            lines.append(f"{name:12s} at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f})")
-        for i, (x, y) in enumerate(obstacles.tolist()):
-            lines.append(f"{f'obstacle_{i}':12s} at ({x:+.3f}, {y:+.3f})")
-        return "\n".join(lines) + "\n"
+        agents, velocities, landmarks = self.world.positions(env_index)
+        return particle_text(
+            f"step {int(self.step_count[env_index])}",
+            self.possible_agents,
+            agents,
+            velocities,
+            [f"obstacle_{i}" for i in range(len(landmarks))],
+            landmarks,
+        )
 
 
 def _boundary_penalty(position: torch.Tensor) -> torch.Tensor:

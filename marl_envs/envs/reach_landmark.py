@@ -72,7 +72,7 @@ from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image
+from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image, particle_text
 
 __all__ = ["ReachLandmarkEnv"]
 
@@ -160,9 +160,11 @@ class ReachLandmarkEnv(BatchedEnv):
 
     def render_ansi(self, env_index: int) -> str:
         agents, velocities, landmarks = self.world.positions(env_index)
-        (x, y), (vx, vy), (lx, ly) = agents[0], velocities[0], landmarks[0]
-        return (
-            f"step {int(self.step_count[env_index])}\n"
-            f"agent_0    at ({x:+.3f}, {y:+.3f}), velocity ({vx:+.3f}, {vy:+.3f})\n"
-            f"landmark_0 at ({lx:+.3f}, {ly:+.3f})\n"
+        return particle_text(
+            f"step {int(self.step_count[env_index])}",
+            self.possible_agents,
+            agents,
+            velocities,
+            [f"landmark_{i}" for i in range(len(landmarks))],
+            landmarks,
         )
