@@ -224,8 +224,6 @@ class BatchedEnv:
         """The agents' actions: sizes, bounds (``actions.low``/``actions.high``), checking and sampling."""
         if self.actions.starts.any():
             raise ValueError("Discrete action spaces must start at 0")
-        self.discrete_actions = self.actions.discrete
-        self.action_sizes = self.actions.sizes
 
         self._action_table = None
         if action_table is not None:
@@ -280,6 +278,16 @@ class BatchedEnv:
         raise NotImplementedError(f"{type(self).__name__} has no ansi rendering")
 
     # ------------------------------------------------------------------ public API
+    @property
+    def discrete_actions(self) -> bool:
+        """True for Discrete action spaces, False for Box ones."""
+        return self.actions.discrete
+
+    @property
+    def action_sizes(self) -> list[int]:
+        """Per agent: its number of actions (discrete) or its action size (continuous)."""
+        return self.actions.sizes
+
     @property
     def action_size(self) -> int:
         """Discrete: the largest number of actions; continuous: the padded action width."""

@@ -170,16 +170,9 @@ class KeepAwayEnv(BatchedEnv):
         positions = self.rng.uniform((2 + LANDMARKS, 2), env_ids) * 2.0 - 1.0  # uniform in [-1, 1): agents, then landmarks
         self.world.reset(env_ids, positions[:, :2], positions[:, 2:])
 
-    def _to_goal(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """float64 ``[2, 2, B]`` the goal relative to each agent, and ``[2, B]`` each agent's distance to it."""
-        world, goal = self.world.episode, self.episode.goal
-        distance = torch.gather(world.distance[:, :LANDMARKS], 1, goal.view(1, 1, -1).expand(2, 1, -1))[:, 0]
-        relative = torch.gather(world.relative[:, :, :LANDMARKS], 2, goal.view(1, 1, 1, -1).expand(2, 2, 1, -1))[:, :, 0]
-        return relative, distance
-
     def step_envs(self, actions: torch.Tensor):
         self.world.move(actions)
-        _, distance = self._to_goal()
+        distance = self.world.landmark_distance(self.episode.goal)  # [2, B]
         adversary, agent = distance[0], distance[1]
         reward = torch.stack((agent - adversary, -agent), 1)  # as mpe2: pos_rew - neg_rew, and -distance
         terminated = torch.zeros(self.num_envs, 2, dtype=torch.bool, device=self.device)
@@ -190,7 +183,7 @@ class KeepAwayEnv(BatchedEnv):
         world = self.world.episode
         velocity = world.agent_vel.permute(2, 1, 0)  # [B, 2 agents, 2]
         seen = world.relative.permute(3, 1, 2, 0)  # [B, 2 agents, 2 landmarks + the other agent, 2]
-        goal = self._to_goal()[0][:, 1].T  # [B, 2]: the goal relative to the agent
+        goal = self.world.landmark_relative(self.episode.goal)[:, 1].T  # [B, 2]: the goal relative to the agent
         adversary = torch.cat((velocity[:, 0], seen[:, 0].reshape(self.num_envs, -1)), 1)
         agent = torch.cat(
             (

@@ -248,6 +248,17 @@ class ParticleWorld:
             return [zero, zero]
         raise ValueError(f"unknown feature kind {kind!r}")
 
+    def landmark_relative(self, landmark: torch.Tensor) -> torch.Tensor:
+        """float ``[2, N, B]``: the position of landmark ``landmark`` (int64 ``[B]``, one per sub-env, or
+        ``[N, B]``, one per agent) relative to each agent, from ``relative``."""
+        index = landmark.expand(self.n_agents, -1)[None, :, None]  # [1, N, 1, B]
+        return torch.gather(self.episode.relative[:, :, : self.n_landmarks], 2, index.expand(2, -1, -1, -1))[:, :, 0]
+
+    def landmark_distance(self, landmark: torch.Tensor) -> torch.Tensor:
+        """float ``[N, B]``: each agent's distance to landmark ``landmark`` (as in :meth:`landmark_relative`), from ``distance``."""
+        index = landmark.expand(self.n_agents, -1)[:, None]  # [N, 1, B]
+        return torch.gather(self.episode.distance[:, : self.n_landmarks], 1, index)[:, 0]
+
     def nearest(self, columns: slice, count: int | None) -> torch.Tensor:
         """mpe2's partial observability: the positions, relative to each agent, of the ``count``
         nearest of its other entities in ``columns`` of ``relative`` (``slice(0, L)``: landmarks,

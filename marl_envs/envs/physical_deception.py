@@ -172,17 +172,9 @@ class PhysicalDeceptionEnv(BatchedEnv):
         positions = self.rng.uniform((N + L, 2), env_ids) * 2.0 - 1.0  # uniform in [-1, 1)
         self.world.reset(env_ids, positions[:, :N], positions[:, N:])
 
-    def _to_goal(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """float64 ``[2, N, B]`` the goal relative to each agent, and ``[N, B]`` each agent's distance to it."""
-        world, L = self.world.episode, self.n_agents - 1
-        goal = self.episode.goal.view(1, -1)
-        distance = torch.gather(world.distance[:, :L], 1, goal.expand(self.n_agents, 1, -1))[:, 0]
-        relative = torch.gather(world.relative[:, :, :L], 2, goal.view(1, 1, 1, -1).expand(2, self.n_agents, 1, -1))[:, :, 0]
-        return relative, distance
-
     def step_envs(self, actions: torch.Tensor):
         self.world.move(actions)
-        _, distance = self._to_goal()
+        distance = self.world.landmark_distance(self.episode.goal)  # [N, B]
         adversary = distance[0]  # [B]
         good = -distance[1:].amin(0) + adversary  # [B], as mpe2: pos_rew + adv_rew
         reward = torch.cat((-adversary[:, None], good[:, None].expand(-1, self.n_agents - 1)), 1)
@@ -193,7 +185,7 @@ class PhysicalDeceptionEnv(BatchedEnv):
         world, L = self.world, self.n_agents - 1
         landmarks = world.nearest(slice(0, L), self.num_landmark_neighbors)  # [B, N, 2 n_landmark], float64
         others = world.nearest(slice(L, None), self.num_agent_neighbors)  # [B, N, 2 n_agent]
-        goal = self._to_goal()[0].permute(2, 1, 0)  # [B, N, 2]
+        goal = world.landmark_relative(self.episode.goal).permute(2, 1, 0)  # [B, N, 2]
         adversary = torch.cat((landmarks[:, :1], others[:, :1], self._adversary_padding), -1)
         good = torch.cat((goal[:, 1:], landmarks[:, 1:], others[:, 1:]), -1)
         return torch.cat((adversary, good), 1).float()

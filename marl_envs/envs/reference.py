@@ -194,7 +194,7 @@ class ReferenceEnv(BatchedEnv):
         self.world.move(actions[..., :MOVES])
         self.episode.message = actions[..., MOVES:].clone()
         # d[i]: agent i's distance to its own goal ([2, B], float64, mpe2's sqrt(sum(square(...))))
-        d = torch.gather(self.world.episode.distance[:, :3], 1, self.episode.goal.T.unsqueeze(1))[:, 0]
+        d = self.world.landmark_distance(self.episode.goal.T)
         # mpe2's reward(agent_i) is -d of the other agent; global_reward is their sum over agents / 2
         own = -d.flip(0)
         shared = (own[0] + own[1]) / 2

@@ -187,16 +187,11 @@ class SpeakerListenerEnv(BatchedEnv):
     def step_envs(self, actions: torch.Tensor):
         self.world.move(actions)  # the speaker is fixed: only the listener's action moves anything
         self.episode.message = actions[:, 0, :SYMBOLS].clone()
-        distance = self._goal_relative()
+        distance = self.world.landmark_relative(self.episode.goal)[:, 1]  # [2, B]: the goal seen from the listener
         squared = (distance * distance).sum(0)  # [B], as mpe2's np.sum(np.square(...))
         reward = (-squared).float()[:, None].expand(-1, 2).contiguous()
         terminated = torch.zeros(self.num_envs, 2, dtype=torch.bool, device=self.device)
         return reward, terminated, {"goal_distance": squared.sqrt().float()}
-
-    def _goal_relative(self) -> torch.Tensor:
-        """float64 ``[2, B]``: the goal's position relative to the listener."""
-        landmarks = self.world.episode.relative[:, 1, : len(LANDMARK_COLOURS)]  # [2, L, B]
-        return torch.gather(landmarks, 1, self.episode.goal.view(1, 1, -1).expand(2, 1, -1))[:, 0]
 
     def _heard(self) -> torch.Tensor:
         return self._silence if self.silence_channel else self.episode.message
