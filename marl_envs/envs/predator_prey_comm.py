@@ -96,12 +96,13 @@ data; for a good agent, the adversaries touching it).
 mpe2's other arguments (`dynamic_rescaling`, `benchmark_data`) only concern its drawing and its infos.
 
 ## Known quirks of mpe2, reproduced
-No behaviour of `simple_world_comm_v3` is reported as a bug in mpe2's or PettingZoo's issues (the
-reported ones, the food reward's sign, `num_forests != 2`, and the docstring's observation
-layouts, are fixed in mpe2 1.1.1), so there is nothing to fix behind an argument. Two
-undocumented oddities are reproduced as they are: an agent inside a forest sees nobody outside
-it (mpe2's docstring only says that forests hide the agents inside), and mpe2 computes which
-good agents are in forests "to tell the predators", but never puts it in any observation.
+No behaviour of mpe2 1.1.1's `simple_world_comm_v3` is reported as a bug, so there is nothing to
+fix behind an argument: the reports found are fixed there (the good agents' food reward had the
+wrong sign, openai/multiagent-particle-envs#30; only two forests worked, PettingZoo#333; the
+docstring's observation layouts disagreed with the code, PettingZoo#1207). Two undocumented
+oddities are reproduced as they are: an agent inside a forest sees nobody outside it (mpe2's
+docstring only says that forests hide the agents inside), and mpe2 computes which good agents
+are in forests "to tell the predators", but never puts it in any observation.
 
 ## Differences from mpe2
 - `num_adversaries=0` (which makes mpe2 name a *good* agent `leadadversary_0` and let it speak),
