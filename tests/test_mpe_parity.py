@@ -1,7 +1,7 @@
 """The MPE envs against mpe2, the reference MPE: whole episodes, step by step.
 
 ``cooperative_navigation_v0``, ``predator_prey_v0``, ``speaker_listener_v0``, ``reference_v0``,
-``reach_landmark_v0``, ``physical_deception_v0``, ``keep_away_v0``, ``covert_communication_v0``, ``line_formation_v0`` and ``circle_formation_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
+``reach_landmark_v0``, ``physical_deception_v0``, ``keep_away_v0``, ``covert_communication_v0``, ``line_formation_v0``, ``circle_formation_v0`` and ``predator_prey_comm_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
 after its reset are copied into ours: the two draw their starting states from different random
 generators),
 receive the same random actions for a whole episode (``max_cycles`` steps, several seeds,
@@ -31,6 +31,7 @@ from mpe2 import (  # noqa: E402
     simple_spread_v3,
     simple_tag_v3,
     simple_v3,
+    simple_world_comm_v3,
 )
 
 TOLERANCE = 1e-5
@@ -45,6 +46,7 @@ REFERENCES = {
     "covert_communication_v0": simple_crypto_v3,
     "line_formation_v0": simple_line_v1,
     "circle_formation_v0": simple_formation_v1,
+    "predator_prey_comm_v0": simple_world_comm_v3,
 }
 SEEDS = range(8)
 
@@ -188,6 +190,13 @@ def test_crowded_episode_matches_mpe2(env_id, continuous, seed):
         ("physical_deception_v0", {"N": 4, "max_cycles": 30}),
         ("physical_deception_v0", {"N": 4, "num_agent_neighbors": 2, "num_landmark_neighbors": 3}),
         ("physical_deception_v0", {"N": 2, "num_agent_neighbors": 5, "num_landmark_neighbors": 1}),
+        ("predator_prey_comm_v0", {"num_good": 3, "num_adversaries": 2, "num_obstacles": 2, "num_food": 3, "num_forests": 3}),
+        (
+            "predator_prey_comm_v0",
+            {"num_good": 1, "num_adversaries": 1, "num_obstacles": 0, "num_food": 1, "num_forests": 0, "max_cycles": 30},
+        ),
+        # many forests: most agents in one, hidden from some of the others
+        ("predator_prey_comm_v0", {"num_good": 2, "num_adversaries": 5, "num_forests": 6}),
     ],
     ids=str,
 )

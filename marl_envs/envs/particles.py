@@ -9,7 +9,8 @@ step for step, for B sub-envs at once, with no Python loop over sub-envs or enti
 A world holds, per sub-env, N agents (discs, indices ``0 .. N-1``) followed by L landmarks
 (static discs, indices ``N .. N+L-1``), on the plane. Agents collide with each other or not
 (``agent_collide``; mpe2's contacts need both entities to collide, so without it there are no
-contact forces at all), landmarks push agents or not (``landmark_collide``). Agents move, except
+contact forces at all), landmarks push agents or not (``landmark_collide``: all of them, or a
+choice per landmark, as the obstacles but not the food or forests of ``predator_prey_comm_v0``). Agents move, except
 those ``agent_movable`` marks as fixed (mpe2's ``movable=False``: no force, no integration).
 
 ## Layout: batch last
@@ -116,7 +117,7 @@ class ParticleWorld:
         agent_accels: MPE's ``sensitivity`` of each agent (N values; 5.0 in MPE when unset).
         agent_max_speeds: each agent's speed limit, or None for agents without one (N values or None).
         landmark_sizes: radius of each landmark (L values).
-        landmark_collide: whether landmarks push agents.
+        landmark_collide: whether landmarks push agents: one flag for all, or one per landmark (L values).
         agent_collide: whether agents push each other (False: no contact forces at all).
         agent_movable: per agent, whether it moves (N values; None: all do).
         agent_mass, dt, damping, contact_force, contact_margin: MPE's physical constants.
@@ -132,7 +133,7 @@ class ParticleWorld:
         agent_accels: Sequence[float],
         agent_max_speeds: Sequence[float | None] | None,
         landmark_sizes: Sequence[float],
-        landmark_collide: bool,
+        landmark_collide: bool | Sequence[bool],
         agent_collide: bool = True,
         agent_movable: Sequence[bool] | None = None,
         agent_mass: float = 1.0,
@@ -153,11 +154,21 @@ class ParticleWorld:
         # others[i]: agent i's other entities in MPE's observation order (landmarks, then other agents).
         self.others = [[N + l for l in range(L)] + [k for k in range(N) if k != i] for i in range(N)]
         self._others = torch.tensor(self.others, dtype=torch.int64, device=device).reshape(-1)
-        # Contacts need only the colliding others' columns: all of them, or (landmarks first) the agents'.
-        self._colliders = None if landmark_collide else slice(L, None)
+        # Contacts need only the colliding others' columns (landmarks first, then agents): all of them
+        # (None), the agents' (a slice), or the agents' and some landmarks' (an index tensor).
+        collide = [bool(landmark_collide)] * L if isinstance(landmark_collide, (bool, np.bool_)) else [bool(c) for c in landmark_collide]
+        if len(collide) != L:
+            raise ValueError(f"landmark_collide must be one flag or one per landmark ({L}), got {len(collide)}")
+        columns = [c for c in range(L) if collide[c]] + list(range(L, N + L - 1))
+        if all(collide):
+            self._colliders = None
+        elif not any(collide):
+            self._colliders = slice(L, None)
+        else:
+            self._colliders = torch.tensor(columns, dtype=torch.int64, device=device)
         self._contacts = agent_collide
         sizes = self.agent_sizes + self.landmark_sizes
-        self._dist_min = constant([[sizes[i] + sizes[o] for o in row[self._colliders or slice(None)]] for i, row in enumerate(self.others)])
+        self._dist_min = constant([[sizes[i] + sizes[row[c]] for c in columns] for i, row in enumerate(self.others)])
         self._dist_min = self._dist_min.reshape(N, -1, 1)
         # relative is (other - self); MPE pushes along (self - other): hence the minus sign.
         self._push = constant(-contact_force)
@@ -291,8 +302,10 @@ class ParticleWorld:
         force = (actions[..., 2::2] - actions[..., 1::2]).permute(2, 1, 0).contiguous().to(self.dtype) * self._accel
         if self._contacts:
             relative, distance = self.episode.relative, self.episode.distance
-            if self._colliders is not None:
+            if isinstance(self._colliders, slice):
                 relative, distance = relative[:, :, self._colliders], distance[:, self._colliders]
+            elif self._colliders is not None:
+                relative, distance = relative.index_select(2, self._colliders), distance.index_select(1, self._colliders)
             depth = self._dist_min - distance  # > 0 where two discs overlap
             soft = torch.log1p(torch.exp((depth.abs() * self._minus_inverse_margin).clamp_min(self._exponent_floor)))
             push = (soft * self._margin + depth.clamp_min(0.0)) * self._push / distance.clamp_min(self._tiny)

@@ -98,7 +98,7 @@ from marl_envs.core.checks import boolean, int_at_least, optional_positive_numbe
 from marl_envs.core.episode import EpisodeState
 from marl_envs.envs.particles import ObservationLayout, ParticleEpisode, ParticleWorld, particle_image, particle_text
 
-__all__ = ["PredatorPreyEnv"]
+__all__ = ["Chase", "PredatorPreyEnv", "boundary_penalty"]
 
 ADVERSARY = {"size": 0.075, "accel": 3.0, "max_speed": 1.0}
 GOOD = {"size": 0.05, "accel": 4.0, "max_speed": 1.3}
@@ -186,11 +186,7 @@ class PredatorPreyEnv(BatchedEnv):
                     row += world.feature_index("velocity", good)
             rows.append(row)
         self.layout = ObservationLayout(world, rows)
-        dtype = world.dtype
-        # Agent i's others: obstacles, then agents other than i; an adversary's good agents are its last G.
-        self._good_columns = slice(L + A - 1, None)
-        self._catch_distance = torch.tensor(ADVERSARY["size"] + GOOD["size"], dtype=dtype, device=self.device)
-        self._catch_reward = torch.tensor(CATCH_REWARD, dtype=dtype, device=self.device)
+        self.chase = Chase(world, A, catch_distance=ADVERSARY["size"] + GOOD["size"], catch_reward=CATCH_REWARD, boundary_weight=1.0)
         self._spawn_range = torch.tensor([1.0] * N + [OBSTACLE_RANGE] * L, device=self.device)[:, None]
 
     def reset_envs(self, env_ids: torch.Tensor) -> None:
@@ -199,16 +195,11 @@ class PredatorPreyEnv(BatchedEnv):
         self.world.reset(env_ids, positions[:, :N], positions[:, N:])
 
     def step_envs(self, actions: torch.Tensor):
-        world, A = self.world, self.num_adversaries
-        world.move(actions)
-        touching = world.episode.distance[:A, self._good_columns] < self._catch_distance  # [A, G, B]
-        caught = touching.sum(0)  # [G, B]: adversaries touching each good agent
-        adversary_reward = (touching.sum((0, 1)) * self._catch_reward).expand(A, -1)  # [A, B], shared
-        good_reward = -(caught * self._catch_reward) - _boundary_penalty(world.episode.agent_pos[:, A:]).sum(0)  # [G, B]
+        self.world.move(actions)
+        touching, adversary_reward, good_reward = self.chase()
         reward = torch.cat((adversary_reward, good_reward))
         terminated = torch.zeros(self.num_envs, self.n_agents, dtype=torch.bool, device=self.device)
-        info = {"collisions": torch.cat((touching.sum(1), caught)).T}
-        return reward.float().T.contiguous(), terminated, info
+        return reward.float().T.contiguous(), terminated, {"collisions": Chase.collisions(touching)}
 
     def observations(self) -> torch.Tensor:
         return self.layout.observe()
@@ -238,7 +229,43 @@ class PredatorPreyEnv(BatchedEnv):
         )
 
 
-def _boundary_penalty(position: torch.Tensor) -> torch.Tensor:
+class Chase:
+    """simple_tag's catches and boundary penalty, shared by ``predator_prey_v0`` and ``predator_prey_comm_v0``.
+
+    In a world whose first A agents are adversaries and the other G good, after the step, an
+    adversary and a good agent *touch* when their distance is below ``catch_distance`` (the sum of
+    their radii). Calling it gives:
+
+    - ``touching`` bool ``[A, G, B]``;
+    - the adversaries' reward ``[A, B]``: ``catch_reward`` for every touching pair of the sub-env,
+      the same for every adversary (mpe2's shared catch reward);
+    - the good agents' reward ``[G, B]``: ``-catch_reward`` for every adversary touching it, minus
+      ``boundary_weight`` times MPE's boundary penalty of its position (:func:`boundary_penalty`).
+    """
+
+    def __init__(self, world: ParticleWorld, num_adversaries: int, *, catch_distance: float, catch_reward: float, boundary_weight: float):
+        self.world, self.num_adversaries = world, num_adversaries
+        # Agent i's others: landmarks, then agents other than i; an adversary's good agents are its last G.
+        self.good_columns = slice(world.n_landmarks + num_adversaries - 1, None)
+        self._catch_distance = torch.tensor(catch_distance, dtype=world.dtype, device=world.device)
+        self._catch_reward = torch.tensor(catch_reward, dtype=world.dtype, device=world.device)
+        self._boundary_weight = torch.tensor(boundary_weight, dtype=world.dtype, device=world.device)
+
+    def __call__(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        world, A = self.world, self.num_adversaries
+        touching = world.episode.distance[:A, self.good_columns] < self._catch_distance  # [A, G, B]
+        caught = touching.sum(0)  # [G, B]: adversaries touching each good agent
+        adversary_reward = (touching.sum((0, 1)) * self._catch_reward).expand(A, -1)  # [A, B], shared
+        penalty = boundary_penalty(world.episode.agent_pos[:, A:]).sum(0) * self._boundary_weight
+        return touching, adversary_reward, -(caught * self._catch_reward) - penalty
+
+    @staticmethod
+    def collisions(touching: torch.Tensor) -> torch.Tensor:
+        """int64 ``[B, N]``: for an adversary, the good agents it touches (mpe2's benchmark data); for a good agent, the adversaries touching it."""
+        return torch.cat((touching.sum(1), touching.sum(0))).T
+
+
+def boundary_penalty(position: torch.Tensor) -> torch.Tensor:
     """MPE's ``bound`` of every coordinate: 0 below 0.9, linear to 1 at 1.0, then exp(2v - 2) up to 10."""
     v = position.abs()
     linear = (v - 0.9) * 10
