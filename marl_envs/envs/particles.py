@@ -1,8 +1,7 @@
 """The particle world of the multi-agent particle environments (MPE), batched on torch tensors.
 
-Written once here, used by ``cooperative_navigation_v0`` (MPE's ``simple_spread``),
-``predator_prey_v0`` (``simple_tag``), ``speaker_listener_v0`` (``simple_speaker_listener``) and
-``reference_v0`` (``simple_reference``). It reproduces ``mpe2._mpe_utils.core.World``
+Written once here, used by every MPE env of the suite (each names the mpe2 scenario it reproduces;
+``covert_communication_v0`` aside, whose agents never move). It reproduces ``mpe2._mpe_utils.core.World``
 step for step, for B sub-envs at once, with no Python loop over sub-envs or entities.
 
 ## Entities
