@@ -60,6 +60,7 @@ register(EnvSpec("keep_away", 0, "marl_envs.envs.keep_away:KeepAwayEnv"))
 register(EnvSpec("covert_communication", 0, "marl_envs.envs.covert_communication:CovertCommunicationEnv"))
 register(EnvSpec("line_formation", 0, "marl_envs.envs.line_formation:LineFormationEnv"))
 register(EnvSpec("circle_formation", 0, "marl_envs.envs.circle_formation:CircleFormationEnv"))
+register(EnvSpec("collect_treasure", 0, "marl_envs.envs.collect_treasure:CollectTreasureEnv"))
 
 
 def _register_with_pettingzoo() -> None:
