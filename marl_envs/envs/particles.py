@@ -1,8 +1,8 @@
 """The particle world of the multi-agent particle environments (MPE), batched on torch tensors.
 
 Written once here, used by ``cooperative_navigation_v0`` (MPE's ``simple_spread``),
-``predator_prey_v0`` (``simple_tag``), ``speaker_listener_v0`` (``simple_speaker_listener``) and
-``reference_v0`` (``simple_reference``). It reproduces ``mpe2._mpe_utils.core.World``
+``predator_prey_v0`` (``simple_tag``), ``speaker_listener_v0`` (``simple_speaker_listener``),
+``reference_v0`` (``simple_reference``), ``collect_treasure_v0`` (``collect_treasure``) and the other MPE envs. It reproduces ``mpe2._mpe_utils.core.World``
 step for step, for B sub-envs at once, with no Python loop over sub-envs or entities.
 
 ## Entities
