@@ -15,7 +15,9 @@ The treasure collection task of the MAAC paper (Iqbal and Sha, 2019), exactly as
 (`marl_envs/envs/particles.py`), defaults, agent names, spaces, observation layout, pickups,
 deliveries, respawns, rewards and state, so that code written for `mpe2.collect_treasure_v1`
 runs unchanged (`tests/test_mpe_parity.py` checks whole episodes against mpe2). Every sub-env
-of a batched env is one such world.
+of a batched env is one such world. These are the rules of mpe2 1.1.1, where its documented bug
+(issue #61: pickups and deliveries went unpaid, because the rewards were computed after the
+pickup had emptied the treasure and the delivery the collector's hands) is fixed.
 
 `num_deposits` treasure types (at most 6); deposit `d` accepts type `d`. Treasures (landmarks)
 lie around the arena, each of a random type. A collector that holds nothing and touches a
@@ -271,8 +273,9 @@ class CollectTreasureEnv(BatchedEnv):
         world.move(actions, landmark_pos)  # the respawned treasures appear at the end of the step
         distance = world.episode.distance  # [N, T + N - 1, B]
 
-        # Pickups, treasure by treasure (a loop over the handful of treasures, as mpe2's): each goes
-        # to the first collector touching it with empty hands, which later treasures then cannot take.
+        # Pickups, treasure by treasure (a loop over the handful of treasures, as mpe2's: this first-come
+        # matching is sequential by nature): each goes to the first collector touching it with empty
+        # hands, which later treasures then cannot take.
         touching = (distance[:C, : self.num_treasures] < self._pickup_distance) & present  # [C, T, B]
         holding = episode.holding
         picked = []
@@ -297,7 +300,7 @@ class CollectTreasureEnv(BatchedEnv):
         to_target = torch.where(holding >= 0, _deposit_distance(to_deposits, holding), to_treasure)
         collector_reward = -(overlaps * self._event_reward) - self._shaping * to_target + shared
 
-        carriers = holding[None] == self._types[:, :, 0, None]  # [D, C, B]: collector c holds deposit d's type
+        carriers = holding[None] == self._types  # [D, C, B]: collector c holds deposit d's type
         to_carrier = torch.where(carriers, distance[C:, self._carrier_columns], torch.inf).amin(1)  # [D, B]
         centroid = world.episode.agent_pos[:, :C].mean(1, keepdim=True) - world.episode.agent_pos[:, C:]  # [2, D, B]
         to_centroid = (centroid * centroid).sum(0).sqrt()
