@@ -119,7 +119,7 @@ from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image, particle_text
+from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, closest_first, particle_image, particle_text
 
 __all__ = ["CollectTreasureEnv"]
 
@@ -323,13 +323,13 @@ class CollectTreasureEnv(BatchedEnv):
         code = torch.cat((torch.cat((torch.zeros_like(held), held)), self._deposit_code.expand(-1, -1, B)), 1)  # [2D, N, B]
         described = torch.cat((world.episode.agent_vel, code))  # [2 + 2D, N, B]: velocity and code of every agent
         others = torch.cat((relative[:, :, T:], described.index_select(1, self._other_agents).view(-1, N, N - 1, B)))
-        others = _sorted(others, distance[:, T:])  # [B, N, (N - 1)(4 + 2D)]
+        others = closest_first(others, distance[:, T:])  # [B, N, (N - 1)(4 + 2D)]
 
         alive = episode.treasure_alive  # [T, B]
         kind = (episode.treasure_type[None] == self._types).to(world.dtype)  # [D, T, B]
         treasures = torch.cat((relative[:, :, :T], kind[:, None].expand(-1, N, -1, -1)))  # [2 + D, N, T, B]
         treasures = torch.where(alive, treasures, 0.0)  # a treasure just picked up shows zeros
-        treasures = _sorted(treasures, torch.where(alive, distance[:, :T], self._far))  # [B, N, T (2 + D)]
+        treasures = closest_first(treasures, torch.where(alive, distance[:, :T], self._far))  # [B, N, T (2 + D)]
 
         own = torch.cat((world.episode.agent_pos, world.episode.agent_vel)).permute(2, 1, 0)  # [B, N, 4]
         collectors = torch.cat((own[:, :C], held.permute(2, 1, 0), others[:, :C], treasures[:, :C]), -1)
@@ -384,11 +384,3 @@ class CollectTreasureEnv(BatchedEnv):
 def _deposit_distance(to_deposits: torch.Tensor, holding: torch.Tensor) -> torch.Tensor:
     """``[C, B]``: each collector's distance to the deposit of the type it holds (any deposit where it holds nothing)."""
     return torch.gather(to_deposits, 1, holding.clamp_min(0)[:, None])[:, 0]
-
-
-def _sorted(items: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
-    """``items [F, N, K, B]`` (K things seen by each of N agents) ordered by ``key [N, K, B]``, smallest first
-    (stable, as Python's ``sorted``), batch first and flattened: ``[B, N, K F]``."""
-    order = torch.argsort(key, dim=1, stable=True)
-    ordered = torch.gather(items, 2, order[None].expand(items.shape[0], -1, -1, -1))
-    return ordered.permute(3, 1, 2, 0).reshape(items.shape[-1], items.shape[1], -1)

@@ -79,7 +79,7 @@ import torch
 
 from marl_envs.core.episode import EpisodeState
 
-__all__ = ["ParticleEpisode", "ParticleWorld", "ObservationLayout", "particle_image", "particle_text"]
+__all__ = ["ParticleEpisode", "ParticleWorld", "ObservationLayout", "closest_first", "particle_image", "particle_text"]
 
 # exp() of arguments below this underflows, which is slow; MPE's contact force there is below
 # 1e-250 anyway. The argument is floored, which changes no float32 observation.
@@ -271,11 +271,7 @@ class ParticleWorld:
         relative, distance = self.episode.relative[:, :, columns], self.episode.distance[:, columns]  # [2, N, K, B], [N, K, B]
         if count is None:
             return relative.permute(3, 1, 2, 0).reshape(self.num_envs, self.n_agents, -1)
-        k = min(count, distance.shape[1])
-        order = torch.argsort(distance, dim=1, stable=True)[:, :k]  # as mpe2's argsort (ties have probability 0)
-        picked = torch.gather(relative, 2, order.unsqueeze(0).expand(2, -1, -1, -1))  # [2, N, k, B]
-        picked = picked.permute(3, 1, 2, 0).reshape(self.num_envs, self.n_agents, 2 * k)
-        return torch.nn.functional.pad(picked, (0, 2 * (count - k)))
+        return closest_first(relative, distance, count)
 
     def neighbours(self, radius: float) -> torch.Tensor:
         """bool ``[B, N, N]``: agents i != j whose centres are at most ``radius`` apart."""
@@ -320,6 +316,23 @@ class ParticleWorld:
         if landmark_pos is not None:
             self.episode.landmark_pos = landmark_pos
         self.refresh()
+
+
+def closest_first(items: torch.Tensor, key: torch.Tensor, count: int | None = None) -> torch.Tensor:
+    """What each agent sees of K things, ordered by ``key``, smallest first: mpe2's observations sorted by distance.
+
+    ``items``: float ``[F, N, K, B]`` (F numbers per thing, as seen by each of N agents, batch last);
+    ``key``: ``[N, K, B]`` (a distance). The sort is stable, as Python's ``sorted`` (mpe2's argsort
+    ties have probability zero). Keeps the first ``count`` (None: all K), zero-padded to ``count``
+    when there are fewer: batch first and flattened, float ``[B, N, count * F]``.
+    """
+    F, (N, K, B) = items.shape[0], key.shape
+    count = K if count is None else count
+    k = min(count, K)
+    order = torch.argsort(key, dim=1, stable=True)[:, :k]
+    picked = torch.gather(items, 2, order.unsqueeze(0).expand(F, -1, -1, -1))  # [F, N, k, B]
+    picked = picked.permute(3, 1, 2, 0).reshape(B, N, F * k)
+    return torch.nn.functional.pad(picked, (0, F * (count - k)))
 
 
 class ObservationLayout:
