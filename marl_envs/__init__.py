@@ -61,6 +61,7 @@ register(EnvSpec("covert_communication", 0, "marl_envs.envs.covert_communication
 register(EnvSpec("line_formation", 0, "marl_envs.envs.line_formation:LineFormationEnv"))
 register(EnvSpec("circle_formation", 0, "marl_envs.envs.circle_formation:CircleFormationEnv"))
 register(EnvSpec("predator_prey_comm", 0, "marl_envs.envs.predator_prey_comm:PredatorPreyCommEnv"))
+register(EnvSpec("collect_treasure", 0, "marl_envs.envs.collect_treasure:CollectTreasureEnv"))
 
 
 def _register_with_pettingzoo() -> None:

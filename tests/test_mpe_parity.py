@@ -1,7 +1,7 @@
 """The MPE envs against mpe2, the reference MPE: whole episodes, step by step.
 
 ``cooperative_navigation_v0``, ``predator_prey_v0``, ``speaker_listener_v0``, ``reference_v0``,
-``reach_landmark_v0``, ``physical_deception_v0``, ``keep_away_v0``, ``covert_communication_v0``, ``line_formation_v0``, ``circle_formation_v0`` and ``predator_prey_comm_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
+``reach_landmark_v0``, ``physical_deception_v0``, ``keep_away_v0``, ``covert_communication_v0``, ``line_formation_v0``, ``circle_formation_v0``, ``predator_prey_comm_v0`` and ``collect_treasure_v0`` each start from the same world as their mpe2 scenario (mpe2's positions, velocities and goals
 after its reset are copied into ours: the two draw their starting states from different random
 generators),
 receive the same random actions for a whole episode (``max_cycles`` steps, several seeds,
@@ -9,6 +9,12 @@ discrete and continuous actions), and must agree on every observation, reward,
 termination, truncation and state within ``TOLERANCE``. Our physics runs in float64 as
 mpe2's does, so the observations in fact agree exactly; rewards differ only by their
 rounding to float32.
+
+``collect_treasure_v0`` also draws during the episode (a treasure picked up respawns at a random
+place with a random type at the next step). Its draws come from one method, ``draw_respawns``;
+before each of our steps the harness replaces it by mpe2's draws of that step (the positions and
+types of mpe2's treasures after its own step, which ours uses only for the treasures it
+respawns), so both envs respawn alike without either's generator being touched.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import marl_envs
 
 mpe2 = pytest.importorskip("mpe2")
 from mpe2 import (  # noqa: E402
+    collect_treasure_v1,
     simple_adversary_v3,
     simple_crypto_v3,
     simple_formation_v1,
@@ -47,6 +54,7 @@ REFERENCES = {
     "line_formation_v0": simple_line_v1,
     "circle_formation_v0": simple_formation_v1,
     "predator_prey_comm_v0": simple_world_comm_v3,
+    "collect_treasure_v0": collect_treasure_v1,
 }
 SEEDS = range(8)
 
@@ -76,6 +84,9 @@ def copy_goals(reference, ours):
     world = reference.unwrapped.world
     if ours.metadata["name"] == "line_formation_v0":  # the places mpe2 computed from its direction
         ours.env.episode.places[0] = torch.tensor(np.array(reference.unwrapped.scenario._expected_positions))
+        return
+    if ours.metadata["name"] == "collect_treasure_v0":  # the treasures' types (nobody holds anything yet)
+        ours.env.episode.treasure_type[:, 0] = torch.tensor([landmark.type for landmark in world.landmarks])
         return
     if ours.metadata["name"] == "covert_communication_v0":  # the message is the goal's colour; alice holds the key
         ours.env.episode.message[0] = world.landmarks.index(world.agents[0].goal_a)
@@ -107,8 +118,11 @@ def random_actions(reference, rng, continuous):
     return actions
 
 
-def run_episode(env_id, continuous, seed, crowd=None, **kwargs):
-    """One whole episode in both envs; returns the largest differences seen."""
+def run_episode(env_id, continuous, seed, crowd=None, arrange=None, **kwargs):
+    """One whole episode in both envs; returns the largest differences seen.
+
+    ``arrange(reference, agents, landmarks) -> agents``: a start of one's own, made from mpe2's.
+    """
     reference = REFERENCES[env_id].parallel_env(continuous_actions=continuous, **kwargs)
     ours = marl_envs.make(env_id, continuous_actions=continuous, **kwargs)
     reference.reset(seed=seed)
@@ -116,6 +130,8 @@ def run_episode(env_id, continuous, seed, crowd=None, **kwargs):
     agents, velocities, landmarks = world_of(reference)
     if crowd is not None:  # squeeze the agents together, so that contact forces and catches are frequent
         agents = agents * crowd
+    if arrange is not None:
+        agents = arrange(reference, agents, landmarks)
     place_both(reference, ours, agents, velocities, landmarks)
     assert ours.agents == reference.agents
 
@@ -132,6 +148,7 @@ def run_episode(env_id, continuous, seed, crowd=None, **kwargs):
     while reference.agents:
         actions = random_actions(reference, rng, continuous)
         expected = reference.step(actions)
+        feed_respawns(reference, ours)
         actual = ours.step(actions)
         steps += 1
         for agent in actions:
@@ -197,6 +214,10 @@ def test_crowded_episode_matches_mpe2(env_id, continuous, seed):
         ),
         # many forests: most agents in one, hidden from some of the others
         ("predator_prey_comm_v0", {"num_good": 2, "num_adversaries": 5, "num_forests": 6}),
+        ("collect_treasure_v0", {"num_collectors": 1, "num_deposits": 1, "num_treasures": 1}),
+        ("collect_treasure_v0", {"num_collectors": 3, "num_deposits": 6, "num_treasures": 2, "max_cycles": 40}),
+        # many treasures and a long episode: pickups and respawns in every episode (see the test at the end)
+        ("collect_treasure_v0", {"num_collectors": 8, "num_deposits": 3, "num_treasures": 24, "max_cycles": 80}),
     ],
     ids=str,
 )
@@ -238,3 +259,81 @@ def test_same_arguments_as_mpe2():
                 assert default is None, (env_id, name)
                 continue
             assert name in theirs and theirs[name].default == default, (env_id, name)
+
+
+def feed_respawns(reference, ours):
+    """collect_treasure: ours respawns its treasures where mpe2 just did (mpe2 has stepped, ours not yet).
+
+    mpe2 draws its respawns from its own NumPy generator, ours from its counter-based streams;
+    ours takes them from ``draw_respawns``, replaced here by mpe2's treasures after its step. Ours
+    uses them only for the treasures it respawns, the ones picked up at the last step: were its
+    pickups not mpe2's, the next observations would differ.
+    """
+    if ours.metadata["name"] != "collect_treasure_v0":
+        return
+    world = reference.unwrapped.world
+    positions = torch.tensor(np.array([landmark.state.p_pos for landmark in world.landmarks]))[None]
+    types = torch.tensor([landmark.type for landmark in world.landmarks])[None]
+    ours.env.draw_respawns = lambda: (positions, types)
+
+
+def staged_treasures(reference, agents, landmarks):
+    """collect_treasure: collector i on treasure i, and deposit d beside the first of those of type d,
+    so that the first step has a pickup by every collector, deliveries in the same step, and respawns after."""
+    world = reference.unwrapped.world
+    agents, C = np.array(agents), world.num_collectors
+    agents[:C] = landmarks[:C]
+    for d in range(world.num_deposits):
+        mine = [t for t in range(C) if world.landmarks[t].type == d]
+        if mine:
+            agents[C + d] = landmarks[mine[0]] + [0.05, 0.0]
+    return agents
+
+
+STAGED = {"num_collectors": 4, "num_deposits": 2, "num_treasures": 6, "max_cycles": 30}
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("continuous", [False, True], ids=["discrete", "continuous"])
+def test_collect_treasure_staged_episode_matches_mpe2(continuous, seed):
+    """Every collector starts on a treasure and some deposits beside them: pickups, same-step deliveries, respawns."""
+    largest = run_episode("collect_treasure_v0", continuous, seed, arrange=staged_treasures, **STAGED)
+    assert max(largest.values()) <= TOLERANCE, largest
+
+
+@pytest.mark.parametrize("continuous", [False, True], ids=["discrete", "continuous"])
+def test_collect_treasure_parity_episodes_pick_up_deliver_and_respawn(continuous):
+    """The parity episodes above compare the treasure rules, not only the motion: in mpe2, with the
+    same starts and actions, the staged episodes see pickups, deliveries and respawns, the long
+    many-treasure ones pickups and respawns, and the crowded default ones overlapping collectors."""
+    staged = [mpe2_treasure_events(continuous, seed, staged_treasures, **STAGED) for seed in range(4)]
+    assert all(events["pickups"] >= 4 and events["respawns"] >= 4 for events in staged), staged
+    assert sum(events["deliveries"] for events in staged) >= 3, staged
+    kwargs = {"num_collectors": 8, "num_deposits": 3, "num_treasures": 24, "max_cycles": 80}
+    long_runs = [mpe2_treasure_events(continuous, seed, None, **kwargs) for seed in range(3)]
+    assert all(events["pickups"] >= 1 and events["respawns"] >= 1 for events in long_runs), long_runs
+    crowded = [mpe2_treasure_events(continuous, seed, lambda reference, agents, landmarks: agents * 0.2) for seed in range(4)]
+    assert sum(events["overlaps"] > 0 for events in crowded) >= 3, crowded
+
+
+def mpe2_treasure_events(continuous, seed, arrange, **kwargs):
+    """Pickups, deliveries, respawns and steps with overlapping collectors in mpe2's collect_treasure
+    episode that ``run_episode`` plays with these arguments."""
+    reference = collect_treasure_v1.parallel_env(continuous_actions=continuous, **kwargs)
+    reference.reset(seed=seed)
+    if arrange is not None:
+        agents, _, landmarks = world_of(reference)
+        for agent, position in zip(reference.unwrapped.world.agents, arrange(reference, agents, landmarks)):
+            agent.state.p_pos = np.array(position, np.float64)
+    world, scenario = reference.unwrapped.world, reference.unwrapped.scenario
+    collectors = scenario.collectors(world)
+    events = {"pickups": 0, "deliveries": 0, "respawns": 0, "overlaps": 0}
+    rng = np.random.default_rng(seed)
+    while reference.agents:
+        alive = [landmark.alive for landmark in world.landmarks]
+        reference.step(random_actions(reference, rng, continuous))
+        events["respawns"] += sum(not was and landmark.alive for was, landmark in zip(alive, world.landmarks))
+        events["pickups"] += sum(was and not landmark.alive for was, landmark in zip(alive, world.landmarks))
+        events["deliveries"] += int(scenario._cached_global_deposit // 5)  # mpe2 pays 5 per delivery
+        events["overlaps"] += any(scenario._is_collision(a, b) for a in collectors for b in collectors if a is not b)
+    return events

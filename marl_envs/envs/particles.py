@@ -47,7 +47,8 @@ the next step's contact forces need, so it is computed once per step.
    ``max(x, 0) + margin * log1p(exp(-|x| / margin))`` with ``x = size_a + size_b - dist``.
    Only agents are pushed (landmarks are not movable).
 3. Integration, explicit Euler with damping: ``p <- p + v * dt`` (with the old velocity),
-   then ``v <- v * (1 - damping) + (u + f) / mass * dt`` (``damping = 0.25``, ``mass = 1``),
+   then ``v <- v * (1 - damping) + (u + f) / mass * dt`` (``damping = 0.25``, ``mass = 1`` unless
+   an env gives its agents other masses),
    then, for agents with a ``max_speed``, ``v <- v * min(1, max_speed / |v|)``.
 
 ## Precision
@@ -78,7 +79,7 @@ import torch
 
 from marl_envs.core.episode import EpisodeState
 
-__all__ = ["ParticleEpisode", "ParticleWorld", "ObservationLayout", "particle_image", "particle_text"]
+__all__ = ["ParticleEpisode", "ParticleWorld", "ObservationLayout", "closest_first", "particle_image", "particle_text"]
 
 # exp() of arguments below this underflows, which is slow; MPE's contact force there is below
 # 1e-250 anyway. The argument is floored, which changes no float32 observation.
@@ -119,7 +120,8 @@ class ParticleWorld:
         landmark_collide: whether landmarks push agents: one flag for all, or one per landmark (L values).
         agent_collide: whether agents push each other (False: no contact forces at all).
         agent_movable: per agent, whether it moves (N values; None: all do).
-        agent_mass, dt, damping, contact_force, contact_margin: MPE's physical constants.
+        agent_masses: each agent's mass (N values; None: all 1, MPE's default).
+        dt, damping, contact_force, contact_margin: MPE's physical constants.
         dtype: of the state and of the physics (float64, as mpe2; observations are float32).
     """
 
@@ -135,7 +137,7 @@ class ParticleWorld:
         landmark_collide: bool | Sequence[bool],
         agent_collide: bool = True,
         agent_movable: Sequence[bool] | None = None,
-        agent_mass: float = 1.0,
+        agent_masses: Sequence[float] | None = None,
         dt: float = 0.1,
         damping: float = 0.25,
         contact_force: float = 100.0,
@@ -176,9 +178,11 @@ class ParticleWorld:
         self._exponent_floor = constant(_EXPONENT_FLOOR)
         self._tiny = constant(1e-30)
         self._accel = constant(list(agent_accels))[:, None]
-        self._dt = constant(dt)
         self._keep = constant(1.0 - damping)
-        self._dt_over_mass = constant(dt / agent_mass)
+        self._dt = constant(dt)
+        masses = [1.0] * N if agent_masses is None else [float(m) for m in agent_masses]
+        # [N, 1]; None when every mass is 1 (force * dt is then mpe2's (force / 1) * dt, bit for bit)
+        self._mass = None if all(m == 1.0 for m in masses) else constant(masses)[:, None]
         speeds = [np.inf if s is None else s for s in (agent_max_speeds or [None] * N)]
         self._max_speed = constant(speeds)[:, None] if any(np.isfinite(speeds)) else None
         movable = [True] * N if agent_movable is None else [bool(m) for m in agent_movable]
@@ -277,11 +281,7 @@ class ParticleWorld:
         relative, distance = self.episode.relative[:, :, columns], self.episode.distance[:, columns]  # [2, N, K, B], [N, K, B]
         if count is None:
             return relative.permute(3, 1, 2, 0).reshape(self.num_envs, self.n_agents, -1)
-        k = min(count, distance.shape[1])
-        order = torch.argsort(distance, dim=1, stable=True)[:, :k]  # as mpe2's argsort (ties have probability 0)
-        picked = torch.gather(relative, 2, order.unsqueeze(0).expand(2, -1, -1, -1))  # [2, N, k, B]
-        picked = picked.permute(3, 1, 2, 0).reshape(self.num_envs, self.n_agents, 2 * k)
-        return torch.nn.functional.pad(picked, (0, 2 * (count - k)))
+        return closest_first(relative, distance, count)
 
     def neighbours(self, radius: float) -> torch.Tensor:
         """bool ``[B, N, N]``: agents i != j whose centres are at most ``radius`` apart."""
@@ -295,8 +295,13 @@ class ParticleWorld:
         return torch.index_select(self.episode.features, 0, index).T.contiguous()
 
     # ------------------------------------------------------------------ physics
-    def move(self, actions: torch.Tensor) -> None:
-        """Advance every sub-env by one MPE step; ``actions``: float ``[B, N, 5]`` in MPE's layout."""
+    def move(self, actions: torch.Tensor, landmark_pos: torch.Tensor | None = None) -> None:
+        """Advance every sub-env by one MPE step; ``actions``: float ``[B, N, 5]`` in MPE's layout.
+
+        ``landmark_pos`` (float ``[2, L, B]``, batch last): where the landmarks stand at the end of
+        the step (a scenario that moves landmarks after mpe2's ``World.step``, as collect-treasure
+        respawns its treasures); the step's forces still see the old positions. None: they stay.
+        """
         # (right - left, up - down): the difference is taken in float32, as mpe2 takes it on its actions.
         force = (actions[..., 2::2] - actions[..., 1::2]).permute(2, 1, 0).contiguous().to(self.dtype) * self._accel
         if self._contacts:
@@ -310,7 +315,9 @@ class ParticleWorld:
             push = (soft * self._margin + depth.clamp_min(0.0)) * self._push / distance.clamp_min(self._tiny)
             force = force + (relative * push).sum(2)
         position = self.episode.agent_pos + self.episode.agent_vel * self._dt
-        velocity = self.episode.agent_vel * self._keep + force * self._dt_over_mass
+        if self._mass is not None:  # mpe2's (force / mass) * dt, in that order
+            force = force / self._mass
+        velocity = self.episode.agent_vel * self._keep + force * self._dt
         if self._max_speed is not None:
             speed = (velocity * velocity).sum(0).sqrt()
             velocity = velocity * (self._max_speed / speed).clamp_max(1.0)
@@ -318,7 +325,26 @@ class ParticleWorld:
             position = torch.where(self._movable, position, self.episode.agent_pos)
             velocity = torch.where(self._movable, velocity, self.episode.agent_vel)
         self.episode.agent_pos, self.episode.agent_vel = position, velocity
+        if landmark_pos is not None:
+            self.episode.landmark_pos = landmark_pos
         self.refresh()
+
+
+def closest_first(items: torch.Tensor, key: torch.Tensor, count: int | None = None) -> torch.Tensor:
+    """What each agent sees of K things, ordered by ``key``, smallest first: mpe2's observations sorted by distance.
+
+    ``items``: float ``[F, N, K, B]`` (F numbers per thing, as seen by each of N agents, batch last);
+    ``key``: ``[N, K, B]`` (a distance). The sort is stable, as Python's ``sorted`` (mpe2's argsort
+    ties have probability zero). Keeps the first ``count`` (None: all K), zero-padded to ``count``
+    when there are fewer: batch first and flattened, float ``[B, N, count * F]``.
+    """
+    F, (N, K, B) = items.shape[0], key.shape
+    count = K if count is None else count
+    k = min(count, K)
+    order = torch.argsort(key, dim=1, stable=True)[:, :k]
+    picked = torch.gather(items, 2, order.unsqueeze(0).expand(F, -1, -1, -1))  # [F, N, k, B]
+    picked = picked.permute(3, 1, 2, 0).reshape(B, N, F * k)
+    return torch.nn.functional.pad(picked, (0, F * (count - k)))
 
 
 class ObservationLayout:
