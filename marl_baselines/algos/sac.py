@@ -47,10 +47,12 @@ MADDPG's (:mod:`marl_baselines.algos.maddpg`).
 Relation to the references. BenchMARL's isac/masac (on TorchRL's ``SACLoss`` / ``DiscreteSACLoss``)
 have the same losses, twin critics, a learned temperature and the same default target entropies
 (-dim(A); discrete ``0.98 log(A)``). Departures: BenchMARL learns one temperature per agent group,
-here one per agent; its continuous MASAC policy loss lets every agent's gradient flow through every
-agent's action in each critic (a cooperative group), here only through the agent's own; and its
-Gaussian scale goes through a biased softplus where this file squashes log sigma with a tanh (as
-CleanRL's SAC). EPyMARL has no SAC.
+here one per agent (the design note's "individual entropy regularization per agent"), starting
+at 0.2 rather than 1; its continuous MASAC policy loss lets every agent's gradient flow through
+every agent's action in each critic (a cooperative group), here only through the agent's own; and
+its Gaussian scale goes through a biased softplus where this file squashes log sigma with a tanh
+(as CleanRL's SAC). Before ``learning_starts`` the untrained policy acts (SB3
+and CleanRL act uniformly at random there). EPyMARL has no SAC.
 """
 
 from __future__ import annotations
