@@ -5,7 +5,8 @@
   own staging row, and an episode moves into the ring buffer in the step it ends.
 * :class:`RolloutBuffer`: on-policy storage ``[T, B, ...]`` with generalised advantage estimation.
 * :class:`TransitionBuffer`: a ring buffer of single transitions (for off-policy learners with
-  feed-forward agents, such as MADDPG), with fields named by the algorithm.
+  feed-forward agents, such as MADDPG and SAC), with fields named by the algorithm;
+  :func:`transition_fields` and :func:`transition_record` are the fields those learners store.
 
 Per-episode layout (T = the longest episode, N agents, O obs size, S state size, A actions):
 ``obs [T+1, N, O]``, ``state [T+1, S]``, ``alive [T+1, N]``, ``action_mask [T+1, N, A]``
@@ -29,7 +30,7 @@ import torch
 
 from marl_envs import EnvStep
 
-__all__ = ["EpisodeBatch", "EpisodeBuffer", "RolloutBuffer", "TransitionBuffer"]
+__all__ = ["EpisodeBatch", "EpisodeBuffer", "RolloutBuffer", "TransitionBuffer", "transition_fields", "transition_record"]
 
 # Per-episode fields with one entry per step (T); the others hold one per observation (T + 1).
 _STEP_FIELDS = frozenset({"actions", "reward", "terminal", "filled"})
@@ -531,3 +532,61 @@ class TransitionBuffer:
         self.rows = state.get("rows", self.capacity)
         self.storage = self._allocate(self.rows, state["storage"])
         self.next_slot, self.size = state["next_slot"], state["size"]
+
+
+def transition_fields(
+    n_agents: int, obs_size: int, state_size: int, action_size: int, masks: bool, graph: bool
+) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """The :class:`TransitionBuffer` fields of the off-policy actor-critics (MADDPG, MATD3, SAC):
+    obs, state, actions ``[N, A]`` (one-hot when discrete), reward ``[N]``, the observation and state
+    after the step, terminated ``[N]``, alive before and after, and, with ``masks`` / ``graph``, the
+    action masks and the agent graph before and after (see :func:`transition_record`)."""
+    N = n_agents
+    fields = {
+        "obs": ((N, obs_size), torch.float32),
+        "state": ((state_size,), torch.float32),
+        "actions": ((N, action_size), torch.float32),
+        "reward": ((N,), torch.float32),
+        "next_obs": ((N, obs_size), torch.float32),
+        "next_state": ((state_size,), torch.float32),
+        "terminated": ((N,), torch.bool),
+        "alive": ((N,), torch.bool),
+        "next_alive": ((N,), torch.bool),
+    }
+    if masks:
+        fields["action_mask"] = ((N, action_size), torch.bool)
+        fields["next_action_mask"] = ((N, action_size), torch.bool)
+    if graph:
+        fields["adjacency"] = ((N, N), torch.bool)
+        fields["next_adjacency"] = ((N, N), torch.bool)
+    return fields
+
+
+def transition_record(before: EnvStep, actions: torch.Tensor, after: EnvStep, masks: bool, graph: bool) -> dict[str, torch.Tensor]:
+    """The fields of :func:`transition_fields` for the step from ``before`` to ``after`` taken with
+    ``actions [B, N, A]`` (one-hot when discrete; zeroed for agents not alive). The observation
+    after the step is the env's ``final_obs``/``final_state``, never the next episode's first one."""
+    ended = episode_ended(after)
+    # Agents that stay in the (auto-reset) new episode are alive next; those of an ended one
+    # count as alive at their final observation unless they terminated (a truncation bootstraps).
+    next_alive = torch.where(ended[:, None], before.alive & ~after.terminated, after.alive)
+    fields = dict(
+        obs=before.obs,
+        state=before.state,
+        actions=actions * before.alive[..., None],
+        reward=after.reward,
+        next_obs=after.final_obs,
+        next_state=after.final_state,
+        terminated=after.terminated,
+        alive=before.alive,
+        next_alive=next_alive,
+    )
+    if masks:
+        fields["action_mask"] = before.action_mask
+        # The mask at a final observation is not reported: after a truncation every action may be considered.
+        fields["next_action_mask"] = torch.where(ended[:, None, None], True, after.action_mask)
+    if graph:
+        # The graph at a final observation is not reported: the episode's last one stands in for it.
+        fields["adjacency"] = before.adjacency
+        fields["next_adjacency"] = torch.where(ended[:, None, None], before.adjacency, after.adjacency)
+    return fields

@@ -180,6 +180,26 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
         }
         for algo in ("madvrl", "gru_ac")
     },
+    # ISAC and MASAC (continuous), short runs that still learn (tests/test_learning_sac.py). Two gradient
+    # steps per vectorised step and a faster target (tau 0.02) than SACConfig's, so that the critics
+    # catch up within the run; on coordination, MADDPG's short horizon (gamma 0.9) and no agent id
+    # (every agent sees the same state: agents that act alike pay no disagreement penalty); on
+    # cooperative navigation, the 25-step episodes' gamma 0.95 and the env's Box actions.
+    **{
+        (algo, "coordination_v0"): {
+            "run": {"total_steps": 10_000, "num_envs": 16, "eval_interval": 5_000},
+            "algo": {"learning_starts": 1_000, "gradient_steps": 2, "gamma": 0.9, "tau": 0.02, "agent_id": False},
+        }
+        for algo in ("isac", "masac")
+    },
+    **{
+        (algo, "cooperative_navigation_v0"): {
+            "run": {"total_steps": 12_000, "num_envs": 16, "eval_interval": 4_000},
+            "algo": {"learning_starts": 1_000, "gradient_steps": 2, "gamma": 0.95, "tau": 0.02},
+            "env": {"continuous_actions": True},
+        }
+        for algo in ("isac", "masac")
+    },
 }
 
 

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["AgentLinear", "AgentNetwork", "QMixer", "VDNMixer", "mlp", "masked_argmax", "gru_step"]
+__all__ = ["AgentLinear", "AgentNetwork", "QMixer", "VDNMixer", "mlp", "masked_argmax", "gru_step", "soft_update"]
 
 
 class AgentLinear(nn.Module):
@@ -162,6 +162,13 @@ def one_hot(index: torch.Tensor, num_classes: int) -> torch.Tensor:
     """float32 one-hot of ``index`` over a new last axis. Unlike ``F.one_hot`` it never reads the
     indices on the host (F.one_hot range-checks them on CPU, which on a device would be a sync)."""
     return (index[..., None] == torch.arange(num_classes, device=index.device)).float()
+
+
+@torch.no_grad()
+def soft_update(online: nn.Module, target: nn.Module, tau: float) -> None:
+    """Polyak averaging of a target network: ``target <- (1 - tau) * target + tau * online``."""
+    for p, tp in zip(online.parameters(), target.parameters()):
+        tp.lerp_(p, tau)
 
 
 def masked_argmax(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -27,8 +27,24 @@ def test_quick_mode_prints_its_table(script):
 def test_returns_table_plots_learning_curves(tmp_path):
     run_benchmark("returns_table.py", "--quick", "--out", str(tmp_path))
     table = (tmp_path / "returns_table.md").read_text()
-    assert "| cooperative_navigation_v0 | random policy |" in table and "| cooperative_navigation_v0 | mappo " in table
-    assert (tmp_path / "returns_cooperative_navigation_v0.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = {tuple(cell.strip() for cell in line.split("|")[1:3]) for line in table.splitlines() if line.startswith("| ")}
+    # its presets differ in continuous_actions: one random-policy row and one plot per argument set
+    for arguments, algo in (("continuous_actions=False", "mappo"), ("continuous_actions=True", "masac")):
+        label = f"cooperative_navigation_v0 ({arguments})"
+        assert {(label, "random policy"), (label, algo)} <= rows
+        assert (tmp_path / f"returns_cooperative_navigation_v0-{arguments}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_returns_table_groups_presets_by_env_arguments():
+    """Pairs with equal env arguments share a group (and a random-policy row), in preset order."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from returns_table import argument_groups, arguments_text
+
+    pairs = [("a", {"env": {"x": 1}}), ("b", {}), ("c", {"env": {"x": 1}}), ("d", {"run": {}})]
+    groups = argument_groups("some_env", pairs)
+    assert [(kwargs, [algo for algo, _ in group]) for kwargs, group in groups] == [({"x": 1}, ["a", "c"]), ({}, ["b", "d"])]
+    assert argument_groups("target_grid_v0", [("a", {})])[0][0] == {"max_cycles": 20}  # ENV_KWARGS under the preset's
+    assert arguments_text({"y": True, "x": 2}) == "x=2, y=True" and arguments_text({}) == "defaults"
 
 
 def test_env_throughput_quick_mode_writes_its_table_and_plot(tmp_path):

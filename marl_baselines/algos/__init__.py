@@ -45,6 +45,7 @@ from typing import Any
 from marl_baselines.algos.maddpg import MADDPG, MADDPGConfig
 from marl_baselines.algos.madvrl import MADVRL, MADVRLConfig
 from marl_baselines.algos.ppo import PPO, PPOConfig
+from marl_baselines.algos.sac import SAC, SACConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
 
 __all__ = ["ALGORITHMS", "AlgorithmSpec"]
@@ -158,6 +159,18 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             lambda env, c, seed: MADVRL(env, c, seed, variational=False),
             discrete_only=True,
             required_env="poker_v0",
+        ),
+        AlgorithmSpec(
+            "isac",
+            "independent SAC (each agent's twin critics on its own observation and action, learned temperature)",
+            SACConfig,
+            lambda env, c, seed: SAC(env, c, "isac", seed),
+        ),
+        AlgorithmSpec(
+            "masac",
+            "multi-agent SAC (twin critics on the state and all actions, learned temperature)",
+            SACConfig,
+            lambda env, c, seed: SAC(env, c, "masac", seed),
         ),
     )
 }

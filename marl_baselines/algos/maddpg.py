@@ -53,14 +53,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from marl_baselines.agents import AgentOptions, build_agent_network
-from marl_baselines.buffers import TransitionBuffer, episode_ended
+from marl_baselines.buffers import TransitionBuffer, transition_fields, transition_record
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import AveragedGradients, DataParallelParts
 from marl_baselines.icm import Curiosity, ICMOptions
-from marl_baselines.nets import AgentNetwork, masked_argmax, one_hot
+from marl_baselines.nets import AgentNetwork, masked_argmax, one_hot, soft_update
 from marl_envs import EnvStep
 
-__all__ = ["MADDPGConfig", "MADDPG", "gumbel_softmax"]
+__all__ = ["MADDPGConfig", "MADDPG", "box_bounds", "gumbel_softmax", "joint_action_input"]
 
 
 @dataclass
@@ -170,6 +170,28 @@ def gumbel_softmax(logits: torch.Tensor, temperature: float, generator: torch.Ge
     return hard - soft.detach() + soft, index
 
 
+def box_bounds(env, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The Box of a continuous env as ``(low, high, scale, center)``, each ``[N, A]`` on ``device``, where
+    a tanh output ``y`` maps to the action ``center + scale * y``. Unbounded dimensions get the range
+    [-1, 1] (the tanh unscaled)."""
+    low, high = env.action_low.float(), env.action_high.float()
+    finite = torch.isfinite(low) & torch.isfinite(high)
+    low, high = torch.where(finite, low, -1.0).to(device), torch.where(finite, high, 1.0).to(device)
+    return low, high, (high - low) / 2, (high + low) / 2
+
+
+def joint_action_input(view: torch.Tensor, actions: torch.Tensor, n_agents: int) -> torch.Tensor:
+    """Every agent's centralised critic input ``[b, N, C + N*A]``: the view ``[b, C]`` (state, or every
+    agent's observation) and the joint action: ``actions [b, N, A]`` (one joint action for all agents)
+    or ``[b, N, N, A]`` (row i: the joint action agent i's critic evaluates)."""
+    b, N = view.shape[0], n_agents
+    view = view[:, None].expand(b, N, view.shape[-1])
+    joint = actions.flatten(-2)
+    if joint.dim() == 2:
+        joint = joint[:, None].expand(b, N, joint.shape[-1])
+    return torch.cat((view, joint), -1)
+
+
 class MADDPG:
     """MADDPG (``variant="maddpg"``) or MATD3 (``"matd3"``) for a ``VecEnv`` with discrete or continuous actions."""
 
@@ -189,13 +211,7 @@ class MADDPG:
 
         c = config
         if not self.discrete:
-            # Unbounded dimensions get the range [-1, 1] (the actor's tanh unscaled).
-            low, high = env.action_low.float(), env.action_high.float()
-            finite = torch.isfinite(low) & torch.isfinite(high)
-            self.action_low = torch.where(finite, low, -1.0).to(self.device)
-            self.action_high = torch.where(finite, high, 1.0).to(self.device)
-            self.action_scale = (self.action_high - self.action_low) / 2  # [N, A]
-            self.action_center = (self.action_high + self.action_low) / 2
+            self.action_low, self.action_high, self.action_scale, self.action_center = box_bounds(env, self.device)
         centralised = env.state_size if c.critic_input == "state" else N * env.obs_size
         self.actor = build_agent_network(c, env.obs_size, A, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
         self.graph = c.agent != "mlp" and c.graph == "env"  # the actors read the env's adjacency
@@ -209,23 +225,7 @@ class MADDPG:
         self.critic_optimizer = torch.optim.Adam(self.critics.parameters(), lr=c.critic_lr)
         self.actor_gradients, self.critic_gradients = AveragedGradients(self.actor_optimizer), AveragedGradients(self.critic_optimizer)
 
-        fields = {
-            "obs": ((N, env.obs_size), torch.float32),
-            "state": ((env.state_size,), torch.float32),
-            "actions": ((N, A), torch.float32),
-            "reward": ((N,), torch.float32),
-            "next_obs": ((N, env.obs_size), torch.float32),
-            "next_state": ((env.state_size,), torch.float32),
-            "terminated": ((N,), torch.bool),
-            "alive": ((N,), torch.bool),
-            "next_alive": ((N,), torch.bool),
-        }
-        if self.has_mask:
-            fields["action_mask"] = ((N, A), torch.bool)
-            fields["next_action_mask"] = ((N, A), torch.bool)
-        if self.graph:
-            fields["adjacency"] = ((N, N), torch.bool)
-            fields["next_adjacency"] = ((N, N), torch.bool)
+        fields = transition_fields(N, env.obs_size, env.state_size, A, self.has_mask, self.graph)
         self.buffer = TransitionBuffer(c.buffer_size, fields, self.device)
         self.curiosity = Curiosity(c, env.obs_size, A, self.discrete, self.device) if c.icm else None
         self.gradient_steps = 0
@@ -292,30 +292,8 @@ class MADDPG:
     ) -> dict[str, float | torch.Tensor] | None:
         """Store the transition from ``before`` to ``after`` taken with ``actions`` (``act_info`` is not
         needed); train when due. Returns training statistics, if it trained."""
-        ended = episode_ended(after)
         stored = one_hot(actions, self.n_actions) if self.discrete else actions
-        # Agents that stay in the (auto-reset) new episode are alive next; those of an ended one
-        # count as alive at their final observation unless they terminated (a truncation bootstraps).
-        next_alive = torch.where(ended[:, None], before.alive & ~after.terminated, after.alive)
-        fields = dict(
-            obs=before.obs,
-            state=before.state,
-            actions=stored * before.alive[..., None],
-            reward=after.reward,
-            next_obs=after.final_obs,
-            next_state=after.final_state,
-            terminated=after.terminated,
-            alive=before.alive,
-            next_alive=next_alive,
-        )
-        if self.has_mask:
-            fields["action_mask"] = before.action_mask
-            # The mask at a final observation is not reported: after a truncation every action may be considered.
-            fields["next_action_mask"] = torch.where(ended[:, None, None], True, after.action_mask)
-        if self.graph:
-            # The graph at a final observation is not reported: the episode's last one stands in for it.
-            fields["adjacency"] = before.adjacency
-            fields["next_adjacency"] = torch.where(ended[:, None, None], before.adjacency, after.adjacency)
+        fields = transition_record(before, stored, after, self.has_mask, self.graph)
         self.buffer.add(**fields)
         self._vector_steps += 1
         c = self.config
@@ -334,13 +312,8 @@ class MADDPG:
         ``actions`` is ``[b, N, A]`` (one joint action for all agents) or ``[b, N, N, A]`` (row i:
         the joint action agent i's critic evaluates).
         """
-        b, N = obs.shape[0], self.n_agents
         view = state if self.config.critic_input == "state" else obs.flatten(1)
-        view = view[:, None].expand(b, N, view.shape[-1])
-        joint = actions.flatten(-2)
-        if joint.dim() == 2:
-            joint = joint[:, None].expand(b, N, joint.shape[-1])
-        return torch.cat((view, joint), -1)
+        return joint_action_input(view, actions, self.n_agents)
 
     def _target_actions(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The target actors' actions ``[b, N, A]`` at the observations after the step (one-hot when discrete)."""
@@ -429,9 +402,8 @@ class MADDPG:
     @torch.no_grad()
     def update_targets(self) -> None:
         """Polyak averaging: ``target <- (1 - tau) * target + tau * online`` for actors and critics."""
-        for online, target in ((self.actor, self.target_actor), (self.critics, self.target_critics)):
-            for p, tp in zip(online.parameters(), target.parameters()):
-                tp.lerp_(p, self.config.tau)
+        soft_update(self.actor, self.target_actor, self.config.tau)
+        soft_update(self.critics, self.target_critics, self.config.tau)
 
     # ------------------------------------------------------------------ checkpoints
     def data_parallel_parts(self) -> DataParallelParts:

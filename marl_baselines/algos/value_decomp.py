@@ -42,7 +42,7 @@ from marl_baselines.buffers import EpisodeBatch, EpisodeBuffer
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import AveragedGradients, DataParallelParts, RankAgreement
 from marl_baselines.icm import Curiosity, ICMOptions
-from marl_baselines.nets import QMixer, VDNMixer, masked_argmax
+from marl_baselines.nets import QMixer, VDNMixer, masked_argmax, soft_update
 from marl_envs import EnvStep
 
 __all__ = ["ValueDecompConfig", "ValueDecomposition"]
@@ -272,10 +272,8 @@ class ValueDecomposition:
         c = self.config
         pairs = [(self.agent, self.target_agent)] + ([(self.mixer, self.target_mixer)] if self.mixer is not None else [])
         if c.target_update == "polyak":
-            with torch.no_grad():
-                for online, target in pairs:
-                    for p, tp in zip(online.parameters(), target.parameters()):
-                        tp.lerp_(p, c.tau)
+            for online, target in pairs:
+                soft_update(online, target, c.tau)
         elif self.gradient_steps % c.target_update_interval == 0:
             for online, target in pairs:
                 target.load_state_dict(online.state_dict())
