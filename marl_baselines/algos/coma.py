@@ -2,13 +2,14 @@
 Whiteson, 2018), for discrete actions.
 
 Decentralised actors pi_a(u^a | o^a) (any agent network, recurrent or not, parameters shared by
-default) and one centralised critic that, for agent a, takes the global state and the other agents'
-actions and returns a value for *every* action of agent a:
+default) and one centralised critic that, for agent a, takes the global state, agent a's
+observation and the other agents' actions and returns a value for *every* action of agent a:
 
-    Q(s, (u^-a, .)) = critic(s, onehot(u^-a), id_a)  in R^|A|
+    Q(s, (u^-a, .)) = critic(s, o^a, onehot(u^-a), id_a)  in R^|A|
 
 (agent a's own action is zeroed out of the joint-action input, so one pass gives all its
-counterfactual actions). The actor's advantage is the counterfactual one:
+counterfactual actions; the critic's output layer starts near zero, so no own action starts out
+preferred). The actor's advantage is the counterfactual one:
 
     A^a(s, u) = Q(s, u) - sum_{u'} pi_a(u' | o^a) Q(s, (u^-a, u'))
 
@@ -37,8 +38,11 @@ is A2C's and PPO's (:mod:`marl_baselines.algos.ppo`).
 
 Relation to EPyMARL's ``coma`` (its ``COMALearner`` and ``COMACritic``), and departures:
 
-* EPyMARL's critic input also has the agent's own observation and every agent's previous actions;
-  ours is the paper's: the state, the others' actions and the agent id.
+* EPyMARL's critic input is the state, the agent's observation, the others' actions, every
+  agent's previous actions and the agent id; ours leaves out the previous actions. (The paper's
+  critic reads the state and the joint action; without the agent's observation, a critic of
+  target_grid_v0's state, raw coordinates, did not learn which of an agent's moves is better, and
+  neither did the actors.)
 * EPyMARL trains on whole episodes (so it never bootstraps past an episode's last step) and takes
   several critic steps per batch, one per time step going backwards, with a separate optimiser;
   ours trains on fixed-length rollouts with the expected bootstrap above at the rollout's end and
@@ -120,7 +124,8 @@ class COMA(A2C):
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
 
     def build_critic(self, env) -> nn.Module:
-        """Q(s, (u^-a, .)): the state and the others' one-hot actions to one value per own action."""
+        """Q(s, (u^-a, .)): the state, the agent's observation and the others' one-hot actions to one
+        value per own action (an MLP, shared by the agents with their ids unless share_parameters=False)."""
         c, N = self.config, self.n_agents
         critic = AgentNetwork(
             env.state_size + env.obs_size + N * self.n_actions, self.n_actions, N, c.hidden_size, False, c.share_parameters, c.agent_id
