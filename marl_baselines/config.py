@@ -200,6 +200,26 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
         }
         for algo in ("isac", "masac")
     },
+    # IA2C, MAA2C and COMA (tests/test_learning_a2c.py): one gradient step per rollout, so short
+    # rollouts (8 steps of 16 envs) and Adam at 3e-3 give many updates; a short horizon (gamma 0.95)
+    # for the short episodes, as the PPO preset on the navigation. COMA's counterfactual advantages
+    # are small and noisy while its critic is young: standardised, that noise drives some seeds'
+    # policies onto one action, so COMA keeps them raw, pays a larger entropy bonus (at the A2C
+    # default some seeds still collapsed) and looks less far ahead on the grid (gamma 0.9).
+    **{
+        (algo, env): {
+            "run": {"total_steps": 100_000, "num_envs": 16, "eval_interval": 50_000},
+            "algo": {
+                "rollout_steps": 8,
+                "lr": 3e-3,
+                "gamma": 0.9 if (algo, env) == ("coma", "target_grid_v0") else 0.95,
+                **({"normalize_advantages": False, "entropy_coef": 0.05} if algo == "coma" else {}),
+            },
+            **({"env": {"continuous_actions": False}} if env == "cooperative_navigation_v0" else {}),
+        }
+        for algo in ("ia2c", "maa2c", "coma")
+        for env in ("target_grid_v0", "cooperative_navigation_v0")
+    },
 }
 
 

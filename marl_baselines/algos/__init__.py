@@ -42,6 +42,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from marl_baselines.algos.a2c import A2C, A2CConfig
+from marl_baselines.algos.coma import COMA, COMAConfig
 from marl_baselines.algos.maddpg import MADDPG, MADDPGConfig
 from marl_baselines.algos.madvrl import MADVRL, MADVRLConfig
 from marl_baselines.algos.ppo import PPO, PPOConfig
@@ -171,6 +173,19 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "multi-agent SAC (twin critics on the state and all actions, learned temperature)",
             SACConfig,
             lambda env, c, seed: SAC(env, c, "masac", seed),
+        ),
+        AlgorithmSpec(
+            "ia2c", "independent A2C (each agent's value on its own observation)", A2CConfig, lambda env, c, seed: A2C(env, c, "obs", seed)
+        ),
+        AlgorithmSpec(
+            "maa2c", "multi-agent A2C (centralised value on the global state)", A2CConfig, lambda env, c, seed: A2C(env, c, "state", seed)
+        ),
+        AlgorithmSpec(
+            "coma",
+            "COMA (counterfactual advantage from a centralised critic of every own action)",
+            COMAConfig,
+            lambda env, c, seed: COMA(env, c, seed),
+            discrete_only=True,
         ),
     )
 }

@@ -8,6 +8,10 @@
 Both share the actor's parameters across agents (with the agent's one-hot id) by default, and
 evaluate all agents in one batched pass (:class:`~marl_baselines.nets.AgentNetwork`).
 
+The rollout, acting, GAE, value normalisation and training loop here are also those of A2C and
+COMA (:mod:`marl_baselines.algos.a2c`, :mod:`marl_baselines.algos.coma`): they take the options of
+:class:`ActorCriticOptions` and replace the loss (COMA also the critic and its values).
+
 Recurrent actors (``recurrent=True``, the GRU agent of recurrent MAPPO): ``act`` carries the
 hidden state ``[B, N, H]`` (the training loop passes it in, resets it to zeros where an episode
 ended, and passes it back), and the rollout stores the hidden state each step was acted from.
@@ -69,13 +73,13 @@ from marl_baselines.nets import AgentNetwork, masked_argmax
 from marl_baselines.normalization import RunningMeanStd
 from marl_envs import EnvStep
 
-__all__ = ["PPOConfig", "PPO", "ppo_loss"]
+__all__ = ["ActorCriticOptions", "PPOConfig", "PPO", "ppo_loss", "normalized_advantages"]
 
 
 @dataclass
-class PPOConfig(AgentOptions, ICMOptions):
-    """Hyper-parameters of MAPPO / IPPO (defaults near CleanRL's PPO and MAPPO's on-policy code),
-    with the agent-network options (:class:`~marl_baselines.agents.AgentOptions`) and curiosity
+class ActorCriticOptions(AgentOptions, ICMOptions):
+    """The options every on-policy actor-critic here shares (PPO's, A2C's and COMA's configs extend
+    it), with the agent-network options (:class:`~marl_baselines.agents.AgentOptions`) and curiosity
     (:class:`~marl_baselines.icm.ICMOptions`)."""
 
     hidden_size: int = 64
@@ -88,18 +92,10 @@ class PPOConfig(AgentOptions, ICMOptions):
     """Append the agent's one-hot id to the networks' inputs (with shared parameters)."""
     rollout_steps: int = 64
     """Vectorised env steps per rollout (a rollout holds rollout_steps x num_envs sub-env steps)."""
-    epochs: int = 5
-    """Passes over each rollout."""
-    minibatches: int = 4
-    """Minibatches per pass (the rollout's rollout_steps x num_envs samples, all agents together, split evenly)."""
     gamma: float = 0.99
     """Discount factor."""
     gae_lambda: float = 0.95
     """Lambda of generalised advantage estimation."""
-    clip: float = 0.2
-    """Clip range of the probability ratio in the surrogate objective."""
-    value_clip: float = 0.2
-    """Clip range of the change of the (normalised) value prediction in the value loss (0: no value clipping)."""
     value_coef: float = 0.5
     """Weight of the value loss."""
     entropy_coef: float = 0.01
@@ -122,8 +118,8 @@ class PPOConfig(AgentOptions, ICMOptions):
     def check(self) -> None:
         check_ranges(
             self,
-            at_least_one=("hidden_size", "rollout_steps", "epochs", "minibatches"),
-            non_negative=("clip", "value_clip", "value_coef", "entropy_coef", "lr", "grad_clip", "lr_anneal_steps"),
+            at_least_one=("hidden_size", "rollout_steps"),
+            non_negative=("value_coef", "entropy_coef", "lr", "grad_clip", "lr_anneal_steps"),
             unit_interval=("gamma", "gae_lambda"),
         )
         if self.adam_eps <= 0:
@@ -132,6 +128,33 @@ class PPOConfig(AgentOptions, ICMOptions):
             raise ValueError(f"log_std_init must be finite, got {self.log_std_init}")
         self.check_agent()
         self.check_icm()
+
+    def passes(self) -> tuple[int, int]:
+        """(epochs, minibatches) of one update: one pass over the rollout in one batch (A2C, COMA)."""
+        return 1, 1
+
+
+@dataclass
+class PPOConfig(ActorCriticOptions):
+    """Hyper-parameters of MAPPO / IPPO (defaults near CleanRL's PPO and MAPPO's on-policy code):
+    the shared actor-critic options and PPO's passes and clipping."""
+
+    epochs: int = 5
+    """Passes over each rollout."""
+    minibatches: int = 4
+    """Minibatches per pass (the rollout's rollout_steps x num_envs samples, all agents together, split evenly)."""
+    clip: float = 0.2
+    """Clip range of the probability ratio in the surrogate objective."""
+    value_clip: float = 0.2
+    """Clip range of the change of the (normalised) value prediction in the value loss (0: no value clipping)."""
+
+    def check(self) -> None:
+        super().check()
+        check_ranges(self, at_least_one=("epochs", "minibatches"), non_negative=("clip", "value_clip"))
+
+    def passes(self) -> tuple[int, int]:
+        """(epochs, minibatches) of one update."""
+        return self.epochs, self.minibatches
 
 
 def ppo_loss(
@@ -181,23 +204,32 @@ def ppo_loss(
     return loss, stats
 
 
+def normalized_advantages(advantages: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``advantages`` standardised over the entries with ``weight`` 1 (alive agents)."""
+    count = weight.sum().clamp(min=1)
+    mean = (advantages * weight).sum() / count
+    std = (((advantages - mean) * weight).pow(2).sum() / count).sqrt()
+    return (advantages - mean) / (std + 1e-8)
+
+
 class PPO:
     """MAPPO (``critic="state"``) or IPPO (``critic="obs"``) for a ``VecEnv`` with discrete or continuous actions."""
 
     CRITICS = ("state", "obs")
 
-    def __init__(self, env, config: PPOConfig, critic: str, seed: int = 0):
+    def __init__(self, env, config: ActorCriticOptions, critic: str, seed: int = 0):
         if critic not in self.CRITICS:
             raise ValueError(f"critic must be one of {self.CRITICS}, got {critic!r}")
         config.check()
         config.check_env(env)
-        if config.recurrent and env.num_envs < config.minibatches:
+        minibatches = config.passes()[1]
+        if config.recurrent and env.num_envs < minibatches:
             raise ValueError(
-                f"minibatches={config.minibatches} exceeds num_envs={env.num_envs}: with recurrent=True a minibatch holds whole env sequences, so minibatches must be <= num_envs"
+                f"minibatches={minibatches} exceeds num_envs={env.num_envs}: with recurrent=True a minibatch holds whole env sequences, so minibatches must be <= num_envs"
             )
-        if (config.rollout_steps * env.num_envs) < config.minibatches:
+        if (config.rollout_steps * env.num_envs) < minibatches:
             raise ValueError(
-                f"minibatches={config.minibatches} exceeds the rollout's {config.rollout_steps * env.num_envs} samples (rollout_steps x num_envs)"
+                f"minibatches={minibatches} exceeds the rollout's {config.rollout_steps * env.num_envs} samples (rollout_steps x num_envs)"
             )
         self.config, self.critic_input, self.device = config, critic, env.device
         self.n_agents, self.discrete = env.n_agents, env.discrete
@@ -206,8 +238,7 @@ class PPO:
 
         c, N, A = config, env.n_agents, env.action_size
         self.actor = build_agent_network(c, env.obs_size, A, N, c.hidden_size, c.recurrent, c.share_parameters, c.agent_id).to(self.device)
-        critic_size = env.state_size if critic == "state" else env.obs_size
-        self.critic = AgentNetwork(critic_size, 1, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
+        self.critic = self.build_critic(env).to(self.device)
         with torch.no_grad():  # near-uniform initial policy (CleanRL initialises the policy head with gain 0.01)
             self.actor.output.weight.mul_(0.01)
             self.actor.output.bias.zero_()
@@ -249,6 +280,12 @@ class PPO:
         self.updates = 0
 
     # ------------------------------------------------------------------ networks
+    def build_critic(self, env) -> nn.Module:
+        """The critic: an MLP of the state (MAPPO) or the agent's observation (IPPO) to one value per agent."""
+        c = self.config
+        size = env.state_size if self.critic_input == "state" else env.obs_size
+        return AgentNetwork(size, 1, self.n_agents, c.hidden_size, False, c.share_parameters, c.agent_id)
+
     def _logits_or_mean(
         self, obs: torch.Tensor, action_mask: torch.Tensor | None, hidden: torch.Tensor | None = None, **inputs
     ) -> torch.Tensor:
@@ -323,10 +360,19 @@ class PPO:
             return (output.argmax(-1) if self.discrete else self._to_env(output)), new_hidden, {}
         actions = self._sample(output)
         log_prob, _ = self.log_prob_entropy(output, actions)
-        act_info = {"sample": actions, "log_prob": log_prob, "value": self.values(out.obs, out.state)}
+        act_info = {"sample": actions, "log_prob": log_prob, "value": self.step_values(out, actions)}
         if self.config.recurrent:
             act_info["hidden"] = hidden
         return self._to_env(actions), new_hidden, act_info
+
+    def step_values(self, out: EnvStep, actions: torch.Tensor) -> torch.Tensor:
+        """The rollout's (normalised) value ``[B, N]`` of the step taken with ``actions`` at ``out``: V(s)."""
+        return self.values(out.obs, out.state)
+
+    def next_values(self, after: EnvStep, act_info: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The (normalised) value ``[B, N]`` of the observation after a step, the final one where an
+        episode ended (a truncation bootstraps from it), for GAE: V(final_obs / final_state)."""
+        return self.values(after.final_obs, after.final_state)
 
     def start(self, out: EnvStep) -> None:
         """The envs were reset (or a run resumed without its rollout): begin a new rollout."""
@@ -355,7 +401,7 @@ class PPO:
             fields["adjacency"] = before.adjacency
         # V(obs after the step): the final one where the episode ended (a truncation bootstraps
         # from it; a termination masks it in the GAE), the next one elsewhere.
-        final_value = self.values(after.final_obs, after.final_state)
+        final_value = self.next_values(after, act_info)
         reward = after.reward
         if self.curiosity is not None:
             bonus = self.curiosity.reward(before.obs, actions, after.final_obs, before.alive)
@@ -398,13 +444,14 @@ class PPO:
         else:
             fields = {name: tensor.flatten(0, 1) for name, tensor in fields.items()}  # [T*B, ...]
             samples, split = T * B, 0
-        size = samples // c.minibatches
+        epochs, minibatches = c.passes()
+        size = samples // minibatches
         totals: dict[str, torch.Tensor] = {}
         steps = 0
-        for _ in range(c.epochs):
+        for _ in range(epochs):
             order = torch.randperm(samples, generator=self.generator, device=self.device)
-            for k in range(c.minibatches):
-                index = order[k * size : (k + 1) * size] if k < c.minibatches - 1 else order[k * size :]
+            for k in range(minibatches):
+                index = order[k * size : (k + 1) * size] if k < minibatches - 1 else order[k * size :]
                 batch = {name: tensor.index_select(split, index) for name, tensor in fields.items()}
                 loss, stats = self.loss(batch)
                 self.optimizer.zero_grad(set_to_none=True)
@@ -455,14 +502,8 @@ class PPO:
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         weight = batch["alive"].float()
-        output = self.policy_output(batch)
-        log_prob, entropy = self.log_prob_entropy(output, batch["actions"])
-        advantages = batch["advantages"]
-        if c.normalize_advantages:
-            count = weight.sum().clamp(min=1)
-            mean = (advantages * weight).sum() / count
-            std = (((advantages - mean) * weight).pow(2).sum() / count).sqrt()
-            advantages = (advantages - mean) / (std + 1e-8)
+        log_prob, entropy = self.log_prob_entropy(self.policy_output(batch), batch["actions"])
+        advantages = normalized_advantages(batch["advantages"], weight) if c.normalize_advantages else batch["advantages"]
         values = self.values(batch["obs"], batch["state"])
         return ppo_loss(
             log_prob,
