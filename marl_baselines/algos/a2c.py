@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import torch
 
-from marl_baselines.algos.ppo import PPO, ActorCriticOptions, normalized_advantages
+from marl_baselines.algos.ppo import PPO, ActorCriticOptions
 
 __all__ = ["A2CConfig", "A2C", "a2c_loss"]
 
@@ -91,8 +91,5 @@ class A2C(PPO):
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
-        weight = batch["alive"].float()
-        log_prob, entropy = self.log_prob_entropy(self.policy_output(batch), batch["actions"])
-        advantages = normalized_advantages(batch["advantages"], weight) if c.normalize_advantages else batch["advantages"]
-        values = self.values(batch["obs"], batch["state"])
+        weight, log_prob, entropy, advantages, values = self.loss_inputs(batch)
         return a2c_loss(log_prob, advantages, values, batch["targets"], entropy, weight, c.value_coef, c.entropy_coef)

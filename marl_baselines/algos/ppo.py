@@ -499,12 +499,18 @@ class PPO:
         )
         return self._masked(output.transpose(0, 1), batch.get("action_mask"))
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        c = self.config
+    def loss_inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """What every actor-critic loss of this family reads from a minibatch: the alive weights, the
+        actions' log-probabilities and the entropies under the current policy, the advantages
+        (standardised if ``normalize_advantages``), and the current values."""
         weight = batch["alive"].float()
         log_prob, entropy = self.log_prob_entropy(self.policy_output(batch), batch["actions"])
-        advantages = normalized_advantages(batch["advantages"], weight) if c.normalize_advantages else batch["advantages"]
-        values = self.values(batch["obs"], batch["state"])
+        advantages = normalized_advantages(batch["advantages"], weight) if self.config.normalize_advantages else batch["advantages"]
+        return weight, log_prob, entropy, advantages, self.values(batch["obs"], batch["state"])
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        c = self.config
+        weight, log_prob, entropy, advantages, values = self.loss_inputs(batch)
         return ppo_loss(
             log_prob,
             batch["log_prob"],
