@@ -194,6 +194,8 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
     # gradient steps per env step on a small mixer, exploration annealed quickly so that the data
     # gathers on the joint action found; alpha 0.01 rather than the reference's 0.1, because with
     # k=100 a miscoordination's weighted error (alpha * 110^2) would otherwise rival the optimum's.
+    # OW-QMIX's row shows its failure there: its optimism raises both optima's actions alike, and
+    # the agents' greedy actions can miscoordinate.
     **{
         (algo, "matrix_game_v0"): {
             "run": {"total_steps": 6_000, "num_envs": 16, "eval_interval": 2_000},
