@@ -49,7 +49,8 @@ def test_weighted_qmix_finds_the_optimum_where_qmix_does_not(tmp_path, game, opt
     the agents' greedy actions take it. OW-QMIX finds the climbing game's optimum too, but on the
     penalty game its optimistic fit raises both agents' actions 0 and 2 alike and the agents
     miscoordinate on some seeds (-100), so it is only asserted on the climbing game.
-    Measured over seeds 0-5 and seed 0 on 2 threads: MEASURED."""
+    Measured over seeds 0-5 and seed 0 on 2 threads: penalty, CW-QMIX 10 and QMIX 2 in
+    every run; climbing, CW-QMIX and OW-QMIX 11 in every run, QMIX 6 (0 on seed 3)."""
     payoffs = greedy_payoffs(tmp_path, ("qmix", *weighted), seed, {**exploration, "game": game})
     for algo in weighted:
         margin(f"{algo}'s greedy payoff per player", payoffs[algo], at_least=optimum - 1e-4, details=payoffs)
