@@ -44,6 +44,7 @@ ENV_KWARGS = {"target_grid_v0": {"max_cycles": 20}}
 ENV_NOTES = {
     "coordination_v0": "on coordination_v0 every agent observes the whole state, so MAPPO's centralised critic and IPPO's local one read the same input and their runs are the same computation",
     "goal_grid_v0": "goal_grid_v0's default layout is fixed, so every greedy episode is the same (no spread over seeds once solved)",
+    "matrix_game_v0": "matrix_game_v0's presets play the penalty game (k=100) in one-step episodes: a return is the 2 players' payoffs, 20 at an optimum, 4 at the safe joint action, -200 on a miscoordination",
 }
 # Student t quantiles (two-sided 95%) for n - 1 degrees of freedom
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}

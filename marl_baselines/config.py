@@ -220,6 +220,47 @@ PRESETS: dict[tuple[str, str], dict[str, dict]] = {
         for algo in ("ia2c", "maa2c", "coma")
         for env in ("target_grid_v0", "cooperative_navigation_v0")
     },
+    # Weighted QMIX (algos/wqmix.py) and IDDPG (algos/maddpg.py). On target_grid_v0, QMIX's preset:
+    # GRU agents and TD(lambda) targets for the 20-step grid of benchmarks/returns_table.py.
+    **{
+        (algo, "target_grid_v0"): {
+            "run": {"total_steps": 30_000, "num_envs": 16, "eval_interval": 10_000},
+            "algo": {"recurrent": True, "epsilon_anneal_steps": 15_000, "learning_starts": 2_000, "train_every": 4, "td_lambda": 0.6},
+        }
+        for algo in ("cw_qmix", "ow_qmix")
+    },
+    # The penalty game (k=100, one-step episodes), where QMIX settles on the safe joint action and
+    # CW-QMIX finds an optimum (tests/test_learning_wqmix.py; QMIX's row is the contrast). Four
+    # gradient steps per env step on a small mixer, exploration annealed quickly so that the data
+    # gathers on the joint action found; alpha 0.01 rather than the reference's 0.1, because with
+    # k=100 a miscoordination's weighted error (alpha * 110^2) would otherwise rival the optimum's.
+    # OW-QMIX's row shows its failure there: its optimism raises both optima's actions alike, and
+    # the agents' greedy actions can miscoordinate.
+    **{
+        (algo, "matrix_game_v0"): {
+            "run": {"total_steps": 6_000, "num_envs": 16, "eval_interval": 2_000},
+            "algo": {
+                "learning_starts": 500,
+                "lr": 1e-3,
+                "gradient_steps": 4,
+                "target_update_interval": 50,
+                "mixer_embed": 16,
+                "epsilon_anneal_steps": 4_000,
+                **({} if algo == "qmix" else {"alpha": 0.01}),
+            },
+            "env": {"game": "penalty"},
+        }
+        for algo in ("qmix", "cw_qmix", "ow_qmix")
+    },
+    # IDDPG with MADDPG's presets: the same runs with local critics.
+    ("iddpg", "goal_grid_v0"): {
+        "run": {"total_steps": 10_000, "num_envs": 16, "eval_interval": 5_000},
+        "algo": {"learning_starts": 2_000, "train_every": 2, "gamma": 0.95, "tau": 0.01},
+    },
+    ("iddpg", "coordination_v0"): {
+        "run": {"total_steps": 20_000, "num_envs": 16, "eval_interval": 10_000},
+        "algo": {"learning_starts": 2_000, "gradient_steps": 4, "noise_anneal_steps": 10_000, "gamma": 0.9, "tau": 0.01, "agent_id": False},
+    },
 }
 
 

@@ -216,3 +216,30 @@ class QMixer(nn.Module):
         hidden = F.elu((agent_qs.unsqueeze(-2) @ w1).squeeze(-2) + self.hyper_b1(state))
         w2 = self.hyper_w2(state).abs()
         return (hidden * w2).sum(-1) + self.value(state).squeeze(-1)
+
+
+class CentralMixer(nn.Module):
+    """An unrestricted (not monotonic) mixer: ``agent_qs [..., N], state [..., S] -> [...]``.
+
+    Weighted QMIX's Q* (Rashid et al., 2020; the reference implementation's "ff" central mixer): a
+    feed-forward network of ``[s, Q_1, ..., Q_N]`` with three hidden ReLU layers of ``embed_size``
+    units, plus a state value ``V(s)`` (Linear-ReLU-Linear) in place of a final bias. Nothing keeps
+    its weights non-negative, so it can represent any joint-action value, and its argmax need not
+    be the agents' own argmaxes.
+    """
+
+    def __init__(self, n_agents: int, state_size: int, embed_size: int = 256):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(state_size + n_agents, embed_size),
+            nn.ReLU(),
+            nn.Linear(embed_size, embed_size),
+            nn.ReLU(),
+            nn.Linear(embed_size, embed_size),
+            nn.ReLU(),
+            nn.Linear(embed_size, 1),
+        )
+        self.value = nn.Sequential(nn.Linear(state_size, embed_size), nn.ReLU(), nn.Linear(embed_size, 1))
+
+    def forward(self, agent_qs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        return (self.net(torch.cat((state, agent_qs), -1)) + self.value(state)).squeeze(-1)

@@ -195,8 +195,9 @@ def test_help_gives_each_algorithms_default_and_meaning_where_they_differ(capsys
     with pytest.raises(SystemExit):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())  # unwrapped
-    assert f"(defaults: iql/vdn/qmix {ValueDecompConfig().batch_size}; maddpg/matd3/isac/masac {MADDPGConfig().batch_size})" in text
-    assert "iql/vdn/qmix: Episodes" in text and "maddpg/matd3/isac/masac: Transitions per gradient step." in text
+    value_based, deterministic = "iql/vdn/qmix/cw_qmix/ow_qmix", "maddpg/matd3/isac/masac/iddpg"
+    assert f"(defaults: {value_based} {ValueDecompConfig().batch_size}; {deterministic} {MADDPGConfig().batch_size})" in text
+    assert f"{value_based}: Episodes" in text and f"{deterministic}: Transitions per gradient step." in text
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ def quiet_run(tmp_path, **kwargs):
 def test_registered():
     assert ALGORITHMS["maddpg"].config_class is MADDPGConfig and ALGORITHMS["matd3"].config_class is MADDPGConfig
     assert not ALGORITHMS["maddpg"].discrete_only
+    assert ALGORITHMS["iddpg"].config_class is MADDPGConfig and not ALGORITHMS["iddpg"].discrete_only
 
 
 @pytest.mark.parametrize("variant", ["maddpg", "matd3"])
@@ -201,7 +202,27 @@ def test_bad_config_errors(kwargs, message):
         MADDPG(make_vec_env("goal_grid_v0", 2), MADDPGConfig(), "maddpg4")
 
 
-@pytest.mark.parametrize("algo, env, extra", [("maddpg", "goal_grid_v0", {}), ("matd3", "coordination_v0", {"critic_input": "obs"})])
+def test_iddpg_critic_sees_its_own_observation_and_action_only():
+    """IDDPG's critic input for agent i is [o_i, a_i]: for one joint action, and for the actor update's
+    rows (row i: agent i's new action at entry i, the others' from the buffer, which IDDPG ignores)."""
+    env = make_vec_env("coordination_v0", 2)
+    algo = MADDPG(env, MADDPGConfig(), "iddpg", seed=0)
+    N, O, A = env.n_agents, env.obs_size, env.action_size
+    assert algo.critics[0].input.weight.shape[-1] == O + A + N  # with the one-hot agent id of shared critics
+    obs = torch.arange(2 * N * O, dtype=torch.float32).view(2, N, O)
+    actions = -torch.arange(2 * N * A, dtype=torch.float32).view(2, N, A)
+    inputs = algo._critic_input(obs, torch.zeros(2, env.state_size), actions)
+    torch.testing.assert_close(inputs, torch.cat((obs, actions), -1))
+    rows = torch.full((2, N, N, A), 99.0)
+    for i in range(N):
+        rows[:, i, i] = actions[:, i]
+    torch.testing.assert_close(algo._critic_input(obs, torch.zeros(2, env.state_size), rows), torch.cat((obs, actions), -1))
+
+
+@pytest.mark.parametrize(
+    "algo, env, extra",
+    [("maddpg", "goal_grid_v0", {}), ("matd3", "coordination_v0", {"critic_input": "obs"}), ("iddpg", "coordination_v0", {})],
+)
 def test_resume_continues_exactly(tmp_path, algo, env, extra):
     config = dict(learning_starts=200, batch_size=16, train_every=2, **extra)
     run = dict(num_envs=4, seed=3)

@@ -148,6 +148,9 @@ ALGORITHM_SETTINGS = {
     "ippo": ("coordination_v0", {"rollout_steps": 16, "minibatches": 2, "epochs": 1}, {}),
     "maddpg": ("goal_grid_v0", {"learning_starts": 0, "batch_size": 8}, {}),
     "matd3": ("coordination_v0", {"learning_starts": 0, "batch_size": 8, "icm": True}, {}),
+    "cw_qmix": ("target_grid_v0", {"learning_starts": 0, "batch_size": 4, "recurrent": True, "td_lambda": 0.6}, {"max_cycles": 10}),
+    "ow_qmix": ("goal_grid_v0", {"learning_starts": 0, "batch_size": 4}, {}),
+    "iddpg": ("coordination_v0", {"learning_starts": 0, "batch_size": 8}, {}),
 }
 
 

@@ -49,6 +49,7 @@ from marl_baselines.algos.madvrl import MADVRL, MADVRLConfig
 from marl_baselines.algos.ppo import PPO, PPOConfig
 from marl_baselines.algos.sac import SAC, SACConfig
 from marl_baselines.algos.value_decomp import ValueDecompConfig, ValueDecomposition
+from marl_baselines.algos.wqmix import WeightedQMIX, WQMIXConfig
 
 __all__ = ["ALGORITHMS", "AlgorithmSpec"]
 
@@ -186,6 +187,28 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             COMAConfig,
             lambda env, c, seed: COMA(env, c, seed),
             discrete_only=True,
+        ),
+        AlgorithmSpec(
+            "cw_qmix",
+            "centrally-weighted QMIX (QMIX's loss weighted towards the better joint actions, by an unrestricted Q*)",
+            WQMIXConfig,
+            lambda env, c, seed: WeightedQMIX(env, c, "cw", seed),
+            discrete_only=True,
+            needs_episode_limit=True,
+        ),
+        AlgorithmSpec(
+            "ow_qmix",
+            "optimistically-weighted QMIX (QMIX's loss weighted towards its underestimates)",
+            WQMIXConfig,
+            lambda env, c, seed: WeightedQMIX(env, c, "ow", seed),
+            discrete_only=True,
+            needs_episode_limit=True,
+        ),
+        AlgorithmSpec(
+            "iddpg",
+            "independent DDPG (MADDPG with each agent's critic on its own observation and action)",
+            MADDPGConfig,
+            lambda env, c, seed: MADDPG(env, c, "iddpg", seed),
         ),
     )
 }

@@ -1,4 +1,4 @@
-"""MADDPG and MATD3: deterministic policy gradients with centralised critics, from one file.
+"""MADDPG, MATD3 and IDDPG: deterministic policy gradients with centralised (or local) critics, from one file.
 
 * MADDPG (Lowe et al., 2017): each agent's actor mu_i(o_i) acts on its own observation
   (decentralised execution); each agent's critic Q_i(s, a_1, ..., a_N) sees the global state (or
@@ -8,10 +8,17 @@
 * MATD3 (Ackermann et al., 2019): MADDPG with TD3's three fixes: twin critics (the target is the
   smaller of the two), target policy smoothing (clipped Gaussian noise on the target actions,
   continuous actions), and actor (and target) updates only every ``policy_delay`` critic updates.
+* IDDPG (independent DDPG, as BenchMARL names it): MADDPG with each agent's critic on its own
+  observation and its own action only, ``Q_i(o_i, a_i)``: no centralised information in training
+  either (the other agents are part of the env). The one difference is the critic's input
+  (:meth:`MADDPG._critic_input`); everything else is MADDPG's. BenchMARL's IDDPG is the same
+  method; ours keeps this file's choices (Gumbel-softmax actors for discrete actions, a one-hot
+  agent id in shared critics, ``actor_regularization``), where BenchMARL's discrete actions go
+  through its own relaxation and its shared critics see no id.
 
 Actors and critics are :class:`~marl_baselines.nets.AgentNetwork` s: one shared network with the
 agent's one-hot id by default (``share_parameters=False``: one per agent, still one batched op).
-The critic's input for agent i is ``[s, a_1, ..., a_N]`` and it outputs Q_i.
+The critic's input for agent i is ``[s, a_1, ..., a_N]`` (IDDPG: ``[o_i, a_i]``) and it outputs Q_i.
 
 Actions:
 
@@ -77,7 +84,7 @@ class MADDPGConfig(AgentOptions, ICMOptions):
     agent_id: bool = True
     """Append the agent's one-hot id to the networks' inputs (with shared parameters)."""
     critic_input: str = "state"
-    """What the centralised critic sees besides the actions: "state" (the global state) or "obs" (every agent's observation)."""
+    """MADDPG/MATD3: what the centralised critic sees besides the actions: "state" (the global state) or "obs" (every agent's observation). IDDPG's critic sees its agent's own observation and action whatever this says."""
     gamma: float = 0.99
     """Discount factor."""
     actor_lr: float = 1e-3
@@ -193,9 +200,10 @@ def joint_action_input(view: torch.Tensor, actions: torch.Tensor, n_agents: int)
 
 
 class MADDPG:
-    """MADDPG (``variant="maddpg"``) or MATD3 (``"matd3"``) for a ``VecEnv`` with discrete or continuous actions."""
+    """MADDPG (``variant="maddpg"``), MATD3 (``"matd3"``) or IDDPG (``"iddpg"``) for a ``VecEnv`` with
+    discrete or continuous actions."""
 
-    VARIANTS = ("maddpg", "matd3")
+    VARIANTS = ("maddpg", "matd3", "iddpg")
 
     def __init__(self, env, config: MADDPGConfig, variant: str = "maddpg", seed: int = 0):
         if variant not in self.VARIANTS:
@@ -212,12 +220,16 @@ class MADDPG:
         c = config
         if not self.discrete:
             self.action_low, self.action_high, self.action_scale, self.action_center = box_bounds(env, self.device)
-        centralised = env.state_size if c.critic_input == "state" else N * env.obs_size
+        # What each critic sees besides the actions: "state", "obs" (every agent's), or "own" (IDDPG: its agent's observation and action)
+        self.critic_view = "own" if variant == "iddpg" else c.critic_input
+        view_size = {"state": env.state_size, "obs": N * env.obs_size, "own": env.obs_size}[self.critic_view]
+        critic_actions = A if self.critic_view == "own" else N * A
         self.actor = build_agent_network(c, env.obs_size, A, N, c.hidden_size, False, c.share_parameters, c.agent_id).to(self.device)
         self.graph = c.agent != "mlp" and c.graph == "env"  # the actors read the env's adjacency
         n_critics = 2 if variant == "matd3" else 1
         self.critics = nn.ModuleList(
-            AgentNetwork(centralised + N * A, 1, N, c.critic_hidden_size, False, c.share_parameters, c.agent_id) for _ in range(n_critics)
+            AgentNetwork(view_size + critic_actions, 1, N, c.critic_hidden_size, False, c.share_parameters, c.agent_id)
+            for _ in range(n_critics)
         ).to(self.device)
         self.target_actor = copy.deepcopy(self.actor).requires_grad_(False)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
@@ -307,11 +319,15 @@ class MADDPG:
 
     # ------------------------------------------------------------------ training
     def _critic_input(self, obs: torch.Tensor, state: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Every agent's critic input ``[b, N, C + N*A]``: the centralised view and the joint action.
+        """Every agent's critic input ``[b, N, C + N*A]``: the centralised view and the joint action
+        (IDDPG: ``[b, N, O + A]``, the agent's own observation and action).
 
         ``actions`` is ``[b, N, A]`` (one joint action for all agents) or ``[b, N, N, A]`` (row i:
-        the joint action agent i's critic evaluates).
+        the joint action agent i's critic evaluates; its own action is entry i of row i).
         """
+        if self.critic_view == "own":
+            own = actions if actions.dim() == 3 else actions.diagonal(dim1=1, dim2=2).movedim(-1, -2)
+            return torch.cat((obs, own), -1)
         view = state if self.config.critic_input == "state" else obs.flatten(1)
         return joint_action_input(view, actions, self.n_agents)
 
@@ -367,7 +383,7 @@ class MADDPG:
         self.critic_optimizer.step()
         self.gradient_steps += 1
 
-        if self.variant == "maddpg" or self.gradient_steps % c.policy_delay == 0:
+        if self.variant != "matd3" or self.gradient_steps % c.policy_delay == 0:
             stats.update(self._actor_step(batch, alive, count))
             self.update_targets()
         return stats

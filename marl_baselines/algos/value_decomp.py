@@ -25,8 +25,8 @@ optimum (10). Under uniform exploration each agent's action 0 or 2 averages (10 
 = -30 against the safe action's 2/3, and even the best *monotonic* fit of the payoff table
 (QMIX's function class) puts the safe action on top for both agents (squared error 8,067 against
 at least 8,922 for any fit with an optimum's action on top); epsilon-greedy data then only
-reinforces it. Weighted QMIX, QTRAN, QPLEX or lenient learners address this; they are not these
-three algorithms.
+reinforces it. Weighted QMIX (:mod:`marl_baselines.algos.wqmix`, built on this class), QTRAN,
+QPLEX or lenient learners address this; they are not these three algorithms.
 """
 
 from __future__ import annotations
@@ -168,9 +168,17 @@ class ValueDecomposition:
             )
         else:
             self.mixer = VDNMixer() if mixer == "vdn" else None
+        # A subclass's further networks (Weighted QMIX's unrestricted Q*), trained with the same
+        # optimiser and each with a target copy updated like the agents' (empty here)
+        self.extra = nn.ModuleDict(self.extra_networks(env)).to(self.device)
         self.target_agent = copy.deepcopy(self.agent).requires_grad_(False)
         self.target_mixer = copy.deepcopy(self.mixer).requires_grad_(False) if self.mixer is not None else None
-        self.parameters = list(self.agent.parameters()) + (list(self.mixer.parameters()) if self.mixer is not None else [])
+        self.target_extra = copy.deepcopy(self.extra).requires_grad_(False)
+        self.parameters = (
+            list(self.agent.parameters())
+            + (list(self.mixer.parameters()) if self.mixer is not None else [])
+            + list(self.extra.parameters())
+        )
         self.optimizer = torch.optim.Adam(self.parameters, lr=c.lr)
         self.gradients = AveragedGradients(self.optimizer)
         self.buffer = EpisodeBuffer(
@@ -188,6 +196,11 @@ class ValueDecomposition:
         self.ready_on_every_rank = RankAgreement()  # see buffer_ready
         self.gradient_steps = 0
         self._vector_steps = 0
+
+    def extra_networks(self, env) -> dict[str, nn.Module]:
+        """Networks a subclass trains besides the agents and the mixer (built after them), by name:
+        ``self.extra[name]``, with its target ``self.target_extra[name]``. None here."""
+        return {}
 
     # ------------------------------------------------------------------ acting
     def epsilon(self, env_steps: int) -> float:
@@ -270,7 +283,8 @@ class ValueDecomposition:
 
     def _update_targets(self) -> None:
         c = self.config
-        pairs = [(self.agent, self.target_agent)] + ([(self.mixer, self.target_mixer)] if self.mixer is not None else [])
+        pairs = [(self.agent, self.target_agent), (self.extra, self.target_extra)]
+        pairs += [(self.mixer, self.target_mixer)] if self.mixer is not None else []
         if c.target_update == "polyak":
             for online, target in pairs:
                 soft_update(online, target, c.tau)
@@ -279,15 +293,10 @@ class ValueDecomposition:
                 target.load_state_dict(online.state_dict())
 
     def loss(self, batch: EpisodeBatch) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
-        c = self.config
         q = self.agent.forward_sequence(batch.obs, alive=batch.alive)  # [b, L+1, N, A]; GRU agents from a zero state
         with torch.no_grad():
             target_q = self.target_agent.forward_sequence(batch.obs, alive=batch.alive)
-            mask = batch.action_mask[:, 1:] if batch.action_mask is not None else None
-            if c.double_q:
-                next_actions = masked_argmax(q.detach()[:, 1:], mask)
-            else:
-                next_actions = masked_argmax(target_q[:, 1:], mask)
+            next_actions = self.next_actions(q, target_q, batch)
             next_q = target_q[:, 1:].gather(-1, next_actions[..., None]).squeeze(-1)  # [b, L, N]
             next_q = next_q * batch.alive[:, 1:]  # agents that have left add nothing
         chosen = q[:, :-1].gather(-1, batch.actions[..., None]).squeeze(-1) * batch.alive[:, :-1]
@@ -297,7 +306,7 @@ class ValueDecomposition:
             targets = self._returns(batch.reward, next_q, batch.terminal[..., None], batch.filled[..., None])
             error = (chosen - targets) * valid
         else:
-            reward = batch.reward.sum(-1) if c.team_reward == "sum" else batch.reward.mean(-1)
+            reward = self.team_reward(batch)
             q_tot = self.mixer(chosen, batch.state[:, :-1])
             with torch.no_grad():
                 next_tot = self.target_mixer(next_q, batch.state[:, 1:])
@@ -312,6 +321,16 @@ class ValueDecomposition:
                 "target": (targets * valid).sum() / valid.sum().clamp(min=1),
             }
         return loss, stats
+
+    def team_reward(self, batch: EpisodeBatch) -> torch.Tensor:
+        """The one reward per step ``[b, L]`` the mixed value learns: the agents' mean or sum (``team_reward``)."""
+        return batch.reward.sum(-1) if self.config.team_reward == "sum" else batch.reward.mean(-1)
+
+    def next_actions(self, q: torch.Tensor, target_q: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
+        """The greedy legal actions ``[b, L, N]`` at the observations after each step, of the online agents
+        (``double_q``) or of the target agents, from their values ``[b, L+1, N, A]`` over the episode."""
+        mask = batch.action_mask[:, 1:] if batch.action_mask is not None else None
+        return masked_argmax((q.detach() if self.config.double_q else target_q)[:, 1:], mask)
 
     def _returns(self, reward: torch.Tensor, next_value: torch.Tensor, terminal: torch.Tensor, filled: torch.Tensor) -> torch.Tensor:
         """n-step or TD(lambda) targets along the time axis (axis 1); no bootstrap past a terminal step.
@@ -349,6 +368,7 @@ class ValueDecomposition:
         gradients averaged over the ranks, and when to start training decided by all ranks together."""
         curiosity = () if self.curiosity is None else (self.curiosity,)
         networks = [self.agent, self.target_agent, *(m for m in (self.mixer, self.target_mixer) if m is not None)]
+        networks += [self.extra, self.target_extra] if len(self.extra) else []
         return DataParallelParts(
             networks=(*networks, *(c.module for c in curiosity)),
             gradients=(self.gradients, *(c.gradients for c in curiosity)),
@@ -367,6 +387,7 @@ class ValueDecomposition:
             "gradient_steps": self.gradient_steps,
             "generator": self.generator.get_state(),
             "curiosity": self.curiosity.state_dict() if self.curiosity is not None else None,
+            **({"extra": self.extra.state_dict(), "target_extra": self.target_extra.state_dict()} if len(self.extra) else {}),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -375,6 +396,9 @@ class ValueDecomposition:
         if self.mixer is not None:
             self.mixer.load_state_dict(state["mixer"])
             self.target_mixer.load_state_dict(state["target_mixer"])
+        if len(self.extra):
+            self.extra.load_state_dict(state["extra"])
+            self.target_extra.load_state_dict(state["target_extra"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.gradient_steps = state["gradient_steps"]
         self.generator.set_state(state["generator"])
