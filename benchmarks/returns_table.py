@@ -37,7 +37,7 @@ from marl_baselines.train import train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
 
-ENVS = ("cooperative_navigation_v0", "target_grid_v0", "goal_grid_v0", "coordination_v0")
+ENVS = ("cooperative_navigation_v0", "target_grid_v0", "goal_grid_v0", "coordination_v0", "matrix_game_v0")
 # target_grid_v0's presets are tuned for (and its random level only leaves room to double on) 20-step episodes
 ENV_KWARGS = {"target_grid_v0": {"max_cycles": 20}}
 # What a reader of the table needs to know about an env's rows

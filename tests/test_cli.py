@@ -195,7 +195,7 @@ def test_help_gives_each_algorithms_default_and_meaning_where_they_differ(capsys
     with pytest.raises(SystemExit):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())  # unwrapped
-    value_based, deterministic = "iql/vdn/qmix/cw_qmix/ow_qmix", "maddpg/matd3/isac/masac/iddpg"
+    value_based, deterministic = "iql/vdn/qmix/cw_qmix/ow_qmix", "maddpg/matd3/iddpg/isac/masac"
     assert f"(defaults: {value_based} {ValueDecompConfig().batch_size}; {deterministic} {MADDPGConfig().batch_size})" in text
     assert f"{value_based}: Episodes" in text and f"{deterministic}: Transitions per gradient step." in text
 

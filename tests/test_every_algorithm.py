@@ -5,7 +5,7 @@ Each algorithm (and each agent network it can take) trains a few hundred env ste
 it can take (one with discrete and one with continuous actions where it takes both), small
 networks and buffers so that it updates within those steps; its checkpoint then loads back into a
 fresh algorithm unchanged, and a run resumed from it ends where the uninterrupted run ends, bit for
-bit. Every algorithm also declares what its torchrun ranks share (``data_parallel_parts``), keeps
+bit; it trains through the PettingZoo source as well. Every algorithm also declares what its torchrun ranks share (``data_parallel_parts``), keeps
 nothing of a step between ``act`` and ``observe``, and refuses an env that lacks what its spec says it needs.
 """
 
@@ -145,6 +145,20 @@ def test_trains_and_resumes_from_its_checkpoint_exactly(tmp_path, name, env_id, 
         torch.load(resumed.run_dir / "checkpoint.pt", weights_only=False)["algo"],
         torch.load(whole.run_dir / "checkpoint.pt", weights_only=False)["algo"],
     )
+
+
+@pytest.mark.parametrize("name", [name for name, spec in ALGORITHMS.items() if spec.required_env is None])
+def test_trains_through_the_pettingzoo_source(tmp_path, name):
+    """The same short run with the env stepped as PettingZoo ParallelEnv copies (``source="pettingzoo"``,
+    what any PettingZoo env gets): it updates and evaluates."""
+    env_id = ENVS[name][0]
+    config = small_config(ALGORITHMS[name].config_class)
+    run = quiet_run(tmp_path, total_steps=STEPS, num_envs=NUM_ENVS, eval_episodes=2, eval_interval=STEPS, seed=3, source="pettingzoo")
+    result = train(name, env_id, run, config, short_episodes(env_id))
+    assert result.env_steps == STEPS and result.final["length"] > 0
+    with (result.run_dir / "train.csv").open() as handle:
+        (row,) = csv.DictReader(handle)
+    assert set(row) - {"env_steps", "episode_return", "steps_per_second"}, f"{name} did not update within {STEPS} env steps"
 
 
 def reachable(algorithm) -> tuple[set[int], set[int]]:

@@ -39,6 +39,7 @@ def greedy_payoffs(tmp_path, algos, seed, exploration) -> dict[str, float]:
         # uniform exploration throughout: with annealed exploration QMIX too climbs to 11 on some seeds
         ("climbing", 11.0, ("cw_qmix", "ow_qmix"), {"epsilon_finish": 1.0}),
     ],
+    ids=["penalty", "climbing"],
 )
 def test_weighted_qmix_finds_the_optimum_where_qmix_does_not(tmp_path, game, optimum, weighted, exploration, seed, margin):
     """The penalty game (k=100: optima (0, 2) and (2, 0) pay 10, miscoordinating on them -100, the

@@ -67,24 +67,25 @@ from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax, one_hot, soft_update
 from marl_envs import EnvStep
 
-__all__ = ["MADDPGConfig", "MADDPG", "box_bounds", "gumbel_softmax", "joint_action_input"]
+__all__ = ["ReplayActorCriticOptions", "MADDPGConfig", "MADDPG", "box_bounds", "gumbel_softmax", "joint_action_input"]
 
 
 @dataclass
-class MADDPGConfig(AgentOptions, ICMOptions):
-    """Hyper-parameters of MADDPG / MATD3 (defaults near the reference MADDPG and EPyMARL's), with the
-    agent-network options (feed-forward agents only) and curiosity."""
+class ReplayActorCriticOptions(AgentOptions):
+    """The options MADDPG, MATD3, IDDPG, ISAC and MASAC share: actor and critic widths, parameter
+    sharing, what a centralised critic sees, learning rates, the replay buffer, when and how often to
+    train, and the target networks' averaging; with the agent-network options (feed-forward agents only)."""
 
     hidden_size: int = 64
     """Width of the actor network (two hidden ReLU layers)."""
     critic_hidden_size: int = 128
-    """Width of the critic network (two hidden ReLU layers)."""
+    """Width of each critic network (two hidden ReLU layers)."""
     share_parameters: bool = True
-    """One actor (and one critic) for every agent, with its one-hot id, rather than one per agent."""
+    """One actor (and one network per critic) for every agent, with its one-hot id, rather than one per agent."""
     agent_id: bool = True
     """Append the agent's one-hot id to the networks' inputs (with shared parameters)."""
     critic_input: str = "state"
-    """MADDPG/MATD3: what the centralised critic sees besides the actions: "state" (the global state) or "obs" (every agent's observation). IDDPG's critic sees its agent's own observation and action whatever this says."""
+    """MADDPG, MATD3, MASAC: what the centralised critics see besides the actions: "state" (the global state) or "obs" (every agent's observation). IDDPG's and ISAC's critics see the agent's own observation (and action) whatever this says."""
     gamma: float = 0.99
     """Discount factor."""
     actor_lr: float = 1e-3
@@ -98,13 +99,32 @@ class MADDPGConfig(AgentOptions, ICMOptions):
     buffer_size: int = 100_000
     """Transitions kept in the replay buffer (one transition holds every agent of one sub-env step)."""
     learning_starts: int = 1_000
-    """Env steps (sub-env steps) collected before the first gradient step."""
+    """Env steps (sub-env steps) collected before the first gradient step (until then the untrained actors act, with the exploration noise)."""
     train_every: int = 1
     """Vectorised env steps between training phases."""
     gradient_steps: int = 1
     """Gradient steps per training phase."""
     tau: float = 0.005
-    """Polyak averaging rate of the target networks (after every actor update)."""
+    """Polyak averaging rate of the target networks, after every gradient step (MATD3: after every actor update)."""
+
+    def check_replay_actor_critic(self) -> None:
+        """A one-line ValueError for a shared option out of its range."""
+        check_ranges(
+            self,
+            at_least_one=("hidden_size", "critic_hidden_size", "batch_size", "buffer_size", "train_every", "gradient_steps"),
+            non_negative=("actor_lr", "critic_lr", "grad_clip", "learning_starts"),
+            unit_interval=("gamma", "tau"),
+        )
+        if self.critic_input not in ("state", "obs"):
+            raise ValueError(f"critic_input must be 'state' or 'obs', got {self.critic_input!r}")
+        self.check_agent()
+
+
+@dataclass
+class MADDPGConfig(ReplayActorCriticOptions, ICMOptions):
+    """Hyper-parameters of MADDPG / MATD3 / IDDPG (defaults near the reference MADDPG and EPyMARL's):
+    the shared options of :class:`ReplayActorCriticOptions`, exploration, MATD3's and curiosity."""
+
     policy_delay: int = 2
     """MATD3: critic updates per actor (and target) update. MADDPG updates the actors every step."""
     target_noise: float = 0.2
@@ -129,22 +149,11 @@ class MADDPGConfig(AgentOptions, ICMOptions):
     """Weight of the penalty on the actor's squared outputs (logits, or pre-tanh actions), as in the reference MADDPG."""
 
     def check(self) -> None:
+        self.check_replay_actor_critic()
         check_ranges(
             self,
-            at_least_one=(
-                "hidden_size",
-                "critic_hidden_size",
-                "batch_size",
-                "buffer_size",
-                "train_every",
-                "gradient_steps",
-                "policy_delay",
-            ),
+            at_least_one=("policy_delay",),
             non_negative=(
-                "actor_lr",
-                "critic_lr",
-                "grad_clip",
-                "learning_starts",
                 "target_noise",
                 "target_noise_clip",
                 "noise_start",
@@ -153,13 +162,10 @@ class MADDPGConfig(AgentOptions, ICMOptions):
                 "random_action_anneal_steps",
                 "actor_regularization",
             ),
-            unit_interval=("gamma", "tau", "random_action_start", "random_action_finish"),
+            unit_interval=("random_action_start", "random_action_finish"),
         )
         if self.gumbel_temperature <= 0:
             raise ValueError(f"gumbel_temperature must be > 0, got {self.gumbel_temperature}")
-        if self.critic_input not in ("state", "obs"):
-            raise ValueError(f"critic_input must be 'state' or 'obs', got {self.critic_input!r}")
-        self.check_agent()
         self.check_icm()
 
 

@@ -65,8 +65,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from marl_baselines.agents import AgentOptions, build_agent_network
-from marl_baselines.algos.maddpg import box_bounds, gumbel_softmax, joint_action_input
+from marl_baselines.agents import build_agent_network
+from marl_baselines.algos.maddpg import ReplayActorCriticOptions, box_bounds, gumbel_softmax, joint_action_input
 from marl_baselines.buffers import TransitionBuffer, transition_fields, transition_record
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import AveragedGradients, DataParallelParts
@@ -77,25 +77,11 @@ __all__ = ["SACConfig", "SAC", "squashed_gaussian"]
 
 
 @dataclass
-class SACConfig(AgentOptions):
-    """Hyper-parameters of ISAC / MASAC, with the agent-network options (feed-forward agents only)."""
+class SACConfig(ReplayActorCriticOptions):
+    """Hyper-parameters of ISAC / MASAC: the options shared with MADDPG
+    (:class:`~marl_baselines.algos.maddpg.ReplayActorCriticOptions`) and the temperature's and the
+    Gaussian's."""
 
-    hidden_size: int = 64
-    """Width of the actor network (two hidden ReLU layers)."""
-    critic_hidden_size: int = 128
-    """Width of each critic network (two hidden ReLU layers)."""
-    share_parameters: bool = True
-    """One actor (and one network per critic) for every agent, with its one-hot id, rather than one per agent."""
-    agent_id: bool = True
-    """Append the agent's one-hot id to the networks' inputs (with shared parameters)."""
-    critic_input: str = "state"
-    """MASAC: what the centralised critics see besides the actions: "state" (the global state) or "obs" (every agent's observation). ISAC's critics see the agent's own observation."""
-    gamma: float = 0.99
-    """Discount factor."""
-    actor_lr: float = 1e-3
-    """Adam learning rate of the actor."""
-    critic_lr: float = 1e-3
-    """Adam learning rate of the critics."""
     alpha_lr: float = 1e-3
     """Adam learning rate of the log-temperatures."""
     initial_alpha: float = 0.2
@@ -110,35 +96,14 @@ class SACConfig(AgentOptions):
     """Continuous: smallest log standard deviation of the Gaussian before the tanh."""
     log_std_max: float = 2.0
     """Continuous: largest log standard deviation of the Gaussian before the tanh."""
-    grad_clip: float = 10.0
-    """Clip the gradient's global norm to this (0 turns clipping off), actor and critics separately."""
-    batch_size: int = 256
-    """Transitions per gradient step."""
-    buffer_size: int = 100_000
-    """Transitions kept in the replay buffer (one transition holds every agent of one sub-env step)."""
-    learning_starts: int = 1_000
-    """Env steps (sub-env steps) collected before the first gradient step; until then actions come from the untrained policy."""
-    train_every: int = 1
-    """Vectorised env steps between training phases."""
-    gradient_steps: int = 1
-    """Gradient steps per training phase."""
-    tau: float = 0.005
-    """Polyak averaging rate of the target critics (after every gradient step)."""
 
     def check(self) -> None:
-        check_ranges(
-            self,
-            at_least_one=("hidden_size", "critic_hidden_size", "batch_size", "buffer_size", "train_every", "gradient_steps"),
-            non_negative=("actor_lr", "critic_lr", "alpha_lr", "grad_clip", "learning_starts"),
-            unit_interval=("gamma", "tau", "target_entropy_fraction"),
-        )
+        self.check_replay_actor_critic()
+        check_ranges(self, non_negative=("alpha_lr",), unit_interval=("target_entropy_fraction",))
         if self.initial_alpha <= 0:
             raise ValueError(f"initial_alpha must be > 0, got {self.initial_alpha}")
         if self.log_std_min >= self.log_std_max:
             raise ValueError(f"log_std_min must be below log_std_max, got {self.log_std_min} and {self.log_std_max}")
-        if self.critic_input not in ("state", "obs"):
-            raise ValueError(f"critic_input must be 'state' or 'obs', got {self.critic_input!r}")
-        self.check_agent()
 
 
 def squashed_gaussian(
