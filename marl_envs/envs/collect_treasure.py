@@ -119,7 +119,7 @@ from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, closest_first, particle_image, particle_text
+from marl_envs.envs.particles import KeptObservations, ParticleEpisode, ParticleWorld, closest_first, particle_image, particle_text
 
 __all__ = ["CollectTreasureEnv"]
 
@@ -224,6 +224,7 @@ class CollectTreasureEnv(BatchedEnv):
         )
         B, device, dtype = self.num_envs, self.device, self.world.dtype
         self.episode.world = self.world.episode
+        self._kept = KeptObservations(self.world)  # observations() kept for the global_state() that follows
         self.episode.holding = torch.full((C, B), -1, dtype=torch.int64, device=device)
         self.episode.treasure_type = torch.zeros(T, B, dtype=torch.int64, device=device)
         self.episode.treasure_alive = torch.ones(T, B, dtype=torch.bool, device=device)
@@ -255,6 +256,7 @@ class CollectTreasureEnv(BatchedEnv):
         self.episode.holding.index_fill_(1, env_ids, -1)
         self.episode.treasure_alive.index_fill_(1, env_ids, True)
         self.world.reset(env_ids, positions[:, :N], positions[:, N:])
+        self._kept.clear()
 
     def draw_respawns(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Where and as which type every treasure would respawn at this step: float ``[B, T, 2]``
@@ -265,6 +267,7 @@ class CollectTreasureEnv(BatchedEnv):
 
     def step_envs(self, actions: torch.Tensor):
         world, episode, C = self.world, self.episode, self.num_collectors
+        self._kept.clear()
         present = episode.treasure_alive  # [T, B]: the treasures that can be picked up at this step
         positions, types = self.draw_respawns()
         respawn = ~present
@@ -335,10 +338,14 @@ class CollectTreasureEnv(BatchedEnv):
         collectors = torch.cat((own[:, :C], held.permute(2, 1, 0), others[:, :C], treasures[:, :C]), -1)
         padding = own.new_zeros(B, D, D)
         deposits = torch.cat((own[:, C:], others[:, C:], treasures[:, C:], padding), -1)
-        return torch.cat((collectors, deposits), 1).float()
+        observations = torch.cat((collectors, deposits), 1).float()
+        # BatchedEnv asks for the state right after: a private copy to cut it from (the caller may modify what it receives)
+        self._kept.keep(observations.clone())
+        return observations
 
     def global_state(self) -> torch.Tensor:
-        obs, C = self.observations(), self.num_collectors
+        obs = self._kept.take()
+        obs, C = (self.observations() if obs is None else obs), self.num_collectors
         deposit_size = self.obs_sizes[-1]
         return torch.cat((obs[:, :C].reshape(self.num_envs, -1), obs[:, C:, :deposit_size].reshape(self.num_envs, -1)), 1)
 

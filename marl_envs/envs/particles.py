@@ -79,7 +79,7 @@ import torch
 
 from marl_envs.core.episode import EpisodeState
 
-__all__ = ["ParticleEpisode", "ParticleWorld", "ObservationLayout", "closest_first", "particle_image", "particle_text"]
+__all__ = ["KeptObservations", "ParticleEpisode", "ParticleWorld", "ObservationLayout", "closest_first", "particle_image", "particle_text"]
 
 # exp() of arguments below this underflows, which is slow; MPE's contact force there is below
 # 1e-250 anyway. The argument is floored, which changes no float32 observation.
@@ -347,6 +347,30 @@ def closest_first(items: torch.Tensor, key: torch.Tensor, count: int | None = No
     return torch.nn.functional.pad(picked, (0, F * (count - k)))
 
 
+class KeptObservations:
+    """What an env's ``observations()`` built, kept for the ``global_state()`` that BatchedEnv asks
+    for right after it, so that the state is cut from them instead of built a second time.
+
+    ``keep(value)`` records it with the world's version; ``take()`` hands it out once, or None if the
+    world has changed since (its version moved on) or it was taken or ``clear``-ed. An env whose
+    observations also read state outside the world clears it wherever that state changes.
+    """
+
+    def __init__(self, world: ParticleWorld):
+        self.world = world
+        self._kept: tuple[int, object] | None = None
+
+    def keep(self, value) -> None:
+        self._kept = (self.world.version, value)
+
+    def take(self):
+        kept, self._kept = self._kept, None
+        return kept[1] if kept is not None and kept[0] == self.world.version else None
+
+    def clear(self) -> None:
+        self._kept = None
+
+
 class ObservationLayout:
     """An MPE env's observations and state, as gathers from a world's ``features``.
 
@@ -370,23 +394,21 @@ class ObservationLayout:
                 self._runs[-1] = (self._runs[-1][0], i + 1, size)
             else:
                 self._runs.append((i, i + 1, size))
-        self._state_source: tuple[int, torch.Tensor | None] = (-1, None)
+        self._kept = KeptObservations(world)
 
     def observe(self) -> torch.Tensor:
         """float32 ``[B, N, O]``, a fresh tensor."""
         world = self.world
         observations = world.gather(self._obs_index).view(world.num_envs, world.n_agents, self.size)
-        # BatchedEnv asks for the state right after the observations: keep a private copy to cut it
-        # from (cheaper than a second gather; the caller may modify what it receives).
-        self._state_source = (world.version, observations.clone())
+        # A private copy to cut the state from (cheaper than a second gather; the caller may modify what it receives).
+        self._kept.keep(observations.clone())
         return observations
 
     def state(self) -> torch.Tensor:
         """float32 ``[B, S]``, a fresh tensor."""
-        version, observations = self._state_source
-        if version != self.world.version or observations is None:
+        observations = self._kept.take()
+        if observations is None:
             return self.world.gather(self._state_index)
-        self._state_source = (version, None)  # handed out below: no longer private
         B = self.world.num_envs
         if len(self._runs) == 1:
             return observations.view(B, -1)

@@ -128,7 +128,7 @@ import torch
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image, particle_text
+from marl_envs.envs.particles import KeptObservations, ParticleEpisode, ParticleWorld, particle_image, particle_text
 from marl_envs.envs.predator_prey import Chase
 
 __all__ = ["PredatorPreyCommEnv"]
@@ -234,8 +234,8 @@ class PredatorPreyCommEnv(BatchedEnv):
         self._leader = torch.arange(N, device=device)[:, None] == 0  # [N, 1]: the leader sees everyone
         self._one = torch.ones((), dtype=dtype, device=device)
         self._good_padding = torch.zeros(self.num_envs, G, adversary_size - good_size, dtype=dtype, device=device)
-        # The observations, kept from observations() for the global_state() that follows (None: none kept).
-        self._observed_at: tuple[int, torch.Tensor, torch.Tensor] | None = None
+        # The observations, kept from observations() for the global_state() that follows.
+        self._kept = KeptObservations(world)
         self._spawn_range = torch.tensor([1.0] * N + [LANDMARK_RANGE] * L, device=device)[:, None]
 
     @staticmethod
@@ -261,13 +261,13 @@ class PredatorPreyCommEnv(BatchedEnv):
         positions = (self.rng.uniform((N + L, 2), env_ids) * 2.0 - 1.0) * self._spawn_range
         self.world.reset(env_ids, positions[:, :N], positions[:, N:])
         self.episode.message.index_fill_(0, env_ids, 0.0)
-        self._observed_at = None
+        self._kept.clear()
 
     def step_envs(self, actions: torch.Tensor):
         world, A = self.world, self.num_adversaries
         world.move(actions[..., :MOVES])
         self.episode.message = actions[:, 0, MOVES:].clone()  # what the leader said; the others' entries are padding
-        self._observed_at = None
+        self._kept.clear()
         touching, adversary_reward, good_reward = self.chase()
         distance = world.episode.distance  # [N, L + N - 1, B]
         adversary_reward = adversary_reward - distance[:A, self.chase.good_columns].amin(1) * self._chase_shaping
@@ -316,13 +316,11 @@ class PredatorPreyCommEnv(BatchedEnv):
 
     def observations(self) -> torch.Tensor:
         adversaries, good = self._observed()
-        # BatchedEnv asks for the state right after the observations: keep them to cut it from.
-        self._observed_at = (self.world.version, adversaries, good)
+        self._kept.keep((adversaries, good))
         return torch.cat((adversaries, torch.cat((good, self._good_padding), 2)), 1).float()
 
     def global_state(self) -> torch.Tensor:
-        kept, self._observed_at = self._observed_at, None
-        adversaries, good = kept[1:] if kept is not None and kept[0] == self.world.version else self._observed()
+        adversaries, good = self._kept.take() or self._observed()
         return torch.cat((adversaries.flatten(1), good.flatten(1)), 1).float()
 
     def render_rgb(self, env_index: int) -> np.ndarray:
