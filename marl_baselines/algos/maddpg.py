@@ -67,7 +67,7 @@ from marl_baselines.icm import Curiosity, ICMOptions
 from marl_baselines.nets import AgentNetwork, masked_argmax, one_hot, soft_update
 from marl_envs import EnvStep
 
-__all__ = ["ReplayActorCriticOptions", "MADDPGConfig", "MADDPG", "box_bounds", "gumbel_softmax", "joint_action_input"]
+__all__ = ["ReplayActorCriticOptions", "ReplayTraining", "MADDPGConfig", "MADDPG", "box_bounds", "gumbel_softmax", "joint_action_input"]
 
 
 @dataclass
@@ -205,7 +205,27 @@ def joint_action_input(view: torch.Tensor, actions: torch.Tensor, n_agents: int)
     return torch.cat((view, joint), -1)
 
 
-class MADDPG:
+class ReplayTraining:
+    """What MADDPG/MATD3/IDDPG and ISAC/MASAC do with each step, in one place: store the transition
+    in the replay buffer (discrete actions one-hot) and say whether a training phase is due: after
+    ``learning_starts`` env steps, once the buffer holds a batch, every ``train_every`` vectorised
+    steps (counted from :meth:`start`). Needs ``config`` (:class:`ReplayActorCriticOptions`),
+    ``buffer``, ``discrete``, ``n_actions``, ``has_mask`` and ``graph``."""
+
+    def start(self, out: EnvStep) -> None:
+        """The envs were reset (or a run resumed without its buffer): ``train_every`` counts from here."""
+        self._vector_steps = 0
+
+    def store(self, before: EnvStep, actions: torch.Tensor, after: EnvStep, env_steps: int) -> bool:
+        """Store the step from ``before`` to ``after`` taken with ``actions``; True if training is due."""
+        stored = one_hot(actions, self.n_actions) if self.discrete else actions
+        self.buffer.add(**transition_record(before, stored, after, self.has_mask, self.graph))
+        self._vector_steps += 1
+        c = self.config
+        return not (env_steps < c.learning_starts or len(self.buffer) < c.batch_size or self._vector_steps % c.train_every)
+
+
+class MADDPG(ReplayTraining):
     """MADDPG (``variant="maddpg"``), MATD3 (``"matd3"``) or IDDPG (``"iddpg"``) for a ``VecEnv`` with
     discrete or continuous actions."""
 
@@ -301,24 +321,15 @@ class MADDPG:
         return torch.maximum(torch.minimum(actions, self.action_high), self.action_low), None, {}
 
     # ------------------------------------------------------------------ experience
-    def start(self, out: EnvStep) -> None:
-        """The envs were reset (or a run resumed without its buffer): ``train_every`` counts from here."""
-        self._vector_steps = 0
-
     def observe(
         self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int
     ) -> dict[str, float | torch.Tensor] | None:
         """Store the transition from ``before`` to ``after`` taken with ``actions`` (``act_info`` is not
         needed); train when due. Returns training statistics, if it trained."""
-        stored = one_hot(actions, self.n_actions) if self.discrete else actions
-        fields = transition_record(before, stored, after, self.has_mask, self.graph)
-        self.buffer.add(**fields)
-        self._vector_steps += 1
-        c = self.config
-        if env_steps < c.learning_starts or len(self.buffer) < c.batch_size or self._vector_steps % c.train_every:
+        if not self.store(before, actions, after, env_steps):
             return None
         stats: dict[str, float | torch.Tensor] = {}
-        for _ in range(c.gradient_steps):
+        for _ in range(self.config.gradient_steps):
             stats = self.train_step()
         stats["noise" if not self.discrete else "epsilon"] = self.noise(env_steps) if not self.discrete else self.epsilon(env_steps)
         return stats

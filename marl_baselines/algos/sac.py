@@ -66,11 +66,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from marl_baselines.agents import build_agent_network
-from marl_baselines.algos.maddpg import ReplayActorCriticOptions, box_bounds, gumbel_softmax, joint_action_input
-from marl_baselines.buffers import TransitionBuffer, transition_fields, transition_record
+from marl_baselines.algos.maddpg import ReplayActorCriticOptions, ReplayTraining, box_bounds, gumbel_softmax, joint_action_input
+from marl_baselines.buffers import TransitionBuffer, transition_fields
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import AveragedGradients, DataParallelParts
-from marl_baselines.nets import AgentNetwork, masked_argmax, one_hot, soft_update
+from marl_baselines.nets import AgentNetwork, masked_argmax, soft_update
 from marl_envs import EnvStep
 
 __all__ = ["SACConfig", "SAC", "squashed_gaussian"]
@@ -120,7 +120,7 @@ def squashed_gaussian(
     return center + scale * torch.tanh(u), (gaussian - log_det).sum(-1)
 
 
-class SAC:
+class SAC(ReplayTraining):
     """ISAC (``variant="isac"``) or MASAC (``"masac"``) for a ``VecEnv`` with discrete or continuous actions."""
 
     VARIANTS = ("isac", "masac")
@@ -215,21 +215,14 @@ class SAC:
         return torch.maximum(torch.minimum(actions, self.action_high), self.action_low), None, {}
 
     # ------------------------------------------------------------------ experience
-    def start(self, out: EnvStep) -> None:
-        """The envs were reset (or a run resumed without its buffer): ``train_every`` counts from here."""
-        self._vector_steps = 0
-
     def observe(
         self, before: EnvStep, actions: torch.Tensor, act_info: dict[str, torch.Tensor], after: EnvStep, env_steps: int
     ) -> dict[str, float | torch.Tensor] | None:
         """Store the transition from ``before`` to ``after`` taken with ``actions``; train when due.
         Returns training statistics, if it trained."""
-        stored = one_hot(actions, self.n_actions) if self.discrete else actions
-        self.buffer.add(**transition_record(before, stored, after, self.has_mask, self.graph))
-        self._vector_steps += 1
-        c = self.config
-        if env_steps < c.learning_starts or len(self.buffer) < c.batch_size or self._vector_steps % c.train_every:
+        if not self.store(before, actions, after, env_steps):
             return None
+        c = self.config
         stats: dict[str, float | torch.Tensor] = {}
         for _ in range(c.gradient_steps):
             stats = self.train_step(self.buffer.sample(c.batch_size, self.generator))
