@@ -25,7 +25,7 @@ import torch
 from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least
-from marl_envs.envs.particles import ObservationLayout, ParticleWorld, particle_image, particle_text
+from marl_envs.envs.particles import ObservationLayout, ParticleWorld, particle_image
 
 __all__ = ["MAX_AGENTS", "FormationEnv", "matched_distances"]
 
@@ -137,12 +137,4 @@ class FormationEnv(BatchedEnv):
         return particle_image(np.concatenate((landmarks, agents)), [self.landmark_size] * L + [self.agent_size] * N, colours)
 
     def render_ansi(self, env_index: int) -> str:
-        agents, velocities, landmarks = self.world.positions(env_index)
-        return particle_text(
-            f"step {int(self.step_count[env_index])}",
-            self.possible_agents,
-            agents,
-            velocities,
-            [f"landmark_{i}" for i in range(len(landmarks))],
-            landmarks,
-        )
+        return self.world.text(env_index, self.possible_agents, f"step {int(self.step_count[env_index])}")

@@ -241,6 +241,13 @@ class ParticleWorld:
         )
         self.version += 1
 
+    def text(self, env_index: int, agents: Sequence[str], header: str, landmarks: Sequence[str] | None = None) -> str:
+        """Sub-env ``env_index``'s ``ansi`` picture (:func:`particle_text`): ``header``, then each agent
+        (named by ``agents``) and each landmark (named by ``landmarks``; default ``landmark_0``, ...)."""
+        positions, velocities, landmark_positions = self.positions(env_index)
+        names = list(landmarks) if landmarks is not None else [f"landmark_{i}" for i in range(len(landmark_positions))]
+        return particle_text(header, agents, positions, velocities, names, landmark_positions)
+
     def feature_index(self, kind: str, *where: int) -> list[int]:
         """Rows of ``features`` holding the (x, y) of one quantity, to build an observation's gather index.
 

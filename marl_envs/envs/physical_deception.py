@@ -88,7 +88,7 @@ from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least, optional_int_at_least
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image, particle_text
+from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image
 
 __all__ = ["PhysicalDeceptionEnv"]
 
@@ -203,12 +203,6 @@ class PhysicalDeceptionEnv(BatchedEnv):
         return particle_image(np.concatenate((landmarks, agents)), sizes, colours)
 
     def render_ansi(self, env_index: int) -> str:
-        agents, velocities, landmarks = self.world.positions(env_index)
-        return particle_text(
-            f"step {int(self.step_count[env_index])}, goal: landmark_{int(self.episode.goal[env_index])}",
-            self.possible_agents,
-            agents,
-            velocities,
-            [f"landmark_{i}" for i in range(len(landmarks))],
-            landmarks,
+        return self.world.text(
+            env_index, self.possible_agents, f"step {int(self.step_count[env_index])}, goal: landmark_{int(self.episode.goal[env_index])}"
         )

@@ -96,7 +96,7 @@ from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least, optional_positive_number
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ObservationLayout, ParticleEpisode, ParticleWorld, particle_image, particle_text
+from marl_envs.envs.particles import ObservationLayout, ParticleEpisode, ParticleWorld, particle_image
 
 __all__ = ["Chase", "PredatorPreyEnv", "boundary_penalty"]
 
@@ -218,15 +218,8 @@ class PredatorPreyEnv(BatchedEnv):
         return particle_image(np.concatenate((obstacles, agents)), sizes, colours)
 
     def render_ansi(self, env_index: int) -> str:
-        agents, velocities, landmarks = self.world.positions(env_index)
-        return particle_text(
-            f"step {int(self.step_count[env_index])}",
-            self.possible_agents,
-            agents,
-            velocities,
-            [f"obstacle_{i}" for i in range(len(landmarks))],
-            landmarks,
-        )
+        names = [f"obstacle_{i}" for i in range(self.world.n_landmarks)]
+        return self.world.text(env_index, self.possible_agents, f"step {int(self.step_count[env_index])}", names)
 
 
 class Chase:

@@ -128,7 +128,7 @@ import torch
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean, int_at_least
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import KeptObservations, ParticleEpisode, ParticleWorld, particle_image, particle_text
+from marl_envs.envs.particles import KeptObservations, ParticleEpisode, ParticleWorld, particle_image
 from marl_envs.envs.predator_prey import Chase
 
 __all__ = ["PredatorPreyCommEnv"]
@@ -340,10 +340,7 @@ class PredatorPreyCommEnv(BatchedEnv):
         return particle_image(np.concatenate((landmarks[order], agents)), sizes, colours)
 
     def render_ansi(self, env_index: int) -> str:
-        agents, velocities, landmarks = self.world.positions(env_index)
         said = ", ".join(f"{v:.2f}" for v in self.episode.message[env_index].tolist())
         names = [f"obstacle_{i}" for i in range(self.num_obstacles)] + [f"food_{i}" for i in range(self.num_food)]
         names += [f"forest_{i}" for i in range(self.num_forests)]
-        return particle_text(
-            f"step {int(self.step_count[env_index])}, the leader said [{said}]", self.possible_agents, agents, velocities, names, landmarks
-        )
+        return self.world.text(env_index, self.possible_agents, f"step {int(self.step_count[env_index])}, the leader said [{said}]", names)

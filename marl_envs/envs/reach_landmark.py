@@ -72,7 +72,7 @@ from marl_envs.core.actions import action_spaces
 from marl_envs.core.batched import BatchedEnv
 from marl_envs.core.checks import boolean
 from marl_envs.core.episode import EpisodeState
-from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image, particle_text
+from marl_envs.envs.particles import ParticleEpisode, ParticleWorld, particle_image
 
 __all__ = ["ReachLandmarkEnv"]
 
@@ -159,12 +159,4 @@ class ReachLandmarkEnv(BatchedEnv):
         return particle_image(np.concatenate((landmarks, agents)), [LANDMARK_SIZE, AGENT_SIZE], colours)
 
     def render_ansi(self, env_index: int) -> str:
-        agents, velocities, landmarks = self.world.positions(env_index)
-        return particle_text(
-            f"step {int(self.step_count[env_index])}",
-            self.possible_agents,
-            agents,
-            velocities,
-            [f"landmark_{i}" for i in range(len(landmarks))],
-            landmarks,
-        )
+        return self.world.text(env_index, self.possible_agents, f"step {int(self.step_count[env_index])}")
