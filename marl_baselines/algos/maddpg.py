@@ -206,11 +206,29 @@ def joint_action_input(view: torch.Tensor, actions: torch.Tensor, n_agents: int)
 
 
 class ReplayTraining:
-    """What MADDPG/MATD3/IDDPG and ISAC/MASAC do with each step, in one place: store the transition
+    """What MADDPG/MATD3/IDDPG and ISAC/MASAC share beyond their options, in one place: how a
+    constructor begins (:meth:`begin`), and what they do with each step: store the transition
     in the replay buffer (discrete actions one-hot) and say whether a training phase is due: after
     ``learning_starts`` env steps, once the buffer holds a batch, every ``train_every`` vectorised
     steps (counted from :meth:`start`). Needs ``config`` (:class:`ReplayActorCriticOptions`),
     ``buffer``, ``discrete``, ``n_actions``, ``has_mask`` and ``graph``."""
+
+    VARIANTS: tuple[str, ...] = ()
+
+    def begin(self, env, config: ReplayActorCriticOptions, variant: str, seed: int) -> None:
+        """What every constructor starts with: the variant and the config checked (against ``env``
+        too), the env's sizes, the generator of the algorithm's own randomness seeded, and torch's
+        global one seeded for the networks' initialisation."""
+        if variant not in self.VARIANTS:
+            raise ValueError(f"variant must be one of {self.VARIANTS}, got {variant!r}")
+        config.check()
+        config.check_env(env)
+        self.config, self.variant, self.device = config, variant, env.device
+        self.discrete = env.discrete
+        self.n_agents, self.n_actions = env.n_agents, env.action_size
+        self.has_mask = bool(env.has_action_mask) and env.discrete
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+        torch.manual_seed(seed)  # network initialisation
 
     def start(self, out: EnvStep) -> None:
         """The envs were reset (or a run resumed without its buffer): ``train_every`` counts from here."""
@@ -232,16 +250,8 @@ class MADDPG(ReplayTraining):
     VARIANTS = ("maddpg", "matd3", "iddpg")
 
     def __init__(self, env, config: MADDPGConfig, variant: str = "maddpg", seed: int = 0):
-        if variant not in self.VARIANTS:
-            raise ValueError(f"variant must be one of {self.VARIANTS}, got {variant!r}")
-        config.check()
-        config.check_env(env)
-        self.config, self.variant, self.device = config, variant, env.device
-        self.discrete = env.discrete
-        N, A = self.n_agents, self.n_actions = env.n_agents, env.action_size
-        self.has_mask = bool(env.has_action_mask) and env.discrete
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
-        torch.manual_seed(seed)  # network initialisation
+        self.begin(env, config, variant, seed)
+        N, A = self.n_agents, self.n_actions
 
         c = config
         if not self.discrete:

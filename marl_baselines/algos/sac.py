@@ -126,16 +126,8 @@ class SAC(ReplayTraining):
     VARIANTS = ("isac", "masac")
 
     def __init__(self, env, config: SACConfig, variant: str = "masac", seed: int = 0):
-        if variant not in self.VARIANTS:
-            raise ValueError(f"variant must be one of {self.VARIANTS}, got {variant!r}")
-        config.check()
-        config.check_env(env)
-        self.config, self.variant, self.device = config, variant, env.device
-        self.discrete = env.discrete
-        N, A = self.n_agents, self.n_actions = env.n_agents, env.action_size
-        self.has_mask = bool(env.has_action_mask) and env.discrete
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
-        torch.manual_seed(seed)  # network initialisation
+        self.begin(env, config, variant, seed)
+        N, A = self.n_agents, self.n_actions
 
         c = config
         if self.discrete:
