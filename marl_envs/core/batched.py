@@ -10,7 +10,8 @@ the same for every env, so that no env (and no algorithm) writes it again:
 * per-agent spaces, padded observations and the agents' ``alive`` flags.
 
 The public API is ``reset``, ``step`` (with auto-reset), ``transition`` (one step without it),
-``random_actions``, ``check_actions``, ``render`` and the ``actions`` spec. These, and the private
+``random_actions``, ``check_actions``, ``render``, ``compile`` (the step through ``torch.compile``)
+and the ``actions`` spec. These, and the private
 mechanism behind them (names with a leading underscore), are final: a subclass that redefines
 one is refused when its class is defined. A subclass writes only the rules, in these hooks:
 
@@ -63,6 +64,7 @@ Example (shapes for ``goal_grid_v0``, N=2 agents, O=6)::
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, NamedTuple
@@ -165,6 +167,8 @@ class BatchedEnv:
         "_transition",
         "_restart",
         "_observe_all",
+        "_advance_eager",
+        "compile",
         "_episode_slots",
         "_tensor_mode",
     )
@@ -248,6 +252,8 @@ class BatchedEnv:
         self.alive = torch.ones(self.num_envs, self.n_agents, dtype=torch.bool, device=self.device)
         self._all_envs = torch.arange(self.num_envs, device=self.device)
         self._current_action_mask: torch.Tensor | None = None
+        self._advance = self._advance_eager
+        """One step and its observations (``_advance_eager``, or its compiled copy after ``compile``)."""
         self._seeded = False
         self._has_reset = False
 
@@ -332,8 +338,7 @@ class BatchedEnv:
                 ended = ~self.alive.any(-1)
                 if ended.any():
                     raise ResetNeeded(f"sub-env {int(ended.nonzero()[0])}'s episode has ended: call reset() before stepping it again")
-            reward, terminated, truncated, alive, info = self._transition(self.check_actions(actions))
-            obs, state, action_mask, adjacency = self._observe_all()
+            reward, terminated, truncated, alive, info, obs, state, action_mask, adjacency = self._advance(self.check_actions(actions))
             return EnvStep(obs, state, reward, terminated, truncated, alive.clone(), obs, state, action_mask, adjacency, info)
 
     def _tensor_mode(self):
@@ -351,8 +356,9 @@ class BatchedEnv:
         return EnvStep(obs, state, zeros, no, no, self.alive.clone(), obs, state, action_mask, adjacency, {})
 
     def _step_all(self, actions) -> EnvStep:
-        reward, terminated, truncated, alive, info = self._transition(self.check_actions(actions))
-        final_obs, final_state, final_mask, final_adjacency = self._observe_all()
+        reward, terminated, truncated, alive, info, final_obs, final_state, final_mask, final_adjacency = self._advance(
+            self.check_actions(actions)
+        )
         if self.reset_where(~alive.any(-1), self._restart):
             obs, state, action_mask, adjacency = self._observe_all()
         else:
@@ -448,6 +454,35 @@ class BatchedEnv:
     def _observe_all(self):
         self._current_action_mask = self.action_masks()
         return self.observations(), self.global_state(), self._current_action_mask, self.adjacency_matrix()
+
+    def _advance_eager(self, actions: torch.Tensor):
+        """One step without auto-reset, and what it shows: ``_transition``'s five results, then
+        ``_observe_all``'s four. What ``compile`` hands to ``torch.compile``."""
+        return (*self._transition(actions), *self._observe_all())
+
+    def compile(self, **options: Any) -> BatchedEnv:
+        """Run this env's step (its rules, the step's bookkeeping and the observations) through ``torch.compile``.
+
+        ``step`` and ``transition`` then call the compiled function; the action checks and the
+        auto-reset stay eager (on the index path resets are rare; the sync-free merge is a few
+        ``where``s). The first step compiles (seconds, once per env); later steps skip most of
+        eager torch's per-operation overhead, which dominates at small batches. On CPU that pays
+        up to a few hundred sub-envs and costs beyond (``benchmarks/peers.py``, the compiled rows).
+        ``options`` go to ``torch.compile`` (default ``dynamic=False``: the shapes never change).
+        Returns the env.
+
+        Results equal eager's up to float rounding: inductor's vectorised float64 ``sqrt`` and
+        ``exp`` may round a last bit differently, and float32 arithmetic may be reordered, so a
+        float32 value can differ in its last bits, while integer and boolean results were equal in
+        every env's test (``tests/test_compiled_env.py``). For bit-exact replays of eager runs, do
+        not compile. Each env compiles
+        its own copy of the step, so that many compiled envs never share (and exhaust) one
+        ``torch.compile`` cache.
+        """
+        function = BatchedEnv._advance_eager
+        own = types.FunctionType(function.__code__.replace(), function.__globals__, function.__name__)
+        self._advance = torch.compile(types.MethodType(own, self), **{"dynamic": False, **options})
+        return self
 
     def _transition(self, actions: torch.Tensor):
         """Apply validated actions without auto-reset: (reward, terminated, truncated, alive, info)."""

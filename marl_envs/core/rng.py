@@ -147,8 +147,10 @@ class CounterRNG:
     def _positions(self, shape: tuple[int, ...]) -> torch.Tensor:
         positions = self._position_cache.get(shape)
         if positions is None:
-            count = math.prod(shape)
-            positions = torch.arange(1, count + 1, dtype=torch.int64, device=self.key.device) * _STRIDE
+            # k * _STRIDE wrapped to int64, computed in Python: torch.compile's CPU code miscomputes
+            # arange(...) * _STRIDE (torch 2.13 repeats the first 8 values after them).
+            values = [_signed(k * _STRIDE % (1 << 64)) for k in range(1, math.prod(shape) + 1)]
+            positions = torch.tensor(values, dtype=torch.int64, device=self.key.device)
             self._position_cache[shape] = positions
         return positions
 

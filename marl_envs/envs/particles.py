@@ -88,9 +88,7 @@ _EXPONENT_FLOOR = -600.0
 
 class ParticleEpisode(EpisodeState):
     """A particle world's per-sub-env state, batch dimension last: the state and the geometry
-    ``ParticleWorld.refresh`` derives from it. ``ParticleWorld.version`` needs no merging by the
-    sync-free auto-reset: the reset's own increment invalidates ``ObservationLayout``'s cache, and
-    nothing is cached between the reset and the merge."""
+    ``ParticleWorld.refresh`` derives from it."""
 
     batch_dim = -1
 
@@ -191,7 +189,6 @@ class ParticleWorld:
         self._zero = torch.zeros(1, B, dtype=dtype, device=device)
         self.episode = ParticleEpisode()
         self.episode.features = torch.zeros(4 * N + 2 * N * (N + L - 1) + 1, B, device=device)  # float32
-        self.version = 0
 
         self.episode.agent_pos = torch.zeros(2, N, B, dtype=dtype, device=device)
         self.episode.agent_vel = torch.zeros(2, N, B, dtype=dtype, device=device)
@@ -233,13 +230,14 @@ class ParticleWorld:
         positions = torch.cat((self.episode.agent_pos, self.episode.landmark_pos), 1)  # [2, E, B]
         others = torch.index_select(positions, 1, self._others).view(2, N, -1, B)
         self.episode.relative = others - self.episode.agent_pos.unsqueeze(2)
+        # A new tensor at every change: KeptObservations tells by its identity whether the world changed
+        # (no Python counter, which torch.compile would guard on and recompile for at every step).
         self.episode.distance = (self.episode.relative * self.episode.relative).sum(0).sqrt()  # as mpe2: sqrt(dx^2 + dy^2)
         # Written in place: features is private (gather copies it) and rebuilt whole at every change.
         torch.cat(
             (self.episode.agent_vel.view(-1, B), self.episode.agent_pos.view(-1, B), self.episode.relative.view(-1, B), self._zero),
             out=self.episode.features,
         )
-        self.version += 1
 
     def text(self, env_index: int, agents: Sequence[str], header: str, landmarks: Sequence[str] | None = None) -> str:
         """Sub-env ``env_index``'s ``ansi`` picture (:func:`particle_text`): ``header``, then each agent
@@ -358,21 +356,22 @@ class KeptObservations:
     """What an env's ``observations()`` built, kept for the ``global_state()`` that BatchedEnv asks
     for right after it, so that the state is cut from them instead of built a second time.
 
-    ``keep(value)`` records it with the world's version; ``take()`` hands it out once, or None if the
-    world has changed since (its version moved on) or it was taken or ``clear``-ed. An env whose
+    ``keep(value)`` records it with the world's ``distance`` tensor, which every change of the world
+    replaces (``ParticleWorld.refresh``); ``take()`` hands it out once, or None if the world has
+    changed since (its ``distance`` is another tensor) or it was taken or ``clear``-ed. An env whose
     observations also read state outside the world clears it wherever that state changes.
     """
 
     def __init__(self, world: ParticleWorld):
         self.world = world
-        self._kept: tuple[int, object] | None = None
+        self._kept: tuple[torch.Tensor, object] | None = None
 
     def keep(self, value) -> None:
-        self._kept = (self.world.version, value)
+        self._kept = (self.world.episode.distance, value)
 
     def take(self):
         kept, self._kept = self._kept, None
-        return kept[1] if kept is not None and kept[0] == self.world.version else None
+        return kept[1] if kept is not None and kept[0] is self.world.episode.distance else None
 
     def clear(self) -> None:
         self._kept = None
