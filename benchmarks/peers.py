@@ -23,7 +23,8 @@ is reported apart and added in the "with compilation" column.
 
 Env throughput, env-steps/s under uniform random actions at each batch size B, alternated over
 ``--rounds`` rounds (the best round of each kept): our batched env (one ``step`` call per step,
-auto-reset included) on ``--threads`` and on ``--all-cores`` threads, and, on every core, JaxMARL's ``jax.jit(jax.vmap(env.step))`` called per step, and a
+auto-reset included), eager and with its step compiled (``BatchedEnv.compile``; the first step, which
+compiles, is timed apart), on ``--threads`` and on ``--all-cores`` threads, and, on every core, JaxMARL's ``jax.jit(jax.vmap(env.step))`` called per step, and a
 ``lax.scan`` of steps inside one compiled call; and the single-instance PettingZoo step of ours
 against mpe2's. Random-policy returns of both envs (1,000 episodes) check that the task is the same.
 
@@ -42,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -234,15 +236,31 @@ def training(args, jax_python: str | None, logs: str) -> tuple[str, list]:
     return markdown_table(header, rows), curves
 
 
+def compiled_env(B: int) -> tuple[object, float]:
+    """Our env with its step compiled (``BatchedEnv.compile``), and the seconds its first step took (the compilation)."""
+    env = marl_envs.make_batched(ENV, B, "cpu").compile()
+    env.reset(seed=0)
+    start = time.perf_counter()
+    env.step(env.random_actions())
+    return env, time.perf_counter() - start
+
+
 def throughput(args, jax_python: str | None) -> tuple[str, list]:
-    """Ours on --threads and on --all-cores threads, JaxMARL as it comes (every core), alternated."""
-    ours: dict[int, dict[int, float]] = {args.threads: {}, args.all_cores: {}}
+    """Ours eager and compiled, on --threads and on --all-cores threads, JaxMARL as it comes (every core), alternated."""
+    kinds = [(threads, compiled) for compiled in (False, True) for threads in (args.threads, args.all_cores)]
+    ours: dict[tuple[int, bool], dict[int, float]] = {kind: {} for kind in kinds}
+    compile_seconds: dict[int, float] = {}
     theirs: dict[str, dict[int, float]] = {"step": {}, "scan": {}}
     for _ in range(args.rounds):  # alternated; each contender's best round kept
-        for threads, rates in ours.items():
+        for (threads, compiled), rates in ours.items():
             with torch_threads(threads):
                 for B in args.sizes:
-                    rates[B] = max(rates.get(B, 0.0), batched_rate(marl_envs.make_batched(ENV, B, "cpu"), args.seconds))
+                    if compiled:
+                        env, seconds = compiled_env(B)
+                        compile_seconds.setdefault(B, seconds)  # the first round's (cold); later rounds find inductor's cache
+                    else:
+                        env = marl_envs.make_batched(ENV, B, "cpu")
+                    rates[B] = max(rates.get(B, 0.0), batched_rate(env, args.seconds))
         if jax_python:
             cmd = [
                 jax_python,
@@ -258,8 +276,10 @@ def throughput(args, jax_python: str | None) -> tuple[str, list]:
                 for B, rate in rates[kind].items():
                     theirs[kind][int(B)] = max(theirs[kind].get(int(B), 0.0), rate)
     best = {B: max(rates[B] for rates in ours.values()) for B in args.sizes}
-    rows = [(f"ours: batched step, {threads} thread(s)", *[f"{rates[B]:,.0f}" for B in args.sizes]) for threads, rates in ours.items()]
-    plot = [(f"{ENV} (ours, {threads} thread(s))", args.sizes, [rates[B] for B in args.sizes]) for threads, rates in ours.items()]
+    names = {kind: f"{'compiled' if kind[1] else 'batched'} step, {kind[0]} thread(s)" for kind in ours}
+    rows = [(f"ours: {names[kind]}", *[f"{rates[B]:,.0f}" for B in args.sizes]) for kind, rates in ours.items()]
+    rows.append(("ours: compilation of the step (s)", *[f"{compile_seconds[B]:.1f}" for B in args.sizes]))
+    plot = [(f"{ENV} (ours, {names[kind]})", args.sizes, [rates[B] for B in args.sizes]) for kind, rates in ours.items()]
     if jax_python:
         rows.append(("JaxMARL: jit(vmap(step)) per step", *[f"{theirs['step'][B]:,.0f}" for B in args.sizes]))
         rows.append(("JaxMARL: lax.scan of steps", *[f"{theirs['scan'][B]:,.0f}" for B in args.sizes]))
@@ -331,7 +351,9 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as logs:
         train_table, curves = training(args, jax_python, logs)
-    throughput_table, plot = throughput(args, jax_python)
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache  # an empty cache: the reported compilations are cold ones
+        throughput_table, plot = throughput(args, jax_python)
     single_table = single_and_random(args, jax_python)
     after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     context = (
