@@ -87,3 +87,20 @@ def test_random_streams_compile_to_the_same_numbers(shape):
     for _ in range(2):
         assert torch.equal(eager.uniform(shape), draw(shape))
     assert torch.equal(eager.counter, compiled.counter)
+
+
+@pytest.mark.parametrize("duplicate", ["deepcopy", "pickle"])
+def test_a_copy_of_a_compiled_env_steps_itself(duplicate):
+    """The compiled step is bound to its env object: a copy compiles its own, leaves the original
+    alone, and continues the episode as the original does."""
+    import copy
+    import pickle
+
+    env = started("cooperative_navigation_v0", True)
+    env.step(env.random_actions(torch.Generator().manual_seed(1)))
+    twin = copy.deepcopy(env) if duplicate == "deepcopy" else pickle.loads(pickle.dumps(env))
+    before = env.episode.world.agent_pos.clone()
+    actions = env.random_actions(torch.Generator().manual_seed(2))
+    out = twin.step(actions)
+    assert torch.equal(env.episode.world.agent_pos, before), "stepping the copy moved the original"
+    assert torch.equal(out.obs, env.step(actions).obs)

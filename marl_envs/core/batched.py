@@ -11,8 +11,7 @@ the same for every env, so that no env (and no algorithm) writes it again:
 
 The public API is ``reset``, ``step`` (with auto-reset), ``transition`` (one step without it),
 ``random_actions``, ``check_actions``, ``render``, ``compile`` (the step through ``torch.compile``)
-and the ``actions`` spec. These, and the private
-mechanism behind them (names with a leading underscore), are final: a subclass that redefines
+and the ``actions`` spec. These, and the private mechanism behind them (names with a leading underscore), are final: a subclass that redefines
 one is refused when its class is defined. A subclass writes only the rules, in these hooks:
 
 ``reset_envs(env_ids)``
@@ -171,6 +170,8 @@ class BatchedEnv:
         "compile",
         "_episode_slots",
         "_tensor_mode",
+        "__getstate__",
+        "__setstate__",
     )
     """The shared mechanism: a subclass that redefines one of these is refused when it is defined."""
 
@@ -254,6 +255,7 @@ class BatchedEnv:
         self._current_action_mask: torch.Tensor | None = None
         self._advance = self._advance_eager
         """One step and its observations (``_advance_eager``, or its compiled copy after ``compile``)."""
+        self._compile_options: dict[str, Any] | None = None
         self._seeded = False
         self._has_reset = False
 
@@ -475,14 +477,24 @@ class BatchedEnv:
         ``exp`` may round a last bit differently, and float32 arithmetic may be reordered, so a
         float32 value can differ in its last bits, while integer and boolean results were equal in
         every env's test (``tests/test_compiled_env.py``). For bit-exact replays of eager runs, do
-        not compile. Each env compiles
-        its own copy of the step, so that many compiled envs never share (and exhaust) one
-        ``torch.compile`` cache.
+        not compile. Each env compiles its own copy of the step, so that many compiled envs never
+        share (and exhaust) one ``torch.compile`` cache.
         """
         function = BatchedEnv._advance_eager
         own = types.FunctionType(function.__code__.replace(), function.__globals__, function.__name__)
         self._advance = torch.compile(types.MethodType(own, self), **{"dynamic": False, **options})
+        self._compile_options = dict(options)
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A compiled step is bound to this env object: a copy (pickle, deepcopy) compiles its own.
+        return {**self.__dict__, "_advance": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._advance = self._advance_eager
+        if self._compile_options is not None:
+            self.compile(**self._compile_options)
 
     def _transition(self, actions: torch.Tensor):
         """Apply validated actions without auto-reset: (reward, terminated, truncated, alive, info)."""
