@@ -55,8 +55,8 @@ def test_recurrent_mappo_collects_far_more_targets_than_random_play_when_it_sees
 @pytest.mark.parametrize("algo", ["mappo", "ippo"])
 def test_ppo_beats_random_play_on_discrete_cooperative_navigation(tmp_path, algo, seed, margin):
     """The preset (500k env steps): the greedy return (summed over agents) beats random play's, 95% CIs
-    over 400 episodes apart. Measured over seeds 0-5 and seed 0 on 2 threads: the CIs 18.7-21.0
-    (MAPPO) and 20.4-21.5 (IPPO) apart."""
+    over 400 episodes apart. Measured over seeds 0-5 and seed 0 on 2 threads: the CIs 20.9-23.5
+    (MAPPO) and 21.6-23.4 (IPPO) apart."""
     result, env_kwargs = preset_run(tmp_path, algo, "cooperative_navigation_v0", seed, 400)
     assert env_kwargs == {"continuous_actions": False}
     random = random_play("cooperative_navigation_v0", 400, **env_kwargs)
@@ -74,7 +74,7 @@ def test_ippo_beats_random_play_on_continuous_coordination(tmp_path, seed, margi
 def test_same_preset_through_the_pettingzoo_source_on_mpe2_simple_spread(tmp_path, seed, margin):
     """MAPPO's cooperative_navigation_v0 preset, unchanged, trains on mpe2's own simple_spread_v3
     stepped as 256 PettingZoo copies (the first 100k of its 500k env steps), and beats random play
-    with the 95% CIs (400 episodes each) apart. Measured over seeds 0-5 and seed 0 on 2 threads: 13.9-19.9 apart."""
+    with the 95% CIs (400 episodes each) apart. Measured over seeds 0-5 and seed 0 on 2 threads: 19.4-21.2 apart."""
     from mpe2 import simple_spread_v3
 
     random = random_play(simple_spread_v3.parallel_env, 400)
