@@ -9,7 +9,8 @@
 #               .venv-peers (jax CPU build, jaxmarl 0.2.0: benchmarks/peers-requirements.txt), ~25 min
 #   make gpu-check  on a machine with a CUDA device: sets up .venv-cuda (an existing CUDA torch is
 #               reused, else TORCH from CUDA_INDEX), runs pytest -m cuda, the CUDA env throughput up to
-#               B=2^20 and train_speed, within 8 minutes (benchmarks/gpu_check.py, results/*_cuda.md)
+#               B=2^20 and train_speed, within 8 minutes, then the compiled env step in what is left
+#               (benchmarks/gpu_check.py, results/*_cuda.md)
 #   make docs   generate one page per env and per algorithm (docs/build.py) and build the site into docs/site
 # Set-up installs torch first, pinned (TORCH), so that nothing later pulls a newer build with
 # gigabytes of CUDA packages. For a CUDA build: make demo TORCH="torch==2.13.0" TORCH_PIP_ARGS="--index-url <your index>".

@@ -1,6 +1,6 @@
 """Environment throughput: single-instance PettingZoo steps/s and batched env-steps/s, against mpe2 and VMAS.
 
-    python benchmarks/env_throughput.py [--quick] [--seconds 2] [--sizes 1 16 256 4096 65536] [--cuda-sizes ...] [--threads 1] [--all-cores N]
+    python benchmarks/env_throughput.py [--quick] [--seconds 2] [--sizes 1 16 256 4096 65536] [--cuda-sizes ...] [--threads 1] [--all-cores N] [--compile]
 
 Every figure comes from this one process, so the ratios do not depend on the machine:
 
@@ -20,7 +20,9 @@ Batch sizes run from 1 to 65,536 on CPU and, when CUDA is present, up to 2^20. A
 uniform random (legal ones for masked envs) and drawn before timing. The table is printed and
 written to ``benchmarks/results/env_throughput_<device>.md`` with a log-log plot of env-steps/s
 against the batch size (``.png``, same name). ``--quick`` (tiny measurements, two batch sizes,
-writing only where ``--out`` says) checks that the script runs.
+writing only where ``--out`` says) checks that the script runs. ``--compile`` measures our envs
+with their step compiled (``BatchedEnv.compile``, the single env through its batched env; each
+env compiles before its timing starts) and writes ``env_throughput_compiled_<device>.md`` instead.
 """
 
 from __future__ import annotations
@@ -70,6 +72,25 @@ def vmas_rate(num_envs: int, seconds: float, seed: int = 0) -> float | None:
 MPE_PEERS = {"predator_prey_v0": "simple_tag_v3"}  # every other env is compared with simple_spread_v3
 
 
+def batched_env(env_id: str, num_envs: int, device: str, compiled: bool):
+    """A batched env, with its step compiled (``BatchedEnv.compile``) and the compilation done when ``compiled``."""
+    env = marl_envs.make_batched(env_id, num_envs, device)
+    if compiled:
+        env.compile().reset(seed=0)
+        env.step(env.random_actions())
+    return env
+
+
+def single_env(env_id: str, compiled: bool):
+    """The PettingZoo env, its batched env's step compiled (and the compilation done) when ``compiled``."""
+    env = marl_envs.make(env_id)
+    if compiled:
+        env.env.compile()
+        env.reset(seed=0)
+        env.step({agent: env.action_space(agent).sample() for agent in env.agents})
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny measurements at B=1 and 16: checks that the script runs")
@@ -79,6 +100,11 @@ def main() -> None:
         "--cuda-sizes", type=int, nargs="+", default=[1024, 16384, 262144, 1048576], help="batch sizes on CUDA, when present"
     )
     parser.add_argument("--envs", nargs="+", default=marl_envs.list_envs())
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="our envs with their step compiled (env.compile(); compilation left out of the timings): env_throughput_compiled_<device>.md",
+    )
     out_option(parser)
     threads_option(parser)
     all_cores_option(parser, "the thread count of the second batched table")
@@ -109,12 +135,12 @@ def main() -> None:
     cpu_rates = {}
     for env_id in args.envs:
         peer = MPE_PEERS.get(env_id, "simple_spread_v3")
-        single = pettingzoo_rate(marl_envs.make(env_id), args.seconds)
-        rates = [batched_rate(marl_envs.make_batched(env_id, b, "cpu"), args.seconds) for b in args.sizes]
+        single = pettingzoo_rate(single_env(env_id, args.compile), args.seconds)
+        rates = [batched_rate(batched_env(env_id, b, "cpu", args.compile), args.seconds) for b in args.sizes]
         cpu_rates[env_id] = rates[:]
         plot.append((f"{env_id} (CPU)", args.sizes, rates[:]))
         if cuda:
-            rates += [batched_rate(marl_envs.make_batched(env_id, b, "cuda"), args.seconds) for b in args.cuda_sizes]
+            rates += [batched_rate(batched_env(env_id, b, "cuda", args.compile), args.seconds) for b in args.cuda_sizes]
             plot.append((f"{env_id} (CUDA)", args.cuda_sizes, rates[len(args.sizes) :]))
         ratio = f"{single / references[peer]:.2f}x" + (f" ({peer})" if peer != "simple_spread_v3" else "")
         rows.append((env_id, f"{single:,.0f}", ratio, *[f"{r:,.0f}" for r in rates], f"{rates[largest] / single:.0f}x"))
@@ -141,22 +167,28 @@ def main() -> None:
                 )
             )
         for env_id in args.envs:
-            many = [batched_rate(marl_envs.make_batched(env_id, b, "cpu"), args.seconds) for b in args.sizes]
+            many = [batched_rate(batched_env(env_id, b, "cpu", args.compile), args.seconds) for b in args.sizes]
             many_rows.append((env_id, *[f"{r:,.0f} ({r / one:.2f}x)" for r, one in zip(many, cpu_rates[env_id])]))
     many_table = markdown_table(("env", *[f"B={b}" for b in args.sizes]), many_rows)
 
+    compiled = (
+        " Our envs' steps compiled (env.compile(); mpe2 and VMAS as they come), the compilation left out of the timings."
+        if args.compile
+        else ""
+    )
     context = (
         f"{machine()}; command: {command()}. Batched figures are env-steps/s (sub-env steps); {args.seconds:g} s per measurement. "
-        f"First table: {threads} torch intra-op thread(s) (--threads)."
+        f"First table: {threads} torch intra-op thread(s) (--threads).{compiled}"
     )
     second = f"\n\n## Batched on CPU with {args.all_cores} threads (--all-cores), and the ratio to {threads} thread(s)\n\n{many_table}"
-    name = "env_throughput_cuda" if cuda else "env_throughput_cpu"
-    publish("Environment throughput", context, markdown_table(header, rows) + second, out / f"{name}.md" if out else None)
+    name = ("env_throughput_compiled" if args.compile else "env_throughput") + ("_cuda" if cuda else "_cpu")
+    title = "Environment throughput, compiled steps" if args.compile else "Environment throughput"
+    publish(title, context, markdown_table(header, rows) + second, out / f"{name}.md" if out else None)
     if out:
         save_plot(
             out / f"{name}.png",
             plot,
-            title=f"Batched env-steps/s ({threads} thread(s))",
+            title=f"Batched env-steps/s ({threads} thread(s){', compiled' if args.compile else ''})",
             xlabel="sub-envs stepped together (B)",
             ylabel="env-steps/s",
             log=True,

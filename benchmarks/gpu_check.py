@@ -13,7 +13,10 @@ each with its own share of the budget:
 4. ``compile_speed.py`` for MAPPO's preset (200k env steps, ``--compile off`` and ``on``;
    ``benchmarks/results/compile_cuda.md``): whether ``--compile auto`` should turn it on for CUDA;
 5. MAPPO's ``cooperative_navigation_v0`` preset on CUDA until its greedy return first reaches -60
-   (evaluated at every tenth of the budget, 1,000 episodes; the time leaves the evaluations out).
+   (evaluated at every tenth of the budget, 1,000 episodes; the time leaves the evaluations out);
+6. in whatever the steps above left of the budget (at least 30 s, else skipped): ``env_throughput.py
+   --compile`` on ``cooperative_navigation_v0`` at CUDA B = 65,536 and 2^20, the step compiled
+   (``benchmarks/results/env_throughput_compiled_cuda.md``).
 
 It ends with ``benchmarks/results/gpu_check_cuda.md``: each step's outcome and time, and the
 figures set against the targets (at least 1e8 env-steps/s at the best batch size; MAPPO to -60 in
@@ -104,7 +107,7 @@ def mappo_to_target(quick: bool, logs: str, target: float = -60.0) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="toy sizes on any device: checks that the script runs")
-    parser.add_argument("--budget", type=float, default=480.0, help="seconds for all five steps together")
+    parser.add_argument("--budget", type=float, default=480.0, help="seconds for all the steps together")
     out_option(parser)
     args = parser.parse_args()
     cuda = torch.cuda.is_available()
@@ -116,7 +119,7 @@ def main() -> None:
     scratch = out if out is not None else Path(tempfile.mkdtemp(prefix="gpu_check-"))
     python, bench = sys.executable, ROOT / "benchmarks"
     share = {name: fraction * args.budget for name, fraction in SHARES.items()}
-    rows, failed = [], False
+    rows, failed, started = [], False, time.perf_counter()
 
     pytest = [python, "-m", "pytest", "-m", "cuda", "-q", "-p", "no:cacheprovider", "tests"]
     if args.quick:  # one file's CUDA tests (skipped without a device): the step itself is what is checked
@@ -184,6 +187,39 @@ def main() -> None:
     except Exception as error:  # reported in the table; the check's exit status says it failed
         figure, outcome, failed = f"{type(error).__name__}: {error}", "failed", True
     rows.append(("mappo to -60", outcome, f"{time.perf_counter() - began:.0f} s", figure))
+
+    # Last, in what is left of the budget (so that it takes no time from the steps above): the env
+    # step compiled (env.compile()) at the two largest CUDA batches, against the same 1e8 target.
+    left = args.budget - (time.perf_counter() - started)
+    if left >= 30 or args.quick:
+        sizes = [
+            "--sizes",
+            "1",
+            "--cuda-sizes",
+            *(["64"] if args.quick else ["65536", "1048576"]),
+            "--seconds",
+            "0.05" if args.quick else "1",
+        ]
+        command_line = [
+            python,
+            str(bench / "env_throughput.py"),
+            "--compile",
+            "--envs",
+            ENV,
+            *sizes,
+            "--all-cores",
+            "1",
+            "--out",
+            str(scratch),
+        ]
+        outcome, output, seconds = run_step(command_line, max(left, 60.0) if args.quick else left)
+        failed |= outcome != "passed"
+        table = scratch / ("env_throughput_compiled_cuda.md" if cuda else "env_throughput_compiled_cpu.md")
+        rows.append(
+            ("compiled env throughput", outcome, f"{seconds:.0f} s", best_cuda_rate(table) if cuda else "(no CUDA: CPU table only)")
+        )
+    else:
+        rows.append(("compiled env throughput", "skipped", "", f"{left:.0f} s of the budget left (it needs 30)"))
 
     context = f"{machine()}; command: {command()}; budget {args.budget:.0f} s."
     publish("GPU check", context, markdown_table(("step", "outcome", "time", "figure"), rows), out / "gpu_check_cuda.md" if out else None)

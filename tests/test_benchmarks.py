@@ -1,5 +1,6 @@
 """The training benchmark scripts run end to end in their --quick mode (they must never rot)."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,9 +176,12 @@ def test_gpu_check_quick_mode_runs_every_step(tmp_path):
     """Without CUDA the quick mode runs each step at toy sizes on the CPU (the CUDA tests are skipped)."""
     run_benchmark("gpu_check.py", "--quick", "--out", str(tmp_path), timeout=900)
     table = (tmp_path / "gpu_check_cuda.md").read_text()
-    for step in ("| pytest -m cuda ", "| env throughput ", "| train_speed (qmix, mappo) ", "| compile_speed (mappo) ", "| mappo to -60 "):
+    steps = ("| pytest -m cuda ", "| env throughput ", "| train_speed (qmix, mappo) ", "| compile_speed (mappo) ", "| mappo to -60 ", "| compiled env throughput ")
+    for step in steps:
         assert step in table, step
     assert "failed" not in table and "timed out" not in table
+    assert re.search(r"\| compiled env throughput\s+\| passed ", table), table
+    assert "Environment throughput, compiled steps" in (tmp_path / "env_throughput_compiled_cpu.md").read_text()
 
 
 def test_gpu_check_refuses_without_cuda():
