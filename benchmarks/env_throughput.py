@@ -41,7 +41,7 @@ from report import all_cores_option, command, machine, out_option, publish, save
 import marl_envs  # noqa: E402
 from marl_envs.core.threads import torch_threads  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
+from marl_envs.throughput import batched_rate, pettingzoo_rate, random_action  # noqa: E402
 
 VMAS_PEER = "cooperative_navigation_v0"  # the env whose task VMAS's simple_spread implements
 
@@ -77,7 +77,8 @@ def batched_env(env_id: str, num_envs: int, device: str, compiled: bool):
     env = marl_envs.make_batched(env_id, num_envs, device)
     if compiled:
         env.compile().reset(seed=0)
-        env.step(env.random_actions())
+        for _ in range(2):  # the first step compiles; the second finds the state made by the first (no recompilation left)
+            env.step(env.random_actions())
     return env
 
 
@@ -86,8 +87,13 @@ def single_env(env_id: str, compiled: bool):
     env = marl_envs.make(env_id)
     if compiled:
         env.env.compile()
-        env.reset(seed=0)
-        env.step({agent: env.action_space(agent).sample() for agent in env.agents})
+        observations, _ = env.reset(seed=0)
+        # Two steps: the view runs in inference mode, so the first step turns the env's state into
+        # inference tensors, and the second compiles once more for them.
+        for _ in range(2):
+            if not env.agents:  # a one-step game's episode ended
+                observations, _ = env.reset()
+            observations = env.step({agent: random_action(env, agent, observations[agent]) for agent in env.agents})[0]
     return env
 
 

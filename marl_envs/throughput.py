@@ -11,10 +11,10 @@ import time
 import numpy as np
 import torch
 
-__all__ = ["pettingzoo_rate", "batched_rate", "random_rollout"]
+__all__ = ["pettingzoo_rate", "batched_rate", "random_action", "random_rollout"]
 
 
-def _sample(env, agent, observation):
+def random_action(env, agent, observation):
     """A random action of ``agent``, from its action mask when the observation carries one."""
     space = env.action_space(agent)
     if isinstance(observation, dict) and "action_mask" in observation:
@@ -37,7 +37,7 @@ def pettingzoo_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
     while True:
         for _ in range(256):
             if masked:
-                actions = {a: _sample(env, a, observations[a]) for a in env.agents}
+                actions = {a: random_action(env, a, observations[a]) for a in env.agents}
             else:
                 plan = plans[steps % len(plans)]
                 actions = {a: plan[a] for a in env.agents}
@@ -91,7 +91,7 @@ def random_rollout(env, episodes: int, seed: int = 0) -> tuple[float, float]:
         observations, _ = env.reset(seed=seed + episode)
         total, length = 0.0, 0
         while env.agents:
-            observations, rewards, *_ = env.step({a: _sample(env, a, observations[a]) for a in env.agents})
+            observations, rewards, *_ = env.step({a: random_action(env, a, observations[a]) for a in env.agents})
             total += sum(rewards.values())
             length += 1
         returns.append(total)
