@@ -176,7 +176,14 @@ def test_gpu_check_quick_mode_runs_every_step(tmp_path):
     """Without CUDA the quick mode runs each step at toy sizes on the CPU (the CUDA tests are skipped)."""
     run_benchmark("gpu_check.py", "--quick", "--out", str(tmp_path), timeout=900)
     table = (tmp_path / "gpu_check_cuda.md").read_text()
-    steps = ("| pytest -m cuda ", "| env throughput ", "| train_speed (qmix, mappo) ", "| compile_speed (mappo) ", "| mappo to -60 ", "| compiled env throughput ")
+    steps = (
+        "| pytest -m cuda ",
+        "| env throughput ",
+        "| train_speed (qmix, mappo) ",
+        "| compile_speed (mappo) ",
+        "| mappo to -60 ",
+        "| compiled env throughput ",
+    )
     for step in steps:
         assert step in table, step
     assert "failed" not in table and "timed out" not in table
