@@ -351,9 +351,14 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as logs:
         train_table, curves = training(args, jax_python, logs)
+    cache_dir = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
     with tempfile.TemporaryDirectory() as cache:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache  # an empty cache: the reported compilations are cold ones
         throughput_table, plot = throughput(args, jax_python)
+    if cache_dir is None:
+        del os.environ["TORCHINDUCTOR_CACHE_DIR"]
+    else:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache_dir
     single_table = single_and_random(args, jax_python)
     after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     context = (
