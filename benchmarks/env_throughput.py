@@ -41,7 +41,7 @@ from report import all_cores_option, command, machine, out_option, publish, save
 import marl_envs  # noqa: E402
 from marl_envs.core.threads import torch_threads  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from marl_envs.throughput import batched_rate, pettingzoo_rate, random_action  # noqa: E402
+from marl_envs.throughput import batched_rate, compile_step, pettingzoo_rate, random_action  # noqa: E402
 
 VMAS_PEER = "cooperative_navigation_v0"  # the env whose task VMAS's simple_spread implements
 
@@ -76,9 +76,7 @@ def batched_env(env_id: str, num_envs: int, device: str, compiled: bool):
     """A batched env, with its step compiled (``BatchedEnv.compile``) and the compilation done when ``compiled``."""
     env = marl_envs.make_batched(env_id, num_envs, device)
     if compiled:
-        env.compile().reset(seed=0)
-        for _ in range(2):  # the first step compiles; the second finds the state made by the first (no recompilation left)
-            env.step(env.random_actions())
+        compile_step(env)
     return env
 
 

@@ -23,8 +23,8 @@ is reported apart and added in the "with compilation" column.
 
 Env throughput, env-steps/s under uniform random actions at each batch size B, alternated over
 ``--rounds`` rounds (the best round of each kept): our batched env (one ``step`` call per step,
-auto-reset included), eager and with its step compiled (``BatchedEnv.compile``; the first step, which
-compiles, is timed apart), on ``--threads`` and on ``--all-cores`` threads, and, on every core, JaxMARL's ``jax.jit(jax.vmap(env.step))`` called per step, and a
+auto-reset included), eager and with its step compiled (``BatchedEnv.compile``; the first two steps, which
+compile, are timed apart), on ``--threads`` and on ``--all-cores`` threads, and, on every core, JaxMARL's ``jax.jit(jax.vmap(env.step))`` called per step, and a
 ``lax.scan`` of steps inside one compiled call; and the single-instance PettingZoo step of ours
 against mpe2's. Random-policy returns of both envs (1,000 episodes) check that the task is the same.
 
@@ -43,8 +43,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from unittest.mock import patch
 
 import torch
 
@@ -62,7 +62,7 @@ from marl_baselines.train import train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.core.threads import torch_threads  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from marl_envs.throughput import batched_rate, pettingzoo_rate  # noqa: E402
+from marl_envs.throughput import batched_rate, compile_step, pettingzoo_rate  # noqa: E402
 
 ENV = "cooperative_navigation_v0"
 OURS = ("mappo", "ippo")
@@ -236,15 +236,6 @@ def training(args, jax_python: str | None, logs: str) -> tuple[str, list]:
     return markdown_table(header, rows), curves
 
 
-def compiled_env(B: int) -> tuple[object, float]:
-    """Our env with its step compiled (``BatchedEnv.compile``), and the seconds its first step took (the compilation)."""
-    env = marl_envs.make_batched(ENV, B, "cpu").compile()
-    env.reset(seed=0)
-    start = time.perf_counter()
-    env.step(env.random_actions())
-    return env, time.perf_counter() - start
-
-
 def throughput(args, jax_python: str | None) -> tuple[str, list]:
     """Ours eager and compiled, on --threads and on --all-cores threads, JaxMARL as it comes (every core), alternated."""
     kinds = [(threads, compiled) for compiled in (False, True) for threads in (args.threads, args.all_cores)]
@@ -255,11 +246,9 @@ def throughput(args, jax_python: str | None) -> tuple[str, list]:
         for (threads, compiled), rates in ours.items():
             with torch_threads(threads):
                 for B in args.sizes:
-                    if compiled:
-                        env, seconds = compiled_env(B)
-                        compile_seconds.setdefault(B, seconds)  # the first round's (cold); later rounds find inductor's cache
-                    else:
-                        env = marl_envs.make_batched(ENV, B, "cpu")
+                    env = marl_envs.make_batched(ENV, B, "cpu")
+                    if compiled:  # the first round's compilation (cold); later rounds find inductor's cache
+                        compile_seconds.setdefault(B, compile_step(env))
                     rates[B] = max(rates.get(B, 0.0), batched_rate(env, args.seconds))
         if jax_python:
             cmd = [
@@ -351,14 +340,9 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as logs:
         train_table, curves = training(args, jax_python, logs)
-    cache_dir = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
-    with tempfile.TemporaryDirectory() as cache:
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache  # an empty cache: the reported compilations are cold ones
+    # An empty inductor cache, for this section only: the reported compilations are cold ones.
+    with tempfile.TemporaryDirectory() as cache, patch.dict(os.environ, {"TORCHINDUCTOR_CACHE_DIR": cache}):
         throughput_table, plot = throughput(args, jax_python)
-    if cache_dir is None:
-        del os.environ["TORCHINDUCTOR_CACHE_DIR"]
-    else:
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache_dir
     single_table = single_and_random(args, jax_python)
     after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     context = (

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-__all__ = ["pettingzoo_rate", "batched_rate", "random_action", "random_rollout"]
+__all__ = ["pettingzoo_rate", "batched_rate", "compile_step", "random_action", "random_rollout"]
 
 
 def random_action(env, agent, observation):
@@ -48,6 +48,17 @@ def pettingzoo_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             return steps / elapsed
+
+
+def compile_step(env) -> float:
+    """Compile ``env``'s step (``BatchedEnv.compile``) and take the compilation out of later timings:
+    reset, then two random steps (the first compiles; the second finds the state the first made).
+    Returns the seconds the two steps took (the compilation, all but a step's worth)."""
+    env.compile().reset(seed=0)
+    start = time.perf_counter()
+    for _ in range(2):
+        env.step(env.random_actions())
+    return time.perf_counter() - start
 
 
 def batched_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
