@@ -115,11 +115,24 @@ class ActionSpec:
         """
         B, N, A = num_envs, len(self.sizes), self.width
         source = generator.device if generator is not None else torch.device("cpu")
-        if self.discrete:
-            scores = torch.rand(B, N, A, generator=generator, device=source).to(self.device)
-            return scores.masked_fill(~self.legal(action_mask), -1.0).argmax(-1)
         uniform = torch.rand(B, N, A, generator=generator, device=source).to(self.device)
-        normal = torch.randn(B, N, A, generator=generator, device=source).to(self.device)
+        normal = None if self.discrete else torch.randn(B, N, A, generator=generator, device=source).to(self.device)
+        return self.sample_from(uniform, normal, action_mask)
+
+    def sample_from(
+        self, uniform: torch.Tensor, normal: torch.Tensor | None = None, action_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The random actions that ``sample`` makes of its random numbers, from numbers drawn elsewhere.
+
+        ``uniform``: float ``[B, N, A]`` in ``[0, 1)``; ``normal`` (continuous only): standard normal
+        ``[B, N, A]``. Discrete: the legal action with the largest uniform score; continuous: the
+        uniform mapped into finite bounds, the normal along unbounded ones (clamped), 0 in padding.
+        For a caller with its own random source (``BatchedEnv.rollout`` draws from a counter-based one).
+        """
+        if self.discrete:
+            return uniform.masked_fill(~self.legal(action_mask), -1.0).argmax(-1)
+        if normal is None:
+            raise ValueError("continuous actions need normal numbers too (normal=[B, N, A])")
         actions = torch.where(self._bounded, self._low_finite + self._span_finite * uniform, normal)
         return actions.clamp(self.low, self.high).masked_fill(~self.used, 0.0)
 
