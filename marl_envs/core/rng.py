@@ -151,7 +151,8 @@ class CounterRNG:
             # arange(...) * _STRIDE (torch 2.13 repeats the first 8 values after them).
             values = [_signed(k * _STRIDE % (1 << 64)) for k in range(1, math.prod(shape) + 1)]
             positions = torch.tensor(values, dtype=torch.int64, device=self.key.device)
-            self._position_cache[shape] = positions
+            if not torch.compiler.is_compiling():  # filled while compiling, the cache would fail dynamo's guard on it: a recompilation
+                self._position_cache[shape] = positions
         return positions
 
     def uniform(self, shape: tuple[int, ...], env_ids: torch.Tensor | None = None) -> torch.Tensor:
