@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from marl_envs.core import threads as _threads  # noqa: F401  (registers the after-fork hook: one torch thread in forked children)
 from marl_envs.core.actions import ActionSpec
-from marl_envs.core.batched import BatchedEnv, EnvStep, ResetNeeded
+from marl_envs.core.batched import BatchedEnv, EnvStep, ResetNeeded, Rollout
 from marl_envs.core.episode import EpisodeState
 from marl_envs.core.parallel import BatchedParallelEnv
 from marl_envs.core.registry import REGISTRY, EnvSpec, list_envs, make, make_batched, register, spec
@@ -27,6 +27,7 @@ __all__ = [
     "EnvStep",
     "EpisodeState",
     "ResetNeeded",
+    "Rollout",
     "list_envs",
     "make",
     "make_batched",

@@ -78,7 +78,7 @@ from marl_envs.core.episode import EpisodeState
 from marl_envs.core.render import bars_image
 from marl_envs.core.rng import CounterRNG, seeds_for
 
-__all__ = ["BatchedEnv", "EnvStep", "ResetNeeded"]
+__all__ = ["BatchedEnv", "EnvStep", "ResetNeeded", "Rollout"]
 
 
 class ResetNeeded(RuntimeError, ValueError):
@@ -110,6 +110,16 @@ class EnvStep(NamedTuple):
     """bool ``[B, N, N]``: ``adjacency[b, i, j]``: agent j is a neighbour of agent i at ``obs``; None if the env has no graph."""
     info: dict[str, torch.Tensor]
     """Numeric per-step information: tensors ``[B]`` (per sub-env) or ``[B, N, ...]`` (per agent)."""
+
+
+class Rollout(NamedTuple):
+    """What ``BatchedEnv.rollout`` returns: T steps of B sub-envs, stacked along a new first dimension."""
+
+    actions: torch.Tensor
+    """``[T, B, N]`` (discrete) or ``[T, B, N, A]`` (continuous): the actions taken at each step."""
+    steps: EnvStep
+    """Each step's ``EnvStep`` (what ``step`` returned for it), every tensor with the leading ``T``;
+    ``steps.info`` maps each name to a tensor ``[T, ...]``."""
 
 
 class BatchedEnv:
@@ -156,6 +166,7 @@ class BatchedEnv:
     _FINAL: ClassVar[tuple[str, ...]] = (
         "reset",
         "step",
+        "rollout",
         "transition",
         "check_actions",
         "random_actions",
@@ -163,6 +174,10 @@ class BatchedEnv:
         "reset_where",
         "_reset_all",
         "_step_all",
+        "_auto_reset",
+        "_current_step",
+        "_random_policy",
+        "_advance_steps",
         "_transition",
         "_restart",
         "_observe_all",
@@ -256,6 +271,11 @@ class BatchedEnv:
         self._advance = self._advance_eager
         """One step and its observations (``_advance_eager``, or its compiled copy after ``compile``)."""
         self._compile_options: dict[str, Any] | None = None
+        self._advance_steps_compiled: Callable | None = None
+        self._steps_per_call = 1
+        self._action_rng = CounterRNG(self.num_envs, self.device)
+        """The random policy's streams (``rollout`` without a policy), apart from the env's own."""
+        self._action_rng_seeded = False
         self._seeded = False
         self._has_reset = False
 
@@ -343,6 +363,68 @@ class BatchedEnv:
             reward, terminated, truncated, alive, info, obs, state, action_mask, adjacency = self._advance(self.check_actions(actions))
             return EnvStep(obs, state, reward, terminated, truncated, alive.clone(), obs, state, action_mask, adjacency, info)
 
+    def rollout(
+        self,
+        steps: int,
+        policy: Callable[[EnvStep], torch.Tensor] | None = None,
+        *,
+        seed: int | Sequence[int] | None = None,
+        keep: Sequence[str] | None = None,
+    ) -> Rollout:
+        """Take ``steps`` steps (with auto-reset, as ``step``), choosing actions with ``policy``; return them stacked.
+
+        ``policy(step) -> actions`` gets the ``EnvStep`` of the previous step (its ``obs``,
+        ``state``, ``alive``, ``action_mask`` and ``adjacency`` are the current ones; at the
+        rollout's first step, an ``EnvStep`` of the current observations with zero rewards, as
+        ``reset`` returns) and returns actions as ``step`` takes them. Without a policy the actions
+        are uniformly random legal ones (as ``random_actions``) drawn from counter-based streams of
+        their own, one per sub-env: ``seed`` seeds them as ``reset``'s seeds the env (None
+        continues them; the first time, from OS entropy), so a seeded reset and a seeded rollout
+        replay exactly, compiled or not. The env's own random streams are untouched by them.
+
+        After ``compile()``, ``steps_per_call`` steps (see ``compile``) run in each call of one
+        compiled function: the policy, the step, the auto-reset and the stacking, with no Python
+        between steps, which is what pays at small batches. That needs an env with an ``Episode``
+        (every env of the suite: the auto-reset takes the sync-free path there, with the same
+        results) and actions that need no checking on the host: the random policy's, or a policy's
+        with ``validate_actions=False``. Otherwise, and for the last ``steps % steps_per_call`` steps,
+        the rollout steps one step at a time, checking each step's actions as ``step`` does. A
+        compiled policy's actions still have their kind and shape checked (at compilation).
+
+        ``keep``: the ``EnvStep`` fields to return (names, ``"info"`` included); the others are None
+        (``info`` an empty dict). None (default) keeps every field. Keeping only what a caller uses
+        saves memory, and in a compiled rollout also the work of computing what nothing reads.
+        """
+        keep = _fields_kept(keep)
+        steps = int_at_least("steps", steps, 1)
+        if policy is not None and not callable(policy):
+            raise TypeError(f"policy must be callable (EnvStep -> actions) or None, got {type(policy).__name__}")
+        if policy is not None and seed is not None:
+            raise ValueError("seed seeds the random policy (policy=None); seed a policy of your own yourself")
+        with self._tensor_mode():
+            if not self._has_reset:
+                raise ResetNeeded("call reset() before rollout()")
+            if policy is None and (seed is not None or not self._action_rng_seeded):
+                self._action_rng.seed(seeds_for(seed, self.num_envs))
+                self._action_rng_seeded = True
+            current = self._current_step()
+            pieces = []
+            done = 0
+            if self._advance_steps_compiled is not None and self.episode is not None and (policy is None or not self.validate_actions):
+                while steps - done >= self._steps_per_call:
+                    current, piece = self._advance_steps_compiled(current, policy, self._steps_per_call, keep)
+                    pieces.append(piece)
+                    done += self._steps_per_call
+            act = policy if policy is not None else self._random_policy
+            taken = []
+            for _ in range(steps - done):
+                actions = self.check_actions(act(current))
+                current = self._step_all(actions)
+                taken.append((actions, current))
+            if taken:
+                pieces.append(_joined(taken, torch.stack, keep))
+            return Rollout(*(pieces[0] if len(pieces) == 1 else _joined(pieces, torch.cat, keep)))
+
     def _tensor_mode(self):
         return torch.inference_mode() if self.inference_only else _plain_tensors()
 
@@ -352,20 +434,32 @@ class BatchedEnv:
             self._seeded = True
         self._restart(self._all_envs)
         self._has_reset = True
+        return self._current_step()
+
+    def _current_step(self) -> EnvStep:
+        """The current observations as an ``EnvStep`` with zero rewards and no episode ended (what ``reset`` returns)."""
         obs, state, action_mask, adjacency = self._observe_all()
         zeros = torch.zeros(self.num_envs, self.n_agents, device=self.device)
         no = torch.zeros(self.num_envs, self.n_agents, dtype=torch.bool, device=self.device)
         return EnvStep(obs, state, zeros, no, no, self.alive.clone(), obs, state, action_mask, adjacency, {})
 
     def _step_all(self, actions) -> EnvStep:
-        reward, terminated, truncated, alive, info, final_obs, final_state, final_mask, final_adjacency = self._advance(
-            self.check_actions(actions)
-        )
+        return self._auto_reset(*self._advance(self.check_actions(actions)))
+
+    def _auto_reset(self, reward, terminated, truncated, alive, info, final_obs, final_state, final_mask, final_adjacency) -> EnvStep:
+        """``_advance``'s results as ``step``'s ``EnvStep``, after resetting the sub-envs whose episode ended."""
         if self.reset_where(~alive.any(-1), self._restart):
             obs, state, action_mask, adjacency = self._observe_all()
         else:
             obs, state, action_mask, adjacency = final_obs, final_state, final_mask, final_adjacency
         return EnvStep(obs, state, reward, terminated, truncated, self.alive.clone(), final_obs, final_state, action_mask, adjacency, info)
+
+    def _random_policy(self, current: EnvStep) -> torch.Tensor:
+        """``rollout``'s policy when it is given none: uniformly random legal actions from ``_action_rng``."""
+        shape = (self.n_agents, self.action_size)
+        uniform = self._action_rng.uniform(shape)
+        normal = None if self.discrete_actions else self._action_rng.normal(shape)
+        return self.actions.sample_from(uniform, normal, current.action_mask)
 
     def random_actions(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """Uniformly random valid actions for every sub-env, on the env's device.
@@ -462,7 +556,21 @@ class BatchedEnv:
         ``_observe_all``'s four. What ``compile`` hands to ``torch.compile``."""
         return (*self._transition(actions), *self._observe_all())
 
-    def compile(self, **options: Any) -> BatchedEnv:
+    def _advance_steps(self, current: EnvStep, policy: Callable[[EnvStep], torch.Tensor] | None, count: int, keep: tuple[str, ...]):
+        """``count`` steps of ``rollout`` in one function (what ``compile`` compiles for it): the policy's
+        actions (kind and shape checked), the step and the auto-reset, on the sync-free path (no
+        data-dependent branch). Returns the last step's ``EnvStep`` and the steps stacked (the ``keep`` fields)."""
+        act = policy if policy is not None else self._random_policy
+        sync_free, self.sync_free = self.sync_free, True
+        taken = []
+        for _ in range(count):
+            actions = self.actions.check(act(current), self.num_envs, validate=False)
+            current = self._auto_reset(*self._advance_eager(actions))
+            taken.append((actions, current))
+        self.sync_free = sync_free
+        return current, _joined(taken, torch.stack, keep)
+
+    def compile(self, steps_per_call: int = 4, **options: Any) -> BatchedEnv:
         """Run this env's step (its rules, the step's bookkeeping and the observations) through ``torch.compile``.
 
         ``step`` and ``transition`` then call the compiled function; the action checks and the
@@ -473,6 +581,12 @@ class BatchedEnv:
         ``options`` go to ``torch.compile`` (default ``dynamic=False``: the shapes never change).
         Returns the env.
 
+        ``rollout`` compiles a second function (at its first call): ``steps_per_call`` steps with the
+        policy and the auto-reset, unrolled in one graph, so that no Python runs between them; its
+        compilation time grows with ``steps_per_call`` (cold, about 25 s for 4 steps of
+        ``cooperative_navigation_v0`` on one CPU core; inductor's on-disk cache then makes it a few
+        seconds in later processes), and its per-step cost falls up to about 8 (``benchmarks/peers.py``).
+
         Results equal eager's up to float rounding: inductor's vectorised float64 ``sqrt`` and
         ``exp`` may round a last bit differently, and float32 arithmetic may be reordered, so a
         float32 value can differ in its last bits, while integer and boolean results were equal in
@@ -480,19 +594,22 @@ class BatchedEnv:
         not compile. Each env compiles its own copy of the step, so that many compiled envs never
         share (and exhaust) one ``torch.compile`` cache.
         """
-        function = BatchedEnv._advance_eager
-        own = types.FunctionType(function.__code__.replace(), function.__globals__, function.__name__)
-        self._advance = torch.compile(types.MethodType(own, self), **{"dynamic": False, **options})
-        self._compile_options = dict(options)
+        steps_per_call = int_at_least("steps_per_call", steps_per_call, 1)
+        options = {"dynamic": False, **options}
+        self._advance = torch.compile(_own_copy(BatchedEnv._advance_eager, self), **options)
+        self._advance_steps_compiled = torch.compile(_own_copy(BatchedEnv._advance_steps, self), **options)
+        self._steps_per_call = steps_per_call
+        self._compile_options = {"steps_per_call": steps_per_call, **options}
         return self
 
     def __getstate__(self) -> dict[str, Any]:
         # A compiled step is bound to this env object: a copy (pickle, deepcopy) compiles its own.
-        return {**self.__dict__, "_advance": None}
+        return {**self.__dict__, "_advance": None, "_advance_steps_compiled": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._advance = self._advance_eager
+        self._advance_steps_compiled = None
         if self._compile_options is not None:
             self.compile(**self._compile_options)
 
@@ -522,6 +639,37 @@ class BatchedEnv:
             action_mask=self._current_action_mask,
             alive=self.alive if self.agents_can_leave else None,
         )
+
+
+def _own_copy(function: Callable, env: BatchedEnv) -> Callable:
+    """``function`` bound to ``env`` through a copy of its code object: each env's ``torch.compile`` cache is its own."""
+    own = types.FunctionType(function.__code__.replace(), function.__globals__, function.__name__)
+    return types.MethodType(own, env)
+
+
+def _fields_kept(keep: Sequence[str] | None) -> tuple[str, ...]:
+    """``rollout``'s ``keep``, checked: the ``EnvStep`` field names to return, in ``EnvStep``'s order."""
+    if keep is None:
+        return EnvStep._fields
+    if isinstance(keep, str):
+        keep = (keep,)
+    unknown = [name for name in keep if name not in EnvStep._fields]
+    if unknown:
+        raise ValueError(f"keep: unknown EnvStep field(s) {unknown}; choose from {list(EnvStep._fields)}")
+    return tuple(name for name in EnvStep._fields if name in keep)
+
+
+def _joined(pieces: list[tuple[torch.Tensor, EnvStep]], join: Callable, keep: tuple[str, ...]) -> tuple[torch.Tensor, EnvStep]:
+    """Apply ``join`` (``torch.stack`` or ``torch.cat``) along dim 0 to the actions and the ``keep``
+    fields of ``(actions, EnvStep)`` pieces; the other fields become None (``info``: ``{}``)."""
+    fields = []
+    for name in EnvStep._fields:
+        values = [getattr(step, name) for _, step in pieces]
+        if name == "info":
+            fields.append({key: join([value[key] for value in values]) for key in values[0]} if name in keep else {})
+        else:
+            fields.append(None if values[0] is None or name not in keep else join(values))
+    return join([actions for actions, _ in pieces]), EnvStep(*fields)
 
 
 @contextmanager
