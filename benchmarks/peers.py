@@ -24,9 +24,12 @@ is reported apart and added in the "with compilation" column.
 Env throughput, env-steps/s under uniform random actions at each batch size B, alternated over
 ``--rounds`` rounds (the best round of each kept): our batched env (one ``step`` call per step,
 auto-reset included), eager and with its step compiled (``BatchedEnv.compile``; the first two steps, which
-compile, are timed apart), on ``--threads`` and on ``--all-cores`` threads, and, on every core, JaxMARL's ``jax.jit(jax.vmap(env.step))`` called per step, and a
-``lax.scan`` of steps inside one compiled call; and the single-instance PettingZoo step of ours
-against mpe2's. Random-policy returns of both envs (1,000 episodes) check that the task is the same.
+compile, are timed apart), on ``--threads`` and on ``--all-cores`` threads; our compiled rollout
+(``BatchedEnv.rollout`` after ``compile``: 4 steps per compiled call, the random actions drawn and
+the results stacked inside it, as many steps per rollout as JaxMARL's scan) on ``--threads``, up to
+``--rollout-max-b`` (256), keeping every field or the rewards only; and, on every core, JaxMARL's
+``jax.jit(jax.vmap(env.step))`` called per step, and a ``lax.scan`` of steps inside one compiled
+call (which keeps nothing but the state); and the single-instance PettingZoo step of ours against mpe2's. Random-policy returns of both envs (1,000 episodes) check that the task is the same.
 
 Written to ``benchmarks/results/peers_cpu.md`` with two plots (``peers_cpu_throughput.png``,
 ``peers_cpu_learning.png``); versions, threads and the load average (before and after) recorded.
@@ -43,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from unittest.mock import patch
 
@@ -62,13 +66,21 @@ from marl_baselines.train import train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.core.threads import torch_threads  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from marl_envs.throughput import batched_rate, compile_step, pettingzoo_rate  # noqa: E402
+from marl_envs.throughput import batched_rate, compile_step, pettingzoo_rate, rollout_rate  # noqa: E402
 
 ENV = "cooperative_navigation_v0"
 OURS = ("mappo", "ippo")
 JAX = "JaxMARL IPPO-FF"
 JAX_SCHEDULE = 10_000_000  # the published config's TOTAL_TIMESTEPS
 ONE_CORE_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+ROLLOUT_KEEPS = {"every field kept": None, "rewards kept": ("reward",)}
+"""The compiled rollouts measured: everything a step returns, stacked; or the rewards only (what an evaluation needs)."""
+ROLLOUT_STEPS_PER_CALL = 4
+
+
+def scan_steps(B: int) -> int:
+    """Steps per call of a rollout of B envs, ours as JaxMARL's ``lax.scan`` in ``peers_jax.py``: 128, fewer from B = 8,192 up (~1M env steps a call)."""
+    return max(4, min(128, 2**20 // B))
 
 
 def t_interval(values: list[float]) -> str:
@@ -237,19 +249,32 @@ def training(args, jax_python: str | None, logs: str) -> tuple[str, list]:
 
 
 def throughput(args, jax_python: str | None) -> tuple[str, list]:
-    """Ours eager and compiled, on --threads and on --all-cores threads, JaxMARL as it comes (every core), alternated."""
-    kinds = [(threads, compiled) for compiled in (False, True) for threads in (args.threads, args.all_cores)]
-    ours: dict[tuple[int, bool], dict[int, float]] = {kind: {} for kind in kinds}
-    compile_seconds: dict[int, float] = {}
+    """Ours eager and compiled, on --threads and on --all-cores threads, JaxMARL as it comes (every core), alternated;
+    our compiled rollouts on --threads, up to --rollout-max-b."""
+    kinds = [(threads, how) for how in ("batched step", "compiled step") for threads in (args.threads, args.all_cores)]
+    kinds += [(args.threads, f"compiled rollout, {keep}") for keep in ROLLOUT_KEEPS]
+    ours: dict[tuple[int, str], dict[int, float]] = {kind: {} for kind in kinds}
+    compile_seconds: dict[tuple[str, int], float] = {}
     theirs: dict[str, dict[int, float]] = {"step": {}, "scan": {}}
     for _ in range(args.rounds):  # alternated; each contender's best round kept
-        for (threads, compiled), rates in ours.items():
+        for (threads, how), rates in ours.items():
             with torch_threads(threads):
                 for B in args.sizes:
                     env = marl_envs.make_batched(ENV, B, "cpu")
-                    if compiled:  # the first round's compilation (cold); later rounds find inductor's cache
-                        compile_seconds.setdefault(B, compile_step(env))
-                    rates[B] = max(rates.get(B, 0.0), batched_rate(env, args.seconds))
+                    if how == "compiled step":  # the first round's compilation (cold); later rounds find inductor's cache
+                        compile_seconds.setdefault(("step", B), compile_step(env))
+                    if how.startswith("compiled rollout"):
+                        if B > args.rollout_max_b:
+                            continue
+                        keep = ROLLOUT_KEEPS[how.split(", ")[1]]
+                        start = time.perf_counter()  # one compiled call, compilation and all (cold in the first round)
+                        env.compile(steps_per_call=ROLLOUT_STEPS_PER_CALL).reset(seed=0)
+                        env.rollout(ROLLOUT_STEPS_PER_CALL, seed=0, keep=keep)
+                        compile_seconds.setdefault((how, B), time.perf_counter() - start)
+                        rate = rollout_rate(env, scan_steps(B), args.seconds, keep=keep)
+                    else:
+                        rate = batched_rate(env, args.seconds)
+                    rates[B] = max(rates.get(B, 0.0), rate)
         if jax_python:
             cmd = [
                 jax_python,
@@ -264,11 +289,13 @@ def throughput(args, jax_python: str | None) -> tuple[str, list]:
             for kind in theirs:
                 for B, rate in rates[kind].items():
                     theirs[kind][int(B)] = max(theirs[kind].get(int(B), 0.0), rate)
-    best = {B: max(rates[B] for rates in ours.values()) for B in args.sizes}
-    names = {kind: f"{'compiled' if kind[1] else 'batched'} step, {kind[0]} thread(s)" for kind in ours}
-    rows = [(f"ours: {names[kind]}", *[f"{rates[B]:,.0f}" for B in args.sizes]) for kind, rates in ours.items()]
-    rows.append(("ours: compilation of the step (s)", *[f"{compile_seconds[B]:.1f}" for B in args.sizes]))
-    plot = [(f"{ENV} (ours, {names[kind]})", args.sizes, [rates[B] for B in args.sizes]) for kind, rates in ours.items()]
+    best = {B: max(rates.get(B, 0.0) for rates in ours.values()) for B in args.sizes}
+    names = {kind: f"{kind[1]}, {kind[0]} thread(s)" for kind in ours}
+    rows = [(f"ours: {names[kind]}", *[f"{rates[B]:,.0f}" if B in rates else "—" for B in args.sizes]) for kind, rates in ours.items()]
+    for how in ["step", *[kind[1] for kind in kinds if kind[1].startswith("compiled rollout")]]:
+        cold = [compile_seconds.get((how, B)) for B in args.sizes]
+        rows.append((f"ours: compilation, {how} (s)", *["—" if c is None else f"{c:.1f}" for c in cold]))
+    plot = [(f"{ENV} (ours, {names[kind]})", sorted(rates), [rates[B] for B in sorted(rates)]) for kind, rates in ours.items()]
     if jax_python:
         rows.append(("JaxMARL: jit(vmap(step)) per step", *[f"{theirs['step'][B]:,.0f}" for B in args.sizes]))
         rows.append(("JaxMARL: lax.scan of steps", *[f"{theirs['scan'][B]:,.0f}" for B in args.sizes]))
@@ -324,13 +351,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16, 64, 256, 1024, 4096, 16384, 65536])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per throughput measurement")
     parser.add_argument("--rounds", type=int, default=2, help="alternated throughput rounds")
+    parser.add_argument(
+        "--rollout-max-b",
+        type=int,
+        default=256,
+        help="largest B of the compiled-rollout rows (where a call's fixed cost dominates a step; each B compiles anew, ~40 s cold)",
+    )
     out_option(parser)
     threads_option(parser)
     all_cores_option(parser, "our torch threads in the every-core rows")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.total_steps, args.eval_episodes, args.sizes, args.seconds, args.rounds = 1, 8_192, 20, [1, 64], 0.05, 1
-        args.jax_target_budget, args.jax_eval_every = 8_192, 4_096
+        args.jax_target_budget, args.jax_eval_every, args.rollout_max_b = 8_192, 4_096, 1
     out = args.out if args.out is not None or args.quick else ROOT / "benchmarks" / "results"
     threads = use_threads(args.threads)
     jax_python = args.jax_python if Path(args.jax_python).exists() else None

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-__all__ = ["pettingzoo_rate", "batched_rate", "compile_step", "random_action", "random_rollout"]
+__all__ = ["pettingzoo_rate", "batched_rate", "rollout_rate", "compile_step", "random_action", "random_rollout"]
 
 
 def random_action(env, agent, observation):
@@ -91,6 +91,30 @@ def batched_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
             elapsed = time.perf_counter() - start
             if elapsed >= seconds:
                 return steps * env.num_envs / elapsed
+
+
+def rollout_rate(env, steps: int, seconds: float = 1.0, seed: int = 0, keep=None) -> float:
+    """Env-steps per second (sub-env steps) of ``BatchedEnv.rollout(steps, keep=keep)`` with its random policy.
+
+    Unlike ``batched_rate`` the random actions are drawn inside the timed rollout (from its
+    counter-based streams, inside the compiled calls of a compiled env), and the timed work
+    includes stacking the kept fields into ``[steps, B, ...]`` tensors. Two rollouts run
+    before the clock starts (a compiled env compiles in the first).
+    """
+    env.reset(seed=seed)
+    synchronize = torch.cuda.synchronize if env.device.type == "cuda" else (lambda: None)
+    with torch.inference_mode():
+        for _ in range(2):
+            env.rollout(steps, seed=seed, keep=keep)
+        synchronize()
+        rollouts, start = 0, time.perf_counter()
+        while True:
+            env.rollout(steps, keep=keep)
+            rollouts += 1
+            synchronize()
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds:
+                return rollouts * steps * env.num_envs / elapsed
 
 
 def random_rollout(env, episodes: int, seed: int = 0) -> tuple[float, float]:

@@ -160,6 +160,8 @@ def test_peers_quick_mode_writes_its_tables_and_plots(tmp_path):
         "| JaxMARL IPPO-FF, 1 core ",
         "| JaxMARL IPPO-FF, all cores ",
         "| ours: batched step, 1 thread(s) ",
+        "| ours: compiled rollout, rewards kept, 1 thread(s) ",
+        "| ours: compilation, compiled rollout, every field kept (s) ",
         "| PettingZoo step, single instance (steps/s) ",
     )
     for row in rows:
