@@ -10,8 +10,8 @@ the same for every env, so that no env (and no algorithm) writes it again:
 * per-agent spaces, padded observations and the agents' ``alive`` flags.
 
 The public API is ``reset``, ``step`` (with auto-reset), ``transition`` (one step without it),
-``random_actions``, ``check_actions``, ``render``, ``compile`` (the step through ``torch.compile``)
-and the ``actions`` spec. These, and the private mechanism behind them (names with a leading underscore), are final: a subclass that redefines
+``rollout`` (many steps with a policy, stacked), ``random_actions``, ``check_actions``, ``render``,
+``compile`` (the step and the rollout through ``torch.compile``) and the ``actions`` spec. These, and the private mechanism behind them (names with a leading underscore), are final: a subclass that redefines
 one is refused when its class is defined. A subclass writes only the rules, in these hooks:
 
 ``reset_envs(env_ids)``
@@ -582,10 +582,12 @@ class BatchedEnv:
         Returns the env.
 
         ``rollout`` compiles a second function (at its first call): ``steps_per_call`` steps with the
-        policy and the auto-reset, unrolled in one graph, so that no Python runs between them; its
-        compilation time grows with ``steps_per_call`` (cold, about 25 s for 4 steps of
-        ``cooperative_navigation_v0`` on one CPU core; inductor's on-disk cache then makes it a few
-        seconds in later processes), and its per-step cost falls up to about 8 (``benchmarks/peers.py``).
+        policy, the auto-reset and the stacking, unrolled in one graph, so that no Python runs
+        between them. More steps per call spread a call's fixed cost (guards, the kernels' Python
+        wrapper) over more steps, and take longer to compile: the compilation grows with the graph,
+        tens of seconds cold for 4 steps (``benchmarks/peers.py`` reports it), a few seconds once
+        inductor's on-disk cache holds it. The last ``steps % steps_per_call`` steps of a rollout go
+        through the compiled step.
 
         Results equal eager's up to float rounding: inductor's vectorised float64 ``sqrt`` and
         ``exp`` may round a last bit differently, and float32 arithmetic may be reordered, so a
