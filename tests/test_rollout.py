@@ -187,3 +187,32 @@ def test_keep_returns_only_the_fields_asked_for():
     assert env.rollout(2, keep="reward").steps.info == {}
     with pytest.raises(ValueError, match="unknown EnvStep field.*'observations'"):
         env.rollout(2, keep=("observations",))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_compiled_rollout_on_cuda_matches_eager_cpu():
+    """On CUDA (triton kernels; the sync-free auto-reset is the default there) a compiled rollout, and
+    a compiled step after it, give the CPU's eager trajectories to float rounding."""
+    runs = {}
+    for device, compiled in (("cpu", False), ("cuda", True)):
+        env = marl_envs.make_batched("cooperative_navigation_v0", 64, device, max_cycles=7)
+        if compiled:
+            env.compile()
+        env.reset(seed=3)
+        rollout = env.rollout(12, seed=5)
+        step = env.step(env.random_actions(torch.Generator().manual_seed(0)).to(device))
+        runs[device] = (rollout, step)
+    (a, a_step), (b, b_step) = runs["cpu"], runs["cuda"]
+    assert torch.equal(a.actions, b.actions.cpu())
+    for t in range(12):
+        assert_same(step_at(a, t), _on_cpu(step_at(b, t)), f"cuda step {t}", exact=False)
+    assert_same(a_step, _on_cpu(b_step), "the compiled step after the rollout", exact=False)
+    assert int(a.steps.truncated.all(-1).sum()) >= 64
+
+
+def _on_cpu(step: marl_envs.EnvStep) -> marl_envs.EnvStep:
+    return step._replace(
+        **{name: value.cpu() for name, value in step._asdict().items() if isinstance(value, torch.Tensor)},
+        info={key: value.cpu() for key, value in step.info.items()},
+    )

@@ -66,60 +66,21 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import gymnasium
 import numpy as np
 import torch
 
+from marl_envs.core import rollout as _rollout
 from marl_envs.core.actions import ActionSpec
 from marl_envs.core.checks import boolean, checked_device, int_at_least, optional_boolean
 from marl_envs.core.episode import EpisodeState
+from marl_envs.core.records import EnvStep, ResetNeeded, Rollout
 from marl_envs.core.render import bars_image
 from marl_envs.core.rng import CounterRNG, seeds_for
 
 __all__ = ["BatchedEnv", "EnvStep", "ResetNeeded", "Rollout"]
-
-
-class ResetNeeded(RuntimeError, ValueError):
-    """Raised when an environment is stepped before ``reset()`` or after its episode ended."""
-
-
-class EnvStep(NamedTuple):
-    """What ``BatchedEnv.reset`` and ``BatchedEnv.step`` return. B sub-envs, N agents."""
-
-    obs: torch.Tensor
-    """float32 ``[B, N, O]``: each agent's observation, zero-padded at the end to the largest size O."""
-    state: torch.Tensor
-    """float32 ``[B, S]``: the global state, for centralised critics and mixers."""
-    reward: torch.Tensor
-    """float32 ``[B, N]``: reward of the step (zeros after ``reset``; zero for agents that had left)."""
-    terminated: torch.Tensor
-    """bool ``[B, N]``: the agent's episode ended in a terminal state at this step (or earlier)."""
-    truncated: torch.Tensor
-    """bool ``[B, N]``: the agent's episode was cut at ``max_cycles`` (never together with terminated)."""
-    alive: torch.Tensor
-    """bool ``[B, N]``: the agent acts in the episode that ``obs`` belongs to."""
-    final_obs: torch.Tensor
-    """float32 ``[B, N, O]``: the observation before any auto-reset (equals ``obs`` where none happened)."""
-    final_state: torch.Tensor
-    """float32 ``[B, S]``: the state before any auto-reset."""
-    action_mask: torch.Tensor | None
-    """bool ``[B, N, A]``: the legal actions at ``obs``, for envs with illegal actions; else None."""
-    adjacency: torch.Tensor | None
-    """bool ``[B, N, N]``: ``adjacency[b, i, j]``: agent j is a neighbour of agent i at ``obs``; None if the env has no graph."""
-    info: dict[str, torch.Tensor]
-    """Numeric per-step information: tensors ``[B]`` (per sub-env) or ``[B, N, ...]`` (per agent)."""
-
-
-class Rollout(NamedTuple):
-    """What ``BatchedEnv.rollout`` returns: T steps of B sub-envs, stacked along a new first dimension."""
-
-    actions: torch.Tensor
-    """``[T, B, N]`` (discrete) or ``[T, B, N, A]`` (continuous): the actions taken at each step."""
-    steps: EnvStep
-    """Each step's ``EnvStep`` (what ``step`` returned for it), every tensor with the leading ``T``;
-    ``steps.info`` maps each name to a tensor ``[T, ...]``."""
 
 
 class BatchedEnv:
@@ -363,67 +324,9 @@ class BatchedEnv:
             reward, terminated, truncated, alive, info, obs, state, action_mask, adjacency = self._advance(self.check_actions(actions))
             return EnvStep(obs, state, reward, terminated, truncated, alive.clone(), obs, state, action_mask, adjacency, info)
 
-    def rollout(
-        self,
-        steps: int,
-        policy: Callable[[EnvStep], torch.Tensor] | None = None,
-        *,
-        seed: int | Sequence[int] | None = None,
-        keep: Sequence[str] | None = None,
-    ) -> Rollout:
-        """Take ``steps`` steps (with auto-reset, as ``step``), choosing actions with ``policy``; return them stacked.
-
-        ``policy(step) -> actions`` gets the ``EnvStep`` of the previous step (its ``obs``,
-        ``state``, ``alive``, ``action_mask`` and ``adjacency`` are the current ones; at the
-        rollout's first step, an ``EnvStep`` of the current observations with zero rewards, as
-        ``reset`` returns) and returns actions as ``step`` takes them. Without a policy the actions
-        are uniformly random legal ones (as ``random_actions``) drawn from counter-based streams of
-        their own, one per sub-env: ``seed`` seeds them as ``reset``'s seeds the env (None
-        continues them; the first time, from OS entropy), so a seeded reset and a seeded rollout
-        replay exactly, compiled or not. The env's own random streams are untouched by them.
-
-        After ``compile()``, ``steps_per_call`` steps (see ``compile``) run in each call of one
-        compiled function: the policy, the step, the auto-reset and the stacking, with no Python
-        between steps, which is what pays at small batches. That needs an env with an ``Episode``
-        (every env of the suite: the auto-reset takes the sync-free path there, with the same
-        results) and actions that need no checking on the host: the random policy's, or a policy's
-        with ``validate_actions=False``. Otherwise, and for the last ``steps % steps_per_call`` steps,
-        the rollout steps one step at a time, checking each step's actions as ``step`` does. A
-        compiled policy's actions still have their kind and shape checked (at compilation).
-
-        ``keep``: the ``EnvStep`` fields to return (names, ``"info"`` included); the others are None
-        (``info`` an empty dict). None (default) keeps every field. Keeping only what a caller uses
-        saves memory, and in a compiled rollout also the work of computing what nothing reads.
-        """
-        keep = _fields_kept(keep)
-        steps = int_at_least("steps", steps, 1)
-        if policy is not None and not callable(policy):
-            raise TypeError(f"policy must be callable (EnvStep -> actions) or None, got {type(policy).__name__}")
-        if policy is not None and seed is not None:
-            raise ValueError("seed seeds the random policy (policy=None); seed a policy of your own yourself")
-        with self._tensor_mode():
-            if not self._has_reset:
-                raise ResetNeeded("call reset() before rollout()")
-            if policy is None and (seed is not None or not self._action_rng_seeded):
-                self._action_rng.seed(seeds_for(seed, self.num_envs))
-                self._action_rng_seeded = True
-            current = self._current_step()
-            pieces = []
-            done = 0
-            if self._advance_steps_compiled is not None and self.episode is not None and (policy is None or not self.validate_actions):
-                while steps - done >= self._steps_per_call:
-                    current, piece = self._advance_steps_compiled(current, policy, self._steps_per_call, keep)
-                    pieces.append(piece)
-                    done += self._steps_per_call
-            act = policy if policy is not None else self._random_policy
-            taken = []
-            for _ in range(steps - done):
-                actions = self.check_actions(act(current))
-                current = self._step_all(actions)
-                taken.append((actions, current))
-            if taken:
-                pieces.append(_joined(taken, torch.stack, keep))
-            return Rollout(*(pieces[0] if len(pieces) == 1 else _joined(pieces, torch.cat, keep)))
+    rollout = _rollout.rollout
+    _random_policy = _rollout.random_policy
+    _advance_steps = _rollout.advance_steps
 
     def _tensor_mode(self):
         return torch.inference_mode() if self.inference_only else _plain_tensors()
@@ -453,13 +356,6 @@ class BatchedEnv:
         else:
             obs, state, action_mask, adjacency = final_obs, final_state, final_mask, final_adjacency
         return EnvStep(obs, state, reward, terminated, truncated, self.alive.clone(), final_obs, final_state, action_mask, adjacency, info)
-
-    def _random_policy(self, current: EnvStep) -> torch.Tensor:
-        """``rollout``'s policy when it is given none: uniformly random legal actions from ``_action_rng``."""
-        shape = (self.n_agents, self.action_size)
-        uniform = self._action_rng.uniform(shape)
-        normal = None if self.discrete_actions else self._action_rng.normal(shape)
-        return self.actions.sample_from(uniform, normal, current.action_mask)
 
     def random_actions(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """Uniformly random valid actions for every sub-env, on the env's device.
@@ -556,20 +452,6 @@ class BatchedEnv:
         ``_observe_all``'s four. What ``compile`` hands to ``torch.compile``."""
         return (*self._transition(actions), *self._observe_all())
 
-    def _advance_steps(self, current: EnvStep, policy: Callable[[EnvStep], torch.Tensor] | None, count: int, keep: tuple[str, ...]):
-        """``count`` steps of ``rollout`` in one function (what ``compile`` compiles for it): the policy's
-        actions (kind and shape checked), the step and the auto-reset, on the sync-free path (no
-        data-dependent branch). Returns the last step's ``EnvStep`` and the steps stacked (the ``keep`` fields)."""
-        act = policy if policy is not None else self._random_policy
-        sync_free, self.sync_free = self.sync_free, True
-        taken = []
-        for _ in range(count):
-            actions = self.actions.check(act(current), self.num_envs, validate=False)
-            current = self._auto_reset(*self._advance_eager(actions))
-            taken.append((actions, current))
-        self.sync_free = sync_free
-        return current, _joined(taken, torch.stack, keep)
-
     def compile(self, steps_per_call: int = 4, **options: Any) -> BatchedEnv:
         """Run this env's step (its rules, the step's bookkeeping and the observations) through ``torch.compile``.
 
@@ -647,31 +529,6 @@ def _own_copy(function: Callable, env: BatchedEnv) -> Callable:
     """``function`` bound to ``env`` through a copy of its code object: each env's ``torch.compile`` cache is its own."""
     own = types.FunctionType(function.__code__.replace(), function.__globals__, function.__name__)
     return types.MethodType(own, env)
-
-
-def _fields_kept(keep: Sequence[str] | None) -> tuple[str, ...]:
-    """``rollout``'s ``keep``, checked: the ``EnvStep`` field names to return, in ``EnvStep``'s order."""
-    if keep is None:
-        return EnvStep._fields
-    if isinstance(keep, str):
-        keep = (keep,)
-    unknown = [name for name in keep if name not in EnvStep._fields]
-    if unknown:
-        raise ValueError(f"keep: unknown EnvStep field(s) {unknown}; choose from {list(EnvStep._fields)}")
-    return tuple(name for name in EnvStep._fields if name in keep)
-
-
-def _joined(pieces: list[tuple[torch.Tensor, EnvStep]], join: Callable, keep: tuple[str, ...]) -> tuple[torch.Tensor, EnvStep]:
-    """Apply ``join`` (``torch.stack`` or ``torch.cat``) along dim 0 to the actions and the ``keep``
-    fields of ``(actions, EnvStep)`` pieces; the other fields become None (``info``: ``{}``)."""
-    fields = []
-    for name in EnvStep._fields:
-        values = [getattr(step, name) for _, step in pieces]
-        if name == "info":
-            fields.append({key: join([value[key] for value in values]) for key in values[0]} if name in keep else {})
-        else:
-            fields.append(None if values[0] is None or name not in keep else join(values))
-    return join([actions for actions, _ in pieces]), EnvStep(*fields)
 
 
 @contextmanager
