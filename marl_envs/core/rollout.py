@@ -50,7 +50,8 @@ def rollout(
     results) and actions that need no checking on the host: the random policy's, or a policy's
     with ``validate_actions=False``. Otherwise, and for the last ``steps % steps_per_call`` steps,
     the rollout steps one step at a time, checking each step's actions as ``step`` does. A
-    compiled policy's actions still have their kind and shape checked (at compilation).
+    compiled policy's actions still have their kind and shape checked (at compilation). A refused
+    action raises at its step, which changes nothing; the steps before it stand.
 
     ``keep``: the ``EnvStep`` fields to return (names, ``"info"`` included); the others are None
     (``info`` an empty dict). None (default) keeps every field. Keeping only what a caller uses
