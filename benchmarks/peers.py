@@ -46,7 +46,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from unittest.mock import patch
 
@@ -66,7 +65,7 @@ from marl_baselines.train import train  # noqa: E402
 from marl_baselines.vec import make_vec_env  # noqa: E402
 from marl_envs.core.threads import torch_threads  # noqa: E402
 from marl_envs.demo import markdown_table  # noqa: E402
-from marl_envs.throughput import batched_rate, compile_step, pettingzoo_rate, rollout_rate  # noqa: E402
+from marl_envs.throughput import batched_rate, compile_rollout, compile_step, pettingzoo_rate, rollout_rate  # noqa: E402
 
 ENV = "cooperative_navigation_v0"
 OURS = ("mappo", "ippo")
@@ -267,10 +266,7 @@ def throughput(args, jax_python: str | None) -> tuple[str, list]:
                         if B > args.rollout_max_b:
                             continue
                         keep = ROLLOUT_KEEPS[how.split(", ")[1]]
-                        start = time.perf_counter()  # one compiled call, compilation and all (cold in the first round)
-                        env.compile(steps_per_call=ROLLOUT_STEPS_PER_CALL).reset(seed=0)
-                        env.rollout(ROLLOUT_STEPS_PER_CALL, seed=0, keep=keep)
-                        compile_seconds.setdefault((how, B), time.perf_counter() - start)
+                        compile_seconds.setdefault((how, B), compile_rollout(env, ROLLOUT_STEPS_PER_CALL, keep))  # cold in the first round
                         rate = rollout_rate(env, scan_steps(B), args.seconds, keep=keep)
                     else:
                         rate = batched_rate(env, args.seconds)

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-__all__ = ["pettingzoo_rate", "batched_rate", "rollout_rate", "compile_step", "random_action", "random_rollout"]
+__all__ = ["pettingzoo_rate", "batched_rate", "rollout_rate", "compile_step", "compile_rollout", "random_action", "random_rollout"]
 
 
 def random_action(env, agent, observation):
@@ -61,6 +61,15 @@ def compile_step(env) -> float:
     return time.perf_counter() - start
 
 
+def compile_rollout(env, steps_per_call: int, keep=None) -> float:
+    """Compile ``env``'s rollout (``BatchedEnv.compile``) with ``steps_per_call`` steps per call, reset, and
+    run one compiled call; return its seconds (the compilation, all but a call's worth)."""
+    env.compile(steps_per_call=steps_per_call).reset(seed=0)
+    start = time.perf_counter()
+    env.rollout(steps_per_call, seed=0, keep=keep)
+    return time.perf_counter() - start
+
+
 def batched_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
     """Env-steps per second (sub-env steps) of a ``BatchedEnv`` under random actions.
 
@@ -77,20 +86,14 @@ def batched_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
     def actions_from(plan, out):
         return plan.masked_fill(~out.action_mask, -1.0).argmax(-1) if env.has_action_mask else plan
 
-    synchronize = torch.cuda.synchronize if env.device.type == "cuda" else (lambda: None)
-    with torch.inference_mode():
-        for plan in plans[:4]:  # warm-up: allocator, lazy CUDA initialisation
+    def steps(some_plans) -> None:
+        nonlocal out
+        for plan in some_plans:
             out = env.step(actions_from(plan, out))
-        synchronize()
-        steps, start = 0, time.perf_counter()
-        while True:
-            for plan in plans:
-                out = env.step(actions_from(plan, out))
-            steps += len(plans)
-            synchronize()
-            elapsed = time.perf_counter() - start
-            if elapsed >= seconds:
-                return steps * env.num_envs / elapsed
+
+    with torch.inference_mode():
+        steps(plans[:4])  # warm-up: allocator, lazy CUDA initialisation
+        return _per_second(lambda: steps(plans), len(plans) * env.num_envs, seconds, env.device)
 
 
 def rollout_rate(env, steps: int, seconds: float = 1.0, seed: int = 0, keep=None) -> float:
@@ -102,19 +105,24 @@ def rollout_rate(env, steps: int, seconds: float = 1.0, seed: int = 0, keep=None
     before the clock starts (a compiled env compiles in the first).
     """
     env.reset(seed=seed)
-    synchronize = torch.cuda.synchronize if env.device.type == "cuda" else (lambda: None)
     with torch.inference_mode():
         for _ in range(2):
             env.rollout(steps, seed=seed, keep=keep)
+        return _per_second(lambda: env.rollout(steps, keep=keep), steps * env.num_envs, seconds, env.device)
+
+
+def _per_second(work, env_steps: int, seconds: float, device: torch.device) -> float:
+    """Env-steps per second of calling ``work()`` (``env_steps`` env steps each) for ``seconds``, waiting for ``device``."""
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    synchronize()
+    calls, start = 0, time.perf_counter()
+    while True:
+        work()
+        calls += 1
         synchronize()
-        rollouts, start = 0, time.perf_counter()
-        while True:
-            env.rollout(steps, keep=keep)
-            rollouts += 1
-            synchronize()
-            elapsed = time.perf_counter() - start
-            if elapsed >= seconds:
-                return rollouts * steps * env.num_envs / elapsed
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return calls * env_steps / elapsed
 
 
 def random_rollout(env, episodes: int, seed: int = 0) -> tuple[float, float]:

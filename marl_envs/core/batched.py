@@ -233,7 +233,6 @@ class BatchedEnv:
         """One step and its observations (``_advance_eager``, or its compiled copy after ``compile``)."""
         self._compile_options: dict[str, Any] | None = None
         self._advance_steps_compiled: Callable | None = None
-        self._steps_per_call = 1
         self._action_rng = CounterRNG(self.num_envs, self.device)
         """The random policy's streams (``rollout`` without a policy), apart from the env's own."""
         self._action_rng_seeded = False
@@ -482,7 +481,6 @@ class BatchedEnv:
         options = {"dynamic": False, **options}
         self._advance = torch.compile(_own_copy(BatchedEnv._advance_eager, self), **options)
         self._advance_steps_compiled = torch.compile(_own_copy(BatchedEnv._advance_steps, self), **options)
-        self._steps_per_call = steps_per_call
         self._compile_options = {"steps_per_call": steps_per_call, **options}
         return self
 

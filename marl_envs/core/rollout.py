@@ -73,15 +73,16 @@ def rollout(
         pieces = []
         done = 0
         if self._advance_steps_compiled is not None and self.episode is not None and (policy is None or not self.validate_actions):
-            while steps - done >= self._steps_per_call:
-                current, piece = self._advance_steps_compiled(current, policy, self._steps_per_call, keep)
+            per_call = self._compile_options["steps_per_call"]
+            while steps - done >= per_call:
+                current, piece = self._advance_steps_compiled(current, policy, per_call, keep)
                 pieces.append(piece)
-                done += self._steps_per_call
-        act = policy if policy is not None else self._random_policy
+                done += per_call
         taken = []
         for _ in range(steps - done):
-            actions = self.check_actions(act(current))
-            current = self._step_all(actions)
+            # The random policy's actions are legal by construction: only a policy's are checked (a host sync with validate_actions).
+            actions = self.check_actions(policy(current)) if policy is not None else self._random_policy(current)
+            current = self._auto_reset(*self._advance(actions))
             taken.append((actions, current))
         if taken:
             pieces.append(joined(taken, torch.stack, keep))
