@@ -76,7 +76,7 @@ class RunConfig:
     sync_free: str = "auto"
     """auto|on|off: keep each step free of host-device syncs (the env's auto-reset and action checks, the replay buffer's bookkeeping); auto: on for CUDA, off on CPU (where a host read costs nothing)."""
     compile: str = "auto"
-    """auto|on|off: torch.compile the algorithm's networks and minibatch loss (mappo, ippo; compilation happens in the first update); auto: off, because on CPU the compiled update measured slower than eager and its compilation takes seconds (benchmarks/results/compile_cpu.md), and on CUDA it is not yet measured (benchmarks/gpu_check.py measures it)."""
+    """auto|on|off: torch.compile the algorithm's networks and minibatch loss (mappo, ippo; compilation happens in the first update); auto: off, because on CPU the compiled update measured slower than eager and its compilation takes seconds (benchmarks/results/compile_cpu.md; most of the loss is inductor's -fno-tree-loop-vectorize for GCC, which slows every bool a kernel stores: benchmarks/results/inductor_bools_cpu.md), and on CUDA it is not yet measured (benchmarks/gpu_check.py measures it)."""
     check_syncs: bool = False
     """Debug: fail at the first host-device sync inside a training step (act, env step, store, update); implies sync_free."""
 

@@ -200,3 +200,26 @@ def test_gpu_check_refuses_without_cuda():
         pytest.skip("a CUDA device is present: the refusal is for machines without one")
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py")], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "no CUDA device visible" in done.stderr
+
+
+def test_inductor_bools_quick_mode_measures_both_variants(tmp_path):
+    run_benchmark("inductor_bools.py", "--quick", "--out", str(tmp_path))
+    table = (tmp_path / "inductor_bools_cpu.md").read_text()
+    assert "C++ compiler: " in table and "| inductor's flags | -fno-tree-loop-vectorize dropped |" in table
+    for measure in ("compiled `x <= 0` (bool out)", "compiled `x.relu()` (float out)", "eager `x <= 0` (control)"):
+        assert re.search(rf"\| {re.escape(measure)}, ns per element +\| [0-9.]+ +\| [0-9.]+ +\| [0-9.]+x", table), measure
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="inductor passes the flag to GCC on Linux")
+def test_inductor_bools_drops_the_flag_only_inside_its_block():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from inductor_bools import FLAG, flag_dropped
+    from torch._inductor import cpp_builder
+
+    def flags():
+        return cpp_builder._get_optimization_cflags("g++")[0]
+
+    assert FLAG in flags()  # what inductor passes GCC on Linux (torch 2.13)
+    with flag_dropped():
+        assert FLAG not in flags() and "O3" in flags()
+    assert FLAG in flags()
