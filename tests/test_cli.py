@@ -211,8 +211,9 @@ def test_help_gives_each_algorithms_default_and_meaning_where_they_differ(capsys
         (["qmix", "goal_grid_v0", "extra"], "unexpected argument(s) extra"),
         ([], "ALGO and ENV are required, or --resume RUN_DIR to continue a run (see marl-train --help)"),
         (["qmix", "goal_grid_v0", "--total-steps", "abc"], "argument --total-steps: invalid int value: 'abc'"),
+        (["coma", "goal_grid_v0", "--log-std-init", "0.3"], "--log-std-init: not an option of coma"),  # discrete only
     ],
-    ids=["misspelt", "abbreviated", "stray", "no-positionals", "malformed"],
+    ids=["misspelt", "abbreviated", "stray", "no-positionals", "malformed", "not-this-algorithm"],
 )
 def test_command_line_mistakes_are_one_line(argv, expected, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -93,6 +93,19 @@ def test_every_algorithm_has_a_compatible_env():
     assert all(ENVS.values()), {name: envs for name, envs in ENVS.items() if not envs}
 
 
+def test_discrete_only_algorithms_take_no_continuous_policy_option():
+    """A discrete-only algorithm's config leaves out the Gaussian policy's option (so marl-train refuses
+    it) rather than accept and ignore it; the others that have it still take it."""
+    from marl_baselines.algos.ppo import GaussianPolicyOptions
+
+    continuous_only = {f.name for f in dataclasses.fields(GaussianPolicyOptions)}
+    for name, spec in ALGORITHMS.items():
+        names = {f.name for f in dataclasses.fields(spec.config_class)}
+        if spec.discrete_only:
+            assert not names & continuous_only, name
+    assert {"mappo", "ippo", "ia2c", "maa2c"} <= {n for n, s in ALGORITHMS.items() if issubclass(s.config_class, GaussianPolicyOptions)}
+
+
 def assert_same_state(first, second, where: str = "state") -> None:
     """Equal nested checkpoints: tensors bit for bit (NaN equals NaN), the rest by ``==``."""
     assert type(first) is type(second), f"{where}: {type(first).__name__} vs {type(second).__name__}"

@@ -44,15 +44,19 @@ from dataclasses import dataclass
 
 import torch
 
-from marl_baselines.algos.ppo import PPO, ActorCriticOptions
+from marl_baselines.algos.ppo import PPO, ActorCriticOptions, GaussianPolicyOptions
 
 __all__ = ["A2CConfig", "A2C", "a2c_loss"]
 
 
 @dataclass
-class A2CConfig(ActorCriticOptions):
+class A2CConfig(GaussianPolicyOptions, ActorCriticOptions):
     """Hyper-parameters of IA2C / MAA2C: PPO's actor-critic options (no passes, no clipping: one
-    gradient step per rollout), with the agent-network options and curiosity."""
+    gradient step per rollout), with the agent-network options, curiosity and the Gaussian policy's."""
+
+    def check(self) -> None:
+        super().check()
+        self.check_gaussian()
 
 
 def a2c_loss(

@@ -63,8 +63,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from marl_baselines.algos.a2c import A2C, A2CConfig, a2c_loss
-from marl_baselines.algos.ppo import normalized_advantages
+from marl_baselines.algos.a2c import A2C, a2c_loss
+from marl_baselines.algos.ppo import ActorCriticOptions, normalized_advantages
 from marl_baselines.buffers import episode_ended
 from marl_baselines.config import check_ranges
 from marl_baselines.distributed import DataParallelParts
@@ -75,8 +75,9 @@ __all__ = ["COMAConfig", "COMA", "counterfactual_advantage", "joint_action_input
 
 
 @dataclass
-class COMAConfig(A2CConfig):
-    """Hyper-parameters of COMA: A2C's, with the critic's target network."""
+class COMAConfig(ActorCriticOptions):
+    """Hyper-parameters of COMA: A2C's for discrete actions (no Gaussian policy's), with the critic's
+    target network."""
 
     gae_lambda: float = 0.8
     """Lambda of the critic's TD(lambda) targets (the actor's advantage is the counterfactual one, not GAE's)."""

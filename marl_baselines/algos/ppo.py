@@ -73,7 +73,7 @@ from marl_baselines.nets import AgentNetwork, masked_argmax
 from marl_baselines.normalization import RunningMeanStd
 from marl_envs import EnvStep
 
-__all__ = ["ActorCriticOptions", "PPOConfig", "PPO", "ppo_loss", "normalized_advantages"]
+__all__ = ["ActorCriticOptions", "GaussianPolicyOptions", "PPOConfig", "PPO", "ppo_loss", "normalized_advantages"]
 
 
 @dataclass
@@ -112,8 +112,6 @@ class ActorCriticOptions(AgentOptions, ICMOptions):
     """Standardise the advantages of each minibatch (over the agents that are alive)."""
     normalize_values: bool = True
     """Predict returns normalised by their running mean and standard deviation."""
-    log_std_init: float = -0.5
-    """Continuous actions: the initial log standard deviation of the Gaussian policy."""
 
     def check(self) -> None:
         check_ranges(
@@ -124,8 +122,6 @@ class ActorCriticOptions(AgentOptions, ICMOptions):
         )
         if self.adam_eps <= 0:
             raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
-        if not math.isfinite(self.log_std_init):
-            raise ValueError(f"log_std_init must be finite, got {self.log_std_init}")
         self.check_agent()
         self.check_icm()
 
@@ -135,7 +131,20 @@ class ActorCriticOptions(AgentOptions, ICMOptions):
 
 
 @dataclass
-class PPOConfig(ActorCriticOptions):
+class GaussianPolicyOptions:
+    """The option of the actor-critics that also act in continuous spaces (PPO, A2C; not the
+    discrete-only COMA, whose config leaves it out rather than ignore it)."""
+
+    log_std_init: float = -0.5
+    """Continuous actions: the initial log standard deviation of the Gaussian policy."""
+
+    def check_gaussian(self) -> None:
+        if not math.isfinite(self.log_std_init):
+            raise ValueError(f"log_std_init must be finite, got {self.log_std_init}")
+
+
+@dataclass
+class PPOConfig(GaussianPolicyOptions, ActorCriticOptions):
     """Hyper-parameters of MAPPO / IPPO (defaults near CleanRL's PPO and MAPPO's on-policy code):
     the shared actor-critic options and PPO's passes and clipping."""
 
@@ -150,6 +159,7 @@ class PPOConfig(ActorCriticOptions):
 
     def check(self) -> None:
         super().check()
+        self.check_gaussian()
         check_ranges(self, at_least_one=("epochs", "minibatches"), non_negative=("clip", "value_clip"))
 
     def passes(self) -> tuple[int, int]:
