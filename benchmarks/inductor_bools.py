@@ -4,9 +4,9 @@
 
 On Linux, inductor builds its CPU kernels with GCC and passes ``-fno-tree-loop-vectorize``. Its
 vectorised kernels turn a comparison's mask into ``bool`` bytes, and read them back, through
-ATen's ``VecMask`` conversions, which are generic C++ loops. GCC's loop vectoriser is what makes
-those loops fast. With the flag, every bool that a kernel stores or loads costs nanoseconds:
-tens of times what a float costs. Two things in this suite go through those conversions:
+ATen's ``VecMask`` conversions: generic C++ that relies on GCC's loop vectoriser to be fast. With
+the flag, each bool a kernel stores costs nanoseconds, tens of times a float's (the figures:
+``benchmarks/results/inductor_bools_cpu.md``). Two things in this suite go through them:
 
 * the ReLU backward, because AOTAutograd saves ReLU's mask as bool, so the compiled PPO update
   pays for it;
