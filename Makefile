@@ -102,12 +102,15 @@ $(PEERS_VENV)/.setup: benchmarks/peers-requirements.txt
 	touch $@
 
 # A CUDA build of torch: the one already installed where there is one (a cluster image, a GPU
-# machine without internet: --system-site-packages sees it), else TORCH from CUDA_INDEX. Then the
-# package with what gpu_check runs (mpe2 for the throughput reference, matplotlib, pytest), none
-# of which pulls another torch. Offline (a lent GPU machine with a CUDA torch but no internet):
+# machine without internet), else TORCH from CUDA_INDEX. .venv-cuda sees PYTHON's packages, pip
+# and setuptools included, also where PYTHON is itself a virtual environment, as on the lent GPU
+# machines (tools/share_site_packages.py says why). Then the package with what gpu_check runs
+# (mpe2 for the throughput reference, matplotlib, pytest), none of which pulls another torch.
+# Offline (a GPU machine with a CUDA torch but no internet):
 # make gpu-check CUDA_PIP_ARGS="--no-index --find-links <wheels> --no-build-isolation".
 $(CUDA_VENV)/.setup:
-	$(PYTHON) -m venv --system-site-packages $(CUDA_VENV)
+	$(PYTHON) -m venv --system-site-packages --without-pip $(CUDA_VENV)
+	$(PYTHON) tools/share_site_packages.py $(CUDA_VENV)
 	$(CUDA_VENV)/bin/python -c "import torch, sys; sys.exit(0 if torch.version.cuda else 1)" 2>/dev/null || \
 		$(CUDA_VENV)/bin/python -m pip --disable-pip-version-check -q install --index-url $(CUDA_INDEX) "$(TORCH)"
 	$(CUDA_VENV)/bin/python -m pip --disable-pip-version-check -q install $(CUDA_PIP_ARGS) -e . mpe2 matplotlib pytest pytest-xdist

@@ -223,3 +223,22 @@ def test_inductor_bools_drops_the_flag_only_inside_its_block():
     with flag_dropped():
         assert FLAG not in flags() and "O3" in flags()
     assert FLAG in flags()
+
+
+def test_cuda_venv_sees_the_packages_of_a_python_that_is_itself_a_venv(tmp_path):
+    """make gpu-check's .venv-cuda, made from a Python inside a virtual environment (as on the lent GPU
+    machines, where that environment holds the CUDA torch): --system-site-packages alone does not see
+    that environment's torch; tools/share_site_packages.py makes it, after the new environment's own."""
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("the tests run outside a virtual environment: nothing to share beyond --system-site-packages")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    where_torch = [python, "-c", "import torch; print(torch.__file__)"]
+    assert subprocess.run(where_torch, capture_output=True, text=True).returncode != 0
+    subprocess.run([sys.executable, str(ROOT / "tools" / "share_site_packages.py"), str(venv)], check=True, capture_output=True)
+    import torch
+
+    assert subprocess.run(where_torch, capture_output=True, text=True, check=True).stdout.strip() == torch.__file__
+    path = subprocess.run([python, "-c", "import sys; print(sys.path)"], capture_output=True, text=True, check=True).stdout
+    assert path.index(str(venv)) < path.index(str(Path(torch.__file__).parents[1]))  # its own packages first
