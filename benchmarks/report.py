@@ -13,12 +13,21 @@ import torch
 REFERENCES = ("VMAS", "random policy", "mpe2")  # peers' and baselines' lines in the plots
 
 
+def processor() -> str:
+    """The processor's model name where Linux gives it (/proc/cpuinfo), else its architecture."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def machine() -> str:
     """Date, processor, cores, load average, torch version and threads, and the GPU (if any) of this run."""
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu only"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
-        f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+        f"{datetime.date.today()}, {processor()} ({platform.machine()}), {os.cpu_count()} cores "
         f"(load average {load} at the start), torch {torch.__version__} ({torch.get_num_threads()} intra-op threads), {device}"
     )
 
