@@ -28,6 +28,7 @@ runs; the exit status is non-zero if any step failed. Without CUDA it refuses to
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -124,6 +125,8 @@ def main() -> None:
     pytest = [python, "-m", "pytest", "-m", "cuda", "-q", "-p", "no:cacheprovider", "tests"]
     if args.quick:  # one file's CUDA tests (skipped without a device): the step itself is what is checked
         pytest[-1] = "tests/test_vec.py"
+    else:  # 4 workers (one CUDA context each) share the cold compilations of the compiled-env tests
+        pytest[3:3] = ["-n", str(min(4, os.cpu_count() or 1)), "--dist", "worksteal"]
     outcome, output, seconds = run_step(pytest, share["pytest -m cuda"])
     summary = next(
         (line.strip("= ") for line in reversed(output.splitlines()) if re.search(r"\d+ (passed|failed|skipped|deselected|error)", line)),
