@@ -41,7 +41,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -51,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from report import command, machine, out_option, publish, threads_option, use_threads  # noqa: E402
 
 from marl_envs.demo import markdown_table  # noqa: E402
+from marl_envs.throughput import per_second  # noqa: E402
 
 FLAG = "fno-tree-loop-vectorize"
 VARIANTS = {"inductor": "inductor's flags", "vectorize": f"-{FLAG} dropped"}
@@ -91,11 +91,7 @@ def compiler() -> str:
 def nanoseconds_per_element(function, x: torch.Tensor, seconds: float) -> float:
     for _ in range(3):  # the first call compiles
         function(x)
-    calls, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        function(x)
-        calls += 1
-    return (time.perf_counter() - start) / calls / x.numel() * 1e9
+    return 1e9 / per_second(lambda: function(x), x.numel(), seconds, x.device)
 
 
 def case_ops(quick: bool) -> dict[str, float]:

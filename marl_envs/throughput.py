@@ -11,7 +11,16 @@ import time
 import numpy as np
 import torch
 
-__all__ = ["pettingzoo_rate", "batched_rate", "rollout_rate", "compile_step", "compile_rollout", "random_action", "random_rollout"]
+__all__ = [
+    "pettingzoo_rate",
+    "batched_rate",
+    "rollout_rate",
+    "per_second",
+    "compile_step",
+    "compile_rollout",
+    "random_action",
+    "random_rollout",
+]
 
 
 def random_action(env, agent, observation):
@@ -93,7 +102,7 @@ def batched_rate(env, seconds: float = 1.0, seed: int = 0) -> float:
 
     with torch.inference_mode():
         steps(plans[:4])  # warm-up: allocator, lazy CUDA initialisation
-        return _per_second(lambda: steps(plans), len(plans) * env.num_envs, seconds, env.device)
+        return per_second(lambda: steps(plans), len(plans) * env.num_envs, seconds, env.device)
 
 
 def rollout_rate(env, steps: int, seconds: float = 1.0, seed: int = 0, keep=None) -> float:
@@ -108,11 +117,12 @@ def rollout_rate(env, steps: int, seconds: float = 1.0, seed: int = 0, keep=None
     with torch.inference_mode():
         for _ in range(2):
             env.rollout(steps, seed=seed, keep=keep)
-        return _per_second(lambda: env.rollout(steps, keep=keep), steps * env.num_envs, seconds, env.device)
+        return per_second(lambda: env.rollout(steps, keep=keep), steps * env.num_envs, seconds, env.device)
 
 
-def _per_second(work, env_steps: int, seconds: float, device: torch.device) -> float:
-    """Env-steps per second of calling ``work()`` (``env_steps`` env steps each) for ``seconds``, waiting for ``device``."""
+def per_second(work, units: int, seconds: float, device: torch.device) -> float:
+    """``units`` per second (env steps, elements) of calling ``work()``, which does ``units`` of them,
+    repeatedly for ``seconds``, waiting for ``device`` after each call."""
     synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     synchronize()
     calls, start = 0, time.perf_counter()
@@ -122,7 +132,7 @@ def _per_second(work, env_steps: int, seconds: float, device: torch.device) -> f
         synchronize()
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
-            return calls * env_steps / elapsed
+            return calls * units / elapsed
 
 
 def random_rollout(env, episodes: int, seed: int = 0) -> tuple[float, float]:

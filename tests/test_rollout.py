@@ -119,6 +119,16 @@ def test_rollout_refusals():
         assert torch.equal(getattr(owner, name), value), f"a refused first action changed {name}"
 
 
+def test_compiled_rollout_refusing_a_policy_keeps_the_env_setting():
+    """A policy's actions of the wrong kind, refused inside a compiled call: the env's sync_free setting
+    (which the compiled calls switch on around themselves) is as it was."""
+    env = marl_envs.make_batched("cooperative_navigation_v0", NUM_ENVS, "cpu", validate_actions=False).compile(steps_per_call=2)
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match="integer tensor"):
+        env.rollout(4, lambda step: torch.zeros(NUM_ENVS, env.n_agents))
+    assert env.sync_free is False
+
+
 @pytest.mark.parametrize(
     ("env_id", "kwargs"),
     [

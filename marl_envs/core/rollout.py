@@ -74,10 +74,16 @@ def rollout(
         done = 0
         if self._advance_steps_compiled is not None and self.episode is not None and (policy is None or not self.validate_actions):
             per_call = self._compile_options["steps_per_call"]
-            while steps - done >= per_call:
-                current, piece = self._advance_steps_compiled(current, policy, per_call, keep)
-                pieces.append(piece)
-                done += per_call
+            # The compiled steps take the sync-free auto-reset (no data-dependent branch); the env's
+            # own setting comes back however the calls end (a refused action raises in them).
+            sync_free, self.sync_free = self.sync_free, True
+            try:
+                while steps - done >= per_call:
+                    current, piece = self._advance_steps_compiled(current, policy, per_call, keep)
+                    pieces.append(piece)
+                    done += per_call
+            finally:
+                self.sync_free = sync_free
         taken = []
         for _ in range(steps - done):
             # The random policy's actions are legal by construction: only a policy's are checked (a host sync with validate_actions).
@@ -99,16 +105,15 @@ def random_policy(self: BatchedEnv, current: EnvStep) -> torch.Tensor:
 
 def advance_steps(self: BatchedEnv, current: EnvStep, policy: Callable[[EnvStep], torch.Tensor] | None, count: int, keep: tuple[str, ...]):
     """``count`` steps of ``rollout`` in one function (what ``compile`` compiles for it): the policy's
-    actions (kind and shape checked), the step and the auto-reset, on the sync-free path (no
-    data-dependent branch). Returns the last step's ``EnvStep`` and the steps stacked (the ``keep`` fields)."""
+    actions (kind and shape checked), the step and the auto-reset, on the sync-free path (``rollout``
+    sets ``sync_free`` around the calls). Returns the last step's ``EnvStep`` and the steps stacked
+    (the ``keep`` fields)."""
     act = policy if policy is not None else self._random_policy
-    sync_free, self.sync_free = self.sync_free, True
     taken = []
     for _ in range(count):
         actions = self.actions.check(act(current), self.num_envs, validate=False)
         current = self._auto_reset(*self._advance_eager(actions))
         taken.append((actions, current))
-    self.sync_free = sync_free
     return current, joined(taken, torch.stack, keep)
 
 
